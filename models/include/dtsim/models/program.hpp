@@ -1,0 +1,122 @@
+// A Program is what one rank class (pipeline stage) executes in one training
+// step: compute kernels, collectives over its process groups, and pipeline
+// send/recv, each on a stream, with dependencies. It says *what* runs; the
+// replay (sim/) asks hardware/ *how long* each piece takes.
+//
+// Execution semantics (the replay implements exactly this):
+//  - Each task belongs to one stream. A stream runs its tasks one at a time, in
+//    the order they appear in `tasks` (like a CUDA stream).
+//  - A task starts when it is at the head of its stream, the stream is idle,
+//    and every task in its dependency list has completed.
+//  - A collective additionally waits until every member of its group has
+//    reached it (NCCL semantics); a send and its matching recv start together
+//    when both are ready and complete together.
+//  - Dependencies point only to earlier tasks of the same program (a DAG).
+//
+// Byte conventions (nccl-tests "S"): all-reduce and broadcast: the buffer each
+// rank holds; all-gather and reduce-scatter: the full (gathered) array;
+// all-to-all: the bytes each rank sends in total; send/recv: the message.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dtsim/core/units.hpp"
+#include "dtsim/core/work.hpp"
+#include "dtsim/models/rank_layout.hpp"
+
+namespace dtsim::models {
+
+enum class StreamKind : std::uint8_t { kCompute, kTensorComm, kDataComm, kPipelineSend, kPipelineRecv };
+inline constexpr int kStreamCount = 5;
+std::string_view to_string(StreamKind s);
+
+enum class TaskKind : std::uint8_t { kCompute, kCollective, kSend, kRecv };
+
+// What part of the step a task belongs to; drives the report's breakdown.
+enum class Phase : std::uint8_t {
+  kForward,
+  kBackward,
+  kRecompute,
+  kOptimizer,
+  kTensorComm,     // TP / SP collectives
+  kGradientSync,   // DP all-reduce / reduce-scatter of gradients
+  kParameterSync,  // ZeRO parameter all-gathers
+  kPipelineComm,   // stage-to-stage activations and gradients
+};
+std::string_view to_string(Phase p);
+
+using TaskId = std::uint32_t;
+
+struct CollectiveOp {
+  CollectiveKind kind = CollectiveKind::kAllReduce;
+  GroupKind group = GroupKind::kTensor;
+  Bytes bytes;
+};
+
+// One end of a stage-to-stage transfer. The sender's and receiver's P2POp
+// carry the same match_key; peer_stage is the other end's pipeline stage.
+struct P2POp {
+  int peer_stage = 0;
+  Bytes bytes;
+  std::uint64_t match_key = 0;
+};
+
+struct Task {
+  TaskKind kind = TaskKind::kCompute;
+  StreamKind stream = StreamKind::kCompute;
+  Phase phase = Phase::kForward;
+  std::uint32_t payload = 0;     // index into works, collectives or p2ps, by kind
+  std::uint32_t deps_begin = 0;  // range in Program::deps
+  std::uint32_t deps_count = 0;
+  std::uint32_t label = 0;       // index into Program::labels ("qkv_proj", ...)
+  std::int32_t microbatch = -1;  // -1 when not tied to a micro-batch
+  std::int32_t layer = -1;       // global decoder layer index, -1 for none
+  std::int16_t chunk = 0;        // virtual stage (model chunk) on this rank
+};
+
+class Program {
+ public:
+  explicit Program(int stage = 0) : stage_(stage) {}
+
+  TaskId add_compute(const ComputeWork& work, Phase phase, std::string_view label, std::span<const TaskId> deps,
+                     std::int32_t microbatch = -1, std::int32_t layer = -1, std::int16_t chunk = 0);
+  TaskId add_collective(const CollectiveOp& op, StreamKind stream, Phase phase, std::string_view label,
+                        std::span<const TaskId> deps, std::int32_t microbatch = -1, std::int32_t layer = -1,
+                        std::int16_t chunk = 0);
+  TaskId add_send(const P2POp& op, Phase phase, std::string_view label, std::span<const TaskId> deps,
+                  std::int32_t microbatch = -1, std::int16_t chunk = 0);
+  TaskId add_recv(const P2POp& op, Phase phase, std::string_view label, std::span<const TaskId> deps,
+                  std::int32_t microbatch = -1, std::int16_t chunk = 0);
+
+  int stage() const { return stage_; }
+  const std::vector<Task>& tasks() const { return tasks_; }
+  std::span<const TaskId> deps_of(const Task& t) const {
+    return std::span<const TaskId>(deps_).subspan(t.deps_begin, t.deps_count);
+  }
+  const ComputeWork& work(const Task& t) const { return works_[t.payload]; }
+  const CollectiveOp& collective(const Task& t) const { return collectives_[t.payload]; }
+  const P2POp& p2p(const Task& t) const { return p2ps_[t.payload]; }
+  const std::string& label(const Task& t) const { return labels_[t.label]; }
+  std::size_t size() const { return tasks_.size(); }
+
+  // Total FLOPs of compute tasks, optionally only those of one phase.
+  Flops total_flops() const;
+
+ private:
+  TaskId add_task(Task t, std::string_view label, std::span<const TaskId> deps);
+  std::uint32_t intern_label(std::string_view label);
+
+  int stage_;
+  std::vector<Task> tasks_;
+  std::vector<TaskId> deps_;
+  std::vector<ComputeWork> works_;
+  std::vector<CollectiveOp> collectives_;
+  std::vector<P2POp> p2ps_;
+  std::vector<std::string> labels_;
+};
+
+}  // namespace dtsim::models

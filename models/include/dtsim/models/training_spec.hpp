@@ -1,0 +1,40 @@
+// How a step trains: batch shape, precision, optimizer, recompute.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace dtsim::models {
+
+// Where weights live and what casts happen each step.
+enum class PrecisionMode : std::uint8_t {
+  // Megatron: bf16 weights used for compute, fp32 main gradients accumulated
+  // across micro-batches, fp32 master weights and Adam moments in the optimizer
+  // (18 bytes/param before sharding); the optimizer writes the bf16 copy.
+  kMegatronBf16,
+  // PyTorch AMP: fp32 weights and gradients; autocast casts every weight to
+  // bf16 in each forward (a memory-bound cast per weight per micro-batch).
+  kAmpBf16,
+  // Everything bf16: weights, gradients, Adam moments (8 bytes/param).
+  kPureBf16,
+};
+
+enum class Recompute : std::uint8_t {
+  kNone,
+  kSelective,  // recompute the attention core only (cheap with flash attention)
+  kFull,       // keep each layer's input; recompute the whole layer in backward
+};
+
+struct TrainingSpec {
+  std::int64_t seq_len = 0;
+  std::int64_t global_batch = 0;  // sequences per optimizer step, all DP replicas together
+  std::int64_t micro_batch = 1;   // sequences per micro-batch per DP replica
+  PrecisionMode precision = PrecisionMode::kMegatronBf16;
+  Recompute recompute = Recompute::kNone;
+  // AdamW is the only optimizer modelled: two moments per parameter.
+};
+
+std::string_view to_string(PrecisionMode p);
+std::string_view to_string(Recompute r);
+
+}  // namespace dtsim::models

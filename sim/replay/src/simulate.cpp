@@ -1,0 +1,1 @@
+#include "dtsim/sim/simulation.hpp"
