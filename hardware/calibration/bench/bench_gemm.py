@@ -100,7 +100,7 @@ def _nsets(bytes_per_set, l2_bytes):
 
 def run(quick=False, l2_bytes=50 * 2**20, emit=None):
     dev = torch.device("cuda")
-    timer = Timer(quick=quick)
+    timer = Timer(quick=quick, budget_s=0.04, max_samples=15, target_sample_s=5e-4)
     results = []
     shapes = shape_list(quick)
     log(f"gemm: {len(shapes)} unique bf16 shapes")

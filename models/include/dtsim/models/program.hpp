@@ -30,8 +30,22 @@
 
 namespace dtsim::models {
 
-enum class StreamKind : std::uint8_t { kCompute, kTensorComm, kDataComm, kPipelineSend, kPipelineRecv };
-inline constexpr int kStreamCount = 5;
+// Pipeline traffic uses one FIFO stream per direction and end, so that each
+// (sender stream, receiver stream) pair is a channel whose two ends list the
+// same transfers in the same order: the replay cannot deadlock on FIFO order.
+// "Forward" is toward the next stage (activations; the last stage's forward
+// sends wrap to stage 0 under interleaving), "backward" toward the previous
+// (gradients).
+enum class StreamKind : std::uint8_t {
+  kCompute,
+  kTensorComm,
+  kDataComm,
+  kSendForward,
+  kSendBackward,
+  kRecvForward,   // receives what the previous stage sent forward
+  kRecvBackward,  // receives what the next stage sent backward
+};
+inline constexpr int kStreamCount = 7;
 std::string_view to_string(StreamKind s);
 
 enum class TaskKind : std::uint8_t { kCompute, kCollective, kSend, kRecv };
@@ -87,10 +101,11 @@ class Program {
   TaskId add_collective(const CollectiveOp& op, StreamKind stream, Phase phase, std::string_view label,
                         std::span<const TaskId> deps, std::int32_t microbatch = -1, std::int32_t layer = -1,
                         std::int16_t chunk = 0);
-  TaskId add_send(const P2POp& op, Phase phase, std::string_view label, std::span<const TaskId> deps,
-                  std::int32_t microbatch = -1, std::int16_t chunk = 0);
-  TaskId add_recv(const P2POp& op, Phase phase, std::string_view label, std::span<const TaskId> deps,
-                  std::int32_t microbatch = -1, std::int16_t chunk = 0);
+  // `stream` must be kSendForward/kSendBackward for sends, kRecvForward/kRecvBackward for recvs.
+  TaskId add_send(const P2POp& op, StreamKind stream, Phase phase, std::string_view label,
+                  std::span<const TaskId> deps, std::int32_t microbatch = -1, std::int16_t chunk = 0);
+  TaskId add_recv(const P2POp& op, StreamKind stream, Phase phase, std::string_view label,
+                  std::span<const TaskId> deps, std::int32_t microbatch = -1, std::int16_t chunk = 0);
 
   int stage() const { return stage_; }
   const std::vector<Task>& tasks() const { return tasks_; }
