@@ -1,0 +1,160 @@
+#include "report_builder.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "dtsim/core/error.hpp"
+
+namespace dtsim::sim {
+namespace {
+
+using models::Phase;
+using models::Task;
+using models::TaskKind;
+
+bool is_compute_phase(Phase p) { return p == Phase::kForward || p == Phase::kBackward || p == Phase::kRecompute; }
+
+std::string describe_phase(Phase p) {
+  switch (p) {
+    case Phase::kForward: return "forward";
+    case Phase::kBackward: return "backward";
+    case Phase::kRecompute: return "recompute";
+    case Phase::kOptimizer: return "optimizer";
+    case Phase::kTensorComm: return "tensor-parallel comm";
+    case Phase::kGradientSync: return "gradient sync";
+    case Phase::kParameterSync: return "parameter sync";
+    case Phase::kPipelineComm: return "pipeline transfer";
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::size_t critical_rank(const ReplayResult& result) {
+  std::size_t best = 0;
+  TimePoint best_end;
+  for (std::size_t i = 0; i < result.ranks.size(); ++i) {
+    TimePoint end;
+    for (const TimePoint e : result.ranks[i].end) end = std::max(end, e);
+    if (i == 0 || end > best_end) {
+      best = i;
+      best_end = end;
+    }
+  }
+  return best;
+}
+
+Breakdown attribute_breakdown(const ReplayResult& result, std::size_t critical,
+                              const std::vector<models::Program>& programs) {
+  Breakdown b;
+  const RankTrace& rt = result.ranks[critical];
+  const models::Program& prog = programs[static_cast<std::size_t>(rt.stage)];
+  const auto& tasks = prog.tasks();
+  TimePoint cursor = TimePoint::start();  // end of the last compute task seen
+  // Charges idle compute-stream time [cursor, until) to what the next task waited on.
+  auto charge_gap = [&](TimePoint until, const TaskCause& why) {
+    if (until <= cursor) return;
+    const Duration gap = until - cursor;
+    if (why.sim_rank < 0) {
+      b.other += gap;
+      return;
+    }
+    const RankTrace& wr = result.ranks[static_cast<std::size_t>(why.sim_rank)];
+    const Task& wt = programs[static_cast<std::size_t>(wr.stage)].tasks()[why.task];
+    switch (wt.kind) {
+      case TaskKind::kSend:
+      case TaskKind::kRecv: b.bubble += gap; break;
+      case TaskKind::kCollective: b.exposed_comm += gap; break;
+      case TaskKind::kCompute:
+        // Waiting on compute of another rank means waiting on another stage.
+        if (why.sim_rank != static_cast<std::int32_t>(critical)) {
+          b.bubble += gap;
+        } else {
+          b.other += gap;
+        }
+        break;
+    }
+  };
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    const Task& t = tasks[i];
+    if (t.stream != models::StreamKind::kCompute) continue;
+    charge_gap(rt.start[i], rt.cause[i]);
+    const Duration d = rt.end[i] - rt.start[i];
+    if (t.phase == Phase::kOptimizer) {
+      b.optimizer += d;
+    } else {
+      b.compute += d;
+    }
+    cursor = std::max(cursor, rt.end[i]);
+  }
+  // After the last kernel: whatever the rank still waited for (e.g. the final
+  // parameter all-gather) until the step ends.
+  TimePoint last_end = cursor;
+  std::size_t last_task = tasks.size();
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    if (rt.end[i] > last_end) {
+      last_end = rt.end[i];
+      last_task = i;
+    }
+  }
+  if (last_task < tasks.size()) {
+    charge_gap(result.makespan, TaskCause{static_cast<std::int32_t>(critical), static_cast<std::uint32_t>(last_task)});
+  } else if (result.makespan > cursor) {
+    b.other += result.makespan - cursor;
+  }
+  return b;
+}
+
+std::vector<CriticalPathSegment> critical_path(const ReplayResult& result, std::size_t critical,
+                                               const std::vector<models::Program>& programs) {
+  std::vector<CriticalPathSegment> segs;
+  // Start from the task that ends last on the critical rank.
+  const RankTrace& crt = result.ranks[critical];
+  std::int32_t sr = static_cast<std::int32_t>(critical);
+  std::uint32_t task = 0;
+  for (std::uint32_t i = 0; i < crt.end.size(); ++i) {
+    if (crt.end[i] >= crt.end[task]) task = i;
+  }
+  std::size_t guard = 0;
+  const std::size_t limit = result.tasks + 1;
+  struct Step {
+    std::int32_t sr;
+    std::uint32_t task;
+  };
+  std::vector<Step> chain;
+  while (sr >= 0 && guard++ < limit) {
+    chain.push_back({sr, task});
+    const TaskCause c = result.ranks[static_cast<std::size_t>(sr)].cause[task];
+    if (c.sim_rank == sr && c.task == task) break;
+    sr = c.sim_rank;
+    task = c.task;
+  }
+  DTSIM_CHECK(guard <= limit, "critical path walk did not terminate");
+  std::reverse(chain.begin(), chain.end());
+  for (const Step& s : chain) {
+    const RankTrace& rt = result.ranks[static_cast<std::size_t>(s.sr)];
+    const models::Program& prog = programs[static_cast<std::size_t>(rt.stage)];
+    const Task& t = prog.tasks()[s.task];
+    const TimePoint start = rt.start[s.task];
+    const Duration d = rt.end[s.task] - start;
+    if (!segs.empty() && segs.back().stage == rt.stage && segs.back().phase == t.phase) {
+      auto& seg = segs.back();
+      seg.duration = (rt.end[s.task] - seg.start);
+      continue;
+    }
+    CriticalPathSegment seg;
+    seg.stage = rt.stage;
+    seg.phase = t.phase;
+    seg.start = start;
+    seg.duration = d;
+    seg.what = describe_phase(t.phase);
+    if (t.microbatch >= 0 && (is_compute_phase(t.phase) || t.phase == Phase::kPipelineComm)) {
+      seg.what += " mb " + std::to_string(t.microbatch);
+    }
+    if (!is_compute_phase(t.phase)) seg.what += " (" + prog.label(t) + ")";
+    segs.push_back(std::move(seg));
+  }
+  return segs;
+}
+
+}  // namespace dtsim::sim
