@@ -12,6 +12,10 @@ Conventions (nccl-tests):
                reduce_scatter, all_to_all), * 1 (broadcast, send_recv).
   time per iteration: CUDA events around each op on every rank; the
   per-iteration time is the MAX over ranks; median/p10/p90 over iterations.
+  time_s is measured "host ahead": a ~8 ms spin kernel is queued first so the
+  host enqueues all iterations before the GPU reaches them (GPU-side duration
+  of back-to-back ops).  For sizes <= 16 MiB, host_bound_time_s repeats the
+  loop with an idle GPU at each launch (includes PyTorch/NCCL launch cost).
   send_recv: ping-pong rank0 -> rank1 -> rank0, time_s = round trip / 2.
 """
 import argparse
@@ -75,8 +79,26 @@ def bench_op(op, size, group, n, grank, quick):
     for _ in range(warm):
         fn()
     torch.cuda.synchronize()
+    return _timed_loop(fn, iters, group, dev, host_ahead=True), \
+        (_timed_loop(fn, iters, group, dev, host_ahead=False) if size <= HOST_BOUND_MAX else None)
+
+
+HOST_BOUND_MAX = 2**24
+SLEEP_CYCLES = int(8e-3 * 1.98e9)  # ~8 ms spin at the max SM clock
+
+
+def _timed_loop(fn, iters, group, dev, host_ahead):
+    """Per-iteration CUDA-event times, max over the ranks of `group`.
+    host_ahead=True: a spin kernel (torch.cuda._sleep) is queued first so that
+    the host enqueues all `iters` ops before the GPU reaches them; the times
+    are then GPU-side op durations (back-to-back, no launch gaps).
+    host_ahead=False: the GPU is idle when each op is launched, so small ops
+    include the host/PyTorch launch cost (what an un-overlapped loop sees)."""
+    torch.cuda.synchronize()
     dist.barrier(group=group, device_ids=[torch.cuda.current_device()])
     evs = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(iters)]
+    if host_ahead:
+        torch.cuda._sleep(SLEEP_CYCLES)
     for s, e in evs:
         s.record()
         fn()
@@ -87,7 +109,7 @@ def bench_op(op, size, group, n, grank, quick):
     return t.tolist()
 
 
-def bench_sendrecv(size, rank, quick):
+def bench_sendrecv(size, rank, quick, pair):
     dev = torch.device("cuda", torch.cuda.current_device())
     buf = torch.randn(size // 2, device=dev, dtype=torch.bfloat16)
     warm, iters = iters_for(size, quick)
@@ -103,16 +125,23 @@ def bench_sendrecv(size, rank, quick):
     for _ in range(warm):
         pingpong()
     torch.cuda.synchronize()
-    ts = []
-    for _ in range(iters):
-        s = torch.cuda.Event(enable_timing=True)
-        e = torch.cuda.Event(enable_timing=True)
-        s.record()
-        pingpong()
-        e.record()
-        e.synchronize()
-        ts.append(s.elapsed_time(e) / 1e3 / 2)
-    return ts
+    out = []
+    for host_ahead in (True, False):
+        if not host_ahead and size > HOST_BOUND_MAX:
+            out.append(None)
+            continue
+        torch.cuda.synchronize()
+        dist.barrier(group=pair, device_ids=[torch.cuda.current_device()])
+        evs = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(iters)]
+        if host_ahead:
+            torch.cuda._sleep(SLEEP_CYCLES)
+        for s, e in evs:
+            s.record()
+            pingpong()
+            e.record()
+        torch.cuda.synchronize()
+        out.append([s.elapsed_time(e) / 1e3 / 2 for s, e in evs])
+    return out
 
 
 def main():
@@ -134,6 +163,8 @@ def main():
     for g in gsizes:  # every rank must take part in every new_group call
         groups[g] = dist.new_group(list(range(g))) if g < world else dist.group.WORLD
 
+    pair = dist.new_group([0, 1]) if world > 2 else dist.group.WORLD
+
     def emit():
         if rank == 0:
             write_json(args.out, {"results": results, "world_size": world})
@@ -147,8 +178,13 @@ def main():
                     rec = {"kind": "collective", "op": op, "group_size": g, "ranks": list(range(g)),
                            "dtype": "bf16", "size_bytes": size}
                     try:
-                        ts = bench_op(op, size, grp, g, rank, args.quick)
+                        ts, ts_hb = bench_op(op, size, grp, g, rank, args.quick)
                         rec.update(summarize(ts))
+                        rec["timing"] = "host_ahead (GPU-side op time, ops queued behind a spin kernel)"
+                        if ts_hb is not None:
+                            hb = summarize(ts_hb)
+                            rec["host_bound"] = hb
+                            rec["host_bound_time_s"] = hb["time_s"]
                         rec["algbw_gbps"] = size / rec["time_s"] / 1e9
                         rec["busbw_gbps"] = rec["algbw_gbps"] * busbw_factor(op, g)
                         rec["busbw_factor"] = busbw_factor(op, g)
@@ -169,8 +205,12 @@ def main():
                        "dtype": "bf16", "size_bytes": size,
                        "method": "ping-pong 0->1->0 with dist.send/dist.recv; time_s = round_trip/2"}
                 try:
-                    ts = bench_sendrecv(size, rank, args.quick)
+                    ts, ts_hb = bench_sendrecv(size, rank, args.quick, pair)
                     rec.update(summarize(ts))
+                    rec["timing"] = "host_ahead, rank 0 events"
+                    if ts_hb is not None:
+                        rec["host_bound"] = summarize(ts_hb)
+                        rec["host_bound_time_s"] = rec["host_bound"]["time_s"]
                     rec["algbw_gbps"] = size / rec["time_s"] / 1e9
                     rec["busbw_gbps"] = rec["algbw_gbps"]
                     rec["busbw_factor"] = 1.0

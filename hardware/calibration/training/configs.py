@@ -1,0 +1,123 @@
+"""Training-validation configurations run by run_training.py.
+
+Each entry is a flat dict; train.py documents every key.  n_gpus = dp*tp*pp.
+Global batch (sequences) = micro_batch * grad_accum * dp           (no PP)
+                         = micro_batch * n_microbatches * dp       (PP)
+"""
+
+MODELS = {
+    # Llama-style: RMSNorm, SwiGLU, GQA + RoPE, untied embeddings
+    "llama-h1024": dict(arch="llama", n_layers=8, hidden=1024, n_heads=8, n_kv_heads=8,
+                        ffn_hidden=2816, vocab=32000, tied=False),
+    "llama-h2048": dict(arch="llama", n_layers=8, hidden=2048, n_heads=16, n_kv_heads=4,
+                        ffn_hidden=5632, vocab=32000, tied=False),
+    "llama-h4096": dict(arch="llama", n_layers=4, hidden=4096, n_heads=32, n_kv_heads=8,
+                        ffn_hidden=14336, vocab=32000, tied=False),
+    "llama-h4096-v128k": dict(arch="llama", n_layers=2, hidden=4096, n_heads=32, n_kv_heads=8,
+                              ffn_hidden=14336, vocab=128256, tied=False),
+    "llama-h8192": dict(arch="llama", n_layers=2, hidden=8192, n_heads=64, n_kv_heads=8,
+                        ffn_hidden=28672, vocab=32000, tied=False),
+    # GPT-style: LayerNorm, GELU 4h MLP, MHA, learned positions, tied embeddings
+    "gpt-h1024": dict(arch="gpt", n_layers=12, hidden=1024, n_heads=16, n_kv_heads=16,
+                      ffn_hidden=4096, vocab=50304, tied=True),
+    "gpt-h2048": dict(arch="gpt", n_layers=8, hidden=2048, n_heads=16, n_kv_heads=16,
+                      ffn_hidden=8192, vocab=50304, tied=True),
+}
+
+DEFAULTS = dict(
+    seq_len=2048, micro_batch=1, grad_accum=1, n_microbatches=1,
+    precision="bf16",            # "bf16" | "amp_bf16" | "fsdp_mp_bf16"
+    optimizer="adamw_fused",     # "adamw_fused" | "adamw_foreach"
+    dp=1, dp_impl="none",        # "none" | "ddp" | "fsdp2"
+    tp=1, sp=False,
+    pp=1, pp_schedule=None,      # "gpipe" | "1f1b"
+    fsdp_reshard_after_forward=True, ddp_bucket_mb=25,
+    activation_checkpointing="none",  # "none" | "full" (every block)
+    compile=False,
+    warmup_steps=3, timed_steps=6,
+    timeout_s=150,
+)
+
+
+def C(name, model, **kw):
+    cfg = dict(DEFAULTS)
+    cfg.update(MODELS[model])
+    cfg["model"] = model
+    cfg["name"] = name
+    cfg.update(kw)
+    cfg["n_gpus"] = cfg["dp"] * cfg["tp"] * cfg["pp"]
+    return cfg
+
+
+CONFIGS = [
+    # ------------------------------ 1 GPU ------------------------------
+    C("1g_llama2k_bf16", "llama-h2048", seq_len=2048, micro_batch=4),
+    C("1g_llama2k_amp", "llama-h2048", seq_len=2048, micro_batch=4, precision="amp_bf16"),
+    C("1g_llama2k_amp_ac", "llama-h2048", seq_len=2048, micro_batch=4, precision="amp_bf16",
+      activation_checkpointing="full"),
+    C("1g_llama2k_bf16_foreach", "llama-h2048", seq_len=2048, micro_batch=4, optimizer="adamw_foreach"),
+    C("1g_llama4k_bf16_ga2_s4096", "llama-h4096", seq_len=4096, micro_batch=1, grad_accum=2),
+    C("1g_llama1k_amp_s512", "llama-h1024", seq_len=512, micro_batch=16, precision="amp_bf16"),
+    C("1g_llama2k_bf16_s8192", "llama-h2048", seq_len=8192, micro_batch=1),
+    C("1g_gpt1k_amp", "gpt-h1024", seq_len=1024, micro_batch=8, precision="amp_bf16"),
+    C("1g_gpt2k_bf16_ac", "gpt-h2048", seq_len=2048, micro_batch=2, activation_checkpointing="full"),
+    C("1g_llama8k_bf16", "llama-h8192", seq_len=2048, micro_batch=1),
+    C("1g_llama4k_v128k_amp", "llama-h4096-v128k", seq_len=2048, micro_batch=2, precision="amp_bf16"),
+    C("1g_llama2k_bf16_compile", "llama-h2048", seq_len=2048, micro_batch=4, compile=True, timeout_s=300),
+    # ------------------------------ 2 GPUs -----------------------------
+    C("2g_ddp_llama2k_amp", "llama-h2048", seq_len=2048, micro_batch=4, precision="amp_bf16",
+      dp=2, dp_impl="ddp"),
+    C("2g_ddp_llama2k_bf16_ga2", "llama-h2048", seq_len=2048, micro_batch=4, grad_accum=2,
+      dp=2, dp_impl="ddp"),
+    C("2g_fsdp_llama2k_mp_reshard", "llama-h2048", seq_len=2048, micro_batch=4, precision="fsdp_mp_bf16",
+      dp=2, dp_impl="fsdp2", fsdp_reshard_after_forward=True),
+    C("2g_fsdp_llama4k_bf16_noreshard", "llama-h4096", seq_len=4096, micro_batch=1,
+      dp=2, dp_impl="fsdp2", fsdp_reshard_after_forward=False),
+    C("2g_tp2_llama4k_bf16", "llama-h4096", seq_len=4096, micro_batch=1, tp=2),
+    C("2g_tp2sp_llama4k_bf16", "llama-h4096", seq_len=4096, micro_batch=1, tp=2, sp=True),
+    C("2g_pp2_gpipe_llama2k_bf16", "llama-h2048", seq_len=2048, micro_batch=2, n_microbatches=8,
+      pp=2, pp_schedule="gpipe"),
+    C("2g_pp2_1f1b_llama2k_bf16", "llama-h2048", seq_len=2048, micro_batch=2, n_microbatches=8,
+      pp=2, pp_schedule="1f1b"),
+    # ------------------------------ 4 GPUs -----------------------------
+    C("4g_ddp_llama2k_amp", "llama-h2048", seq_len=2048, micro_batch=4, precision="amp_bf16",
+      dp=4, dp_impl="ddp"),
+    C("4g_ddp_gpt1k_amp", "gpt-h1024", seq_len=1024, micro_batch=8, precision="amp_bf16",
+      dp=4, dp_impl="ddp"),
+    C("4g_fsdp_llama4k_mp_reshard", "llama-h4096", seq_len=4096, micro_batch=1, precision="fsdp_mp_bf16",
+      dp=4, dp_impl="fsdp2", fsdp_reshard_after_forward=True),
+    C("4g_fsdp_llama2k_bf16_ac_s8192", "llama-h2048", seq_len=8192, micro_batch=1,
+      dp=4, dp_impl="fsdp2", activation_checkpointing="full"),
+    C("4g_tp4_llama4k_bf16", "llama-h4096", seq_len=4096, micro_batch=1, tp=4),
+    C("4g_tp4sp_llama8k_bf16", "llama-h8192", seq_len=4096, micro_batch=1, tp=4, sp=True),
+    C("4g_tp2dp2_llama4k_bf16", "llama-h4096", seq_len=4096, micro_batch=1, tp=2, dp=2, dp_impl="fsdp2",
+      fsdp_reshard_after_forward=True),
+    C("4g_tp2spdp2_llama4k_amp", "llama-h4096", seq_len=4096, micro_batch=1, tp=2, sp=True, dp=2,
+      dp_impl="fsdp2", precision="amp_bf16"),
+    C("4g_pp2dp2_1f1b_llama2k_bf16", "llama-h2048", seq_len=2048, micro_batch=2, n_microbatches=4,
+      pp=2, pp_schedule="1f1b", dp=2, dp_impl="ddp"),
+    C("4g_pp2tp2_gpipe_llama4k_bf16", "llama-h4096", seq_len=2048, micro_batch=1, n_microbatches=4,
+      pp=2, pp_schedule="gpipe", tp=2),
+    C("4g_pp4_1f1b_llama2k_bf16", "llama-h2048", seq_len=2048, micro_batch=2, n_microbatches=8,
+      pp=4, pp_schedule="1f1b"),
+]
+
+# smoke subset: one of each parallel mode
+SMOKE = [
+    "1g_llama2k_amp_ac", "1g_gpt1k_amp", "1g_llama2k_bf16_compile",
+    "2g_ddp_llama2k_bf16_ga2", "2g_fsdp_llama2k_mp_reshard", "2g_tp2sp_llama4k_bf16",
+    "2g_tp2_llama4k_bf16", "2g_pp2_1f1b_llama2k_bf16", "2g_pp2_gpipe_llama2k_bf16",
+    "4g_tp2dp2_llama4k_bf16", "4g_pp2dp2_1f1b_llama2k_bf16", "4g_pp2tp2_gpipe_llama4k_bf16",
+    "4g_tp2spdp2_llama4k_amp",
+]
+
+
+def shrink(cfg):
+    """Tiny version of a config for smoke tests (same parallel layout)."""
+    c = dict(cfg)
+    mha = cfg["n_kv_heads"] == cfg["n_heads"]
+    c.update(n_layers=max(2, cfg["pp"]) * (2 if cfg["pp"] > 1 else 1), hidden=512, n_heads=8,
+             n_kv_heads=8 if mha else 4, ffn_hidden=2048 if cfg["arch"] == "gpt" else 1024,
+             vocab=1024, seq_len=256, micro_batch=2, grad_accum=min(cfg["grad_accum"], 2),
+             warmup_steps=1, timed_steps=2, timeout_s=min(cfg["timeout_s"], 200))
+    return c
