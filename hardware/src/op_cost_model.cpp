@@ -1,1 +1,65 @@
-// in progress
+#include "dtsim/hardware/op_cost_model.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "dtsim/core/error.hpp"
+
+namespace dtsim::hardware {
+
+namespace {
+
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+}  // namespace
+
+OpCostModel::OpCostModel(GpuSpec gpu, Calibration calibration)
+    : gpu_(std::move(gpu)), calibration_(std::move(calibration)) {
+  // Only the GPU part of a cluster matters here; validate it through a
+  // single-node cluster so the paths match the scenario's.
+  ClusterSpec one;
+  one.node.gpu = gpu_;
+  one.node.gpus_per_node = 1;
+  one.node.nics_per_node = 1;
+  std::vector<Diagnostic> diags = validate_cluster(one);
+  std::vector<Diagnostic> cal = validate_calibration(calibration_);
+  diags.insert(diags.end(), cal.begin(), cal.end());
+  if (!diags.empty()) throw InputError(std::move(diags));
+}
+
+FlopRate OpCostModel::peak_for(const ComputeWork& work) const {
+  const bool tensor_cores = work.op_class == OpClass::kGemm || work.op_class == OpClass::kAttention;
+  if (!tensor_cores) return gpu_.peak_fp32;
+  switch (work.dtype) {
+    case DType::kFp32: return gpu_.peak_fp32;
+    case DType::kBf16:
+    case DType::kFp16: return gpu_.peak_bf16;
+    case DType::kFp8: return gpu_.peak_fp8.flops_per_second() > 0.0 ? gpu_.peak_fp8 : gpu_.peak_bf16;
+  }
+  return gpu_.peak_bf16;
+}
+
+double OpCostModel::wave_efficiency(const GemmShape& s) const {
+  if (s.m <= 0 || s.n <= 0 || s.batch <= 0) return 1.0;
+  const std::int64_t tiles = ceil_div(s.m, calibration_.gemm_tile_m) * ceil_div(s.n, calibration_.gemm_tile_n) * s.batch;
+  const std::int64_t sms = gpu_.sm_count;
+  const std::int64_t waves = ceil_div(tiles, sms);
+  return static_cast<double>(tiles) / static_cast<double>(waves * sms);
+}
+
+Duration OpCostModel::duration(const ComputeWork& work) const {
+  const OpClassParams& p = calibration_.params(work.op_class);
+  Duration busy = Duration::zero();
+  if (work.flops.count() > 0.0) {
+    // fp8 work on a GPU without fp8 runs at bf16 rate and bf16 efficiency.
+    const bool fp8_units = work.dtype == DType::kFp8 && gpu_.peak_fp8.flops_per_second() > 0.0;
+    const double eff = p.compute_efficiency_for(fp8_units ? DType::kFp8 : DType::kBf16);
+    const double wave = work.gemm ? wave_efficiency(*work.gemm) : 1.0;
+    busy = work.flops / (peak_for(work) * (eff * wave));
+  }
+  const Bytes moved = work.bytes_read + work.bytes_written;
+  if (moved > Bytes(0)) busy = std::max(busy, moved / (gpu_.memory_bandwidth * p.memory_efficiency));
+  return busy + p.kernel_overhead * std::max<std::int64_t>(work.kernels, 0);
+}
+
+}  // namespace dtsim::hardware

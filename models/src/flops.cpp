@@ -1,1 +1,37 @@
-// in progress
+// Model FLOPs of one step, Megatron's accounting (reference §6, MEG-FLOP:
+// megatron/training/training.py num_floating_point_operations).
+//
+// With B = global batch (sequences), s = seq_len, h = hidden, a = heads,
+// g = KV heads, d = head_dim, q = a d (the attention width), f = ffn_hidden,
+// V = vocabulary, per layer forward:
+//   QKV projection   2 B s h (q + 2 g d)
+//   attention core   2 B s^2 q           (QK^T and PV at 2 B s^2 q each, causal half)
+//   out projection   2 B s q h
+//   MLP              2 B s h f x 2 (GELU: up, down) or x 3 (SwiGLU: gate, up, down)
+// and once for the model: logits 2 B s h V. Training = 3 x forward (backward
+// = 2 x forward); recompute is not counted (model FLOPs, not hardware FLOPs).
+// With q = h (kv_channels x a = h, as Megatron assumes) the attention terms sum
+// to Megatron's 4 B s h (h + h g/a + s/2), and the MLP to 4 B s h f (x 3/2 SwiGLU).
+// V is the model's own vocabulary: Megatron uses the TP-padded one, which adds
+// FLOPs the model does not need; MFU here counts only useful work.
+#include "dtsim/models/lowering.hpp"
+
+namespace dtsim::models {
+
+Flops model_flops_per_step(const ModelSpec& model, const TrainingSpec& training) {
+  const double tokens = static_cast<double>(training.global_batch) * static_cast<double>(training.seq_len);
+  const double s = static_cast<double>(training.seq_len);
+  const double h = static_cast<double>(model.hidden);
+  const double q = static_cast<double>(model.num_heads * model.head_dim);
+  const double kv = static_cast<double>(model.num_kv_heads * model.head_dim);
+  const double f = static_cast<double>(model.ffn_hidden);
+  const double mlp_matrices = model.mlp == MlpKind::kSwiGlu ? 3.0 : 2.0;
+
+  const double attention = 2.0 * tokens * h * (q + 2.0 * kv) + 2.0 * tokens * s * q + 2.0 * tokens * q * h;
+  const double mlp = 2.0 * tokens * h * f * mlp_matrices;
+  const double logits = 2.0 * tokens * h * static_cast<double>(model.vocab_size);
+  const double forward = static_cast<double>(model.num_layers) * (attention + mlp) + logits;
+  return Flops(3.0 * forward);
+}
+
+}  // namespace dtsim::models

@@ -1,1 +1,289 @@
-// in progress
+#include "dtsim/models/layer_ops.hpp"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dtsim/core/error.hpp"
+#include "layer_ops_builder.hpp"
+#include "layer_ops_steps.hpp"
+
+namespace dtsim::models {
+
+using namespace layer_ops_detail;
+
+namespace {
+
+// Adam ~14 FLOPs per parameter (two moment updates, sqrt, divide, decoupled
+// weight decay, update).
+constexpr double kAdamFlops = 14.0;
+// Megatron's --make-vocab-size-divisible-by default.
+constexpr std::int64_t kVocabDivisor = 128;
+// multi_tensor_apply (apex and torch): 65536-element chunks, at most 320 chunks per launch.
+constexpr std::int64_t kMultiTensorElementsPerLaunch = 320 * 65536;
+
+// Applies the recompute mode to a decoder layer built without recompute.
+//  - kSelective (Megatron's "selective" = the attention core): the checkpoint
+//    keeps its inputs Q, K, V but not the LSE; backward first re-runs the flash
+//    forward, which re-materializes O and the LSE.
+//  - kFull: the forward keeps only the layer input (T_sp x h); backward re-runs
+//    the whole forward, TP collectives included, before the layer's backward.
+void apply_recompute(Recompute mode, const Dims& d, const Widths& w, LayerOps& ops, std::int64_t lse_bytes) {
+  if (mode == Recompute::kSelective) {
+    for (auto& s : ops.forward) {
+      if (s.name != "attn_core") continue;
+      LayerStep again = s;
+      again.saved_for_backward = Bytes(d.tokens * d.q_width * w.act + lse_bytes);
+      s.saved_for_backward = s.saved_for_backward - Bytes(lse_bytes);
+      ops.recompute.push_back(std::move(again));
+    }
+  } else if (mode == Recompute::kFull) {
+    ops.recompute = ops.forward;
+    for (auto& s : ops.forward) s.saved_for_backward = Bytes(0);
+    ops.forward.front().saved_for_backward = Bytes(d.tokens_sp * d.h * w.residual);
+  }
+}
+
+}  // namespace
+
+std::int64_t padded_vocab_size(const ModelSpec& m, int tp) {
+  const std::int64_t multiple = kVocabDivisor * (tp > 0 ? tp : 1);
+  return (m.vocab_size + multiple - 1) / multiple * multiple;
+}
+
+LayerOps decoder_layer_ops(const ModelSpec& m, const TrainingSpec& t, const ParallelPlan& p) {
+  const Dims d = dims_of(m, t, p);
+  const Widths w = widths_for(t.precision);
+  OpsBuilder ob(m, d, w);
+
+  // Forward, in execution order.
+  ob.norm_forward("input_norm");
+  ob.column_forward("qkv_proj", "attn", d.qkv_width);
+  if (m.linear_bias) ob.qkv_bias_forward();
+  if (m.position == PositionKind::kRotary) ob.rotary(false);
+  ob.fwd.push_back(ob.attention_forward_step());
+  ob.row_forward("attn_out_proj", "attn", d.q_width);
+  ob.residual_forward("attn");
+  ob.norm_forward("post_attn_norm");
+  ob.column_forward("mlp_up", "mlp", d.up_width);
+  ob.activation_forward();
+  ob.row_forward("mlp_down", "mlp", d.ffn);
+  ob.residual_forward("mlp");
+
+  // Backward, in execution order (the forward reversed).
+  ob.residual_backward("mlp");
+  ob.row_backward("mlp_down", "mlp", d.ffn);
+  ob.activation_backward();
+  ob.column_backward("mlp_up", d.up_width);
+  ob.norm_backward("post_attn_norm_bwd");
+  ob.residual_grad_add("attn_residual_grad_add");
+  ob.residual_backward("attn");
+  ob.row_backward("attn_out_proj", "attn", d.q_width);
+  ob.attention_backward();
+  if (m.position == PositionKind::kRotary) ob.rotary(true);
+  if (m.linear_bias) ob.bias_grad("qkv_bias_grad", d.tokens, d.qkv_width);
+  ob.column_backward("qkv_proj", d.qkv_width);
+  ob.norm_backward("input_norm_bwd");
+  ob.residual_grad_add("input_residual_grad_add");
+
+  LayerOps ops;
+  ops.forward = std::move(ob.fwd);
+  ops.backward = std::move(ob.bwd);
+  apply_recompute(t.recompute, d, w, ops, ob.lse_bytes());
+  ops.saved_activations = sum_saved(ops.forward);
+
+  // Column-parallel weights and biases are split over tp; norms and the
+  // row-parallel biases are replicated on every TP rank.
+  ops.parameters = d.h * d.qkv_width + d.q_width * d.h + d.h * d.up_width + d.ffn * d.h + 2 * d.norm_params;
+  if (m.linear_bias) ops.parameters += d.qkv_width + d.up_width + 2 * d.h;
+  return ops;
+}
+
+// Megatron's VocabParallelEmbedding and LanguageModelEmbedding:
+//  forward: [tp > 1: mask token ids outside this rank's vocab shard] lookup
+//  (and zero the rows of masked tokens) [token + learned position add]; the
+//  partial embeddings are reduce-scattered straight into the SP layout when
+//  there are no learned positions, else all-reduced (then, under SP, each rank
+//  keeps its T/tp slice: a view, no kernel); Megatron transposes [b, s, h] to
+//  [s, b, h] (one copy); hidden dropout on the SP region.
+//  backward: dropout, [SP all-gather of the gradient], the transpose back,
+//  then torch's dense embedding backward (zero a shard-sized gradient, sort
+//  the ids and scatter-add the rows) and the add into gradient storage
+//  (Megatron's main_grad hook; AccumulateGrad in the PyTorch modes).
+// Embedding weights and outputs are bf16, except under AMP (fp32: autocast
+// does not cast embeddings, so the residual stream starts in fp32).
+LayerOps embedding_ops(const ModelSpec& m, const TrainingSpec& t, const ParallelPlan& p) {
+  const Dims d = dims_of(m, t, p);
+  const Widths w = widths_for(t.precision);
+  const std::int64_t e = w.param;  // bytes of an embedding element
+  const DType e_dtype = e == 4 ? DType::kFp32 : DType::kBf16;
+  const std::int64_t vocab_rows = padded_vocab_size(m, p.tp) / d.tp;
+  const bool learned = m.position == PositionKind::kLearned;
+  const bool megatron = t.precision == PrecisionMode::kMegatronBf16;
+  const std::int64_t full = d.tokens * d.h;     // elements of the embedding output
+  const std::int64_t sharded = d.tokens_sp * d.h;
+  const std::int64_t ids = d.tokens * 8;        // int64 token ids
+  // Rows of tokens that fall in other ranks' shards: zeroed in forward and in
+  // the gradient ((tp-1)/tp of the tokens on average).
+  const std::int64_t foreign_rows = full * (d.tp - 1) / d.tp;
+  LayerOps ops;
+  auto& f = ops.forward;
+  auto& b = ops.backward;
+
+  if (d.tp > 1) {
+    // Keeps the shifted ids and the out-of-shard mask for backward.
+    f.push_back(compute_step("embedding_index_mask", OpClass::kElementwise, DType::kBf16, as_double(d.tokens), ids,
+                             ids + d.tokens, ids + d.tokens, 3));
+  }
+  f.push_back(compute_step("embedding_lookup", OpClass::kEmbedding, e_dtype, 0.0,
+                           ids + full * e + (d.tp > 1 ? d.tokens : 0), full * e + foreign_rows * e,
+                           d.tp > 1 ? 0 : ids, d.tp > 1 ? 2 : 1));
+  const bool reduce_scatter = d.sp && !learned;
+  if (reduce_scatter) {
+    if (megatron) f.push_back(compute_step("embedding_transpose", OpClass::kMemcpy, e_dtype, 0.0, full * e, full * e));
+    f.push_back(tp_collective_step("tp_reduce_scatter_embedding", CollectiveKind::kReduceScatter, full * e));
+  } else {
+    if (d.tp > 1) f.push_back(tp_collective_step("tp_all_reduce_embedding", CollectiveKind::kAllReduce, full * e));
+    if (learned) {
+      f.push_back(compute_step("position_lookup", OpClass::kEmbedding, e_dtype, 0.0, ids + full * e, full * e));
+      f.push_back(compute_step("position_add", OpClass::kElementwise, e_dtype, as_double(full), 2 * full * e, full * e));
+    }
+    if (megatron) f.push_back(compute_step("embedding_transpose", OpClass::kMemcpy, e_dtype, 0.0, full * e, full * e));
+  }
+  if (m.dropout) {
+    f.push_back(compute_step("embedding_dropout", OpClass::kElementwise, e_dtype, 2.0 * as_double(sharded),
+                             sharded * e, sharded * e + sharded, sharded));
+    b.push_back(compute_step("embedding_dropout_bwd", OpClass::kElementwise, e_dtype, 2.0 * as_double(sharded),
+                             sharded * e + sharded, sharded * e));
+  }
+  if (d.sp) b.push_back(tp_collective_step("tp_all_gather_embedding_grad", CollectiveKind::kAllGather, full * e));
+  if (megatron) b.push_back(compute_step("embedding_grad_transpose", OpClass::kMemcpy, e_dtype, 0.0, full * e, full * e));
+  auto dense_backward = [&](const std::string& name, std::int64_t rows, std::int64_t zeroed_rows_elems) {
+    const std::int64_t table = rows * d.h;
+    b.push_back(weight_grad(compute_step(name + "_grad_zero", OpClass::kMemcpy, e_dtype, 0.0, 0, table * e)));
+    // Sort the ids, then add each token's gradient row into its table row
+    // (reading and writing the row): ~4 launches (sort, segment offsets,
+    // partial sums, final sums), one more to zero the masked rows' gradient.
+    b.push_back(weight_grad(compute_step(name + "_grad_scatter_add", OpClass::kEmbedding, e_dtype, as_double(full),
+                                         ids + 2 * full * e + zeroed_rows_elems * e, full * e + zeroed_rows_elems * e,
+                                         0, zeroed_rows_elems > 0 ? 5 : 4)));
+    b.push_back(weight_grad(compute_step(name + "_grad_accumulate", OpClass::kElementwise, DType::kFp32,
+                                         as_double(table), table * (e + w.grad), table * w.grad)));
+  };
+  if (learned) dense_backward("position_embedding", m.max_seq_len, 0);
+  dense_backward("embedding", vocab_rows, foreign_rows);
+
+  ops.saved_activations = sum_saved(ops.forward);
+  ops.parameters = vocab_rows * d.h + (learned ? m.max_seq_len * d.h : 0);
+  return ops;
+}
+
+// Final norm, the column-parallel logits GEMM over this rank's vocab shard,
+// and Megatron's vocab-parallel cross-entropy in fp32 (megatron/core/
+// tensor_parallel/cross_entropy.py, unfused): cast the logits to fp32, max
+// over the shard, all-reduce(max), subtract in place, gather the target
+// logit, exp in place, sum, all-reduce(predicted logit) and
+// all-reduce(sum of exp) (three T x 4-byte all-reduces), normalize in place to
+// the softmax it keeps for backward. Backward: subtract one at the targets and
+// scale by the loss gradient in place, cast back to bf16, then the logits
+// dgrad / wgrad and the final norm's backward.
+LayerOps head_and_loss_ops(const ModelSpec& m, const TrainingSpec& t, const ParallelPlan& p) {
+  const Dims d = dims_of(m, t, p);
+  const Widths w = widths_for(t.precision);
+  const std::int64_t vocab_rows = padded_vocab_size(m, p.tp) / d.tp;
+  const std::int64_t logits = d.tokens * vocab_rows;  // elements on this rank
+  const std::int64_t per_token = d.tokens * 4;        // one fp32 per token
+  const std::int64_t targets = d.tokens * 8;          // int64 ids
+  OpsBuilder ob(m, d, w);
+  auto& f = ob.fwd;
+
+  ob.norm_forward("final_norm");
+  ob.column_forward("logits", "logits", vocab_rows);
+  f.push_back(compute_step("logits_to_fp32", OpClass::kCast, DType::kBf16, as_double(logits), logits * w.act,
+                           logits * 4));
+  f.push_back(compute_step("ce_max", OpClass::kSoftmax, DType::kFp32, as_double(logits), logits * 4, per_token));
+  if (d.tp > 1) f.push_back(tp_collective_step("tp_all_reduce_ce_max", CollectiveKind::kAllReduce, per_token));
+  // Subtract (r/w), target masking and gather (small), exp (r/w), sum (r).
+  f.push_back(compute_step("ce_exp_sum", OpClass::kSoftmax, DType::kFp32, 3.0 * as_double(logits),
+                           3 * logits * 4 + per_token + targets, 2 * logits * 4 + targets + d.tokens + 2 * per_token,
+                           0, 8));
+  if (d.tp > 1) {
+    f.push_back(tp_collective_step("tp_all_reduce_ce_predicted", CollectiveKind::kAllReduce, per_token));
+    f.push_back(tp_collective_step("tp_all_reduce_ce_sum_exp", CollectiveKind::kAllReduce, per_token));
+  }
+  // Divide in place (r/w) and the per-token loss log(sum) - predicted; keeps
+  // the softmax, the target mask and the shifted targets.
+  f.push_back(compute_step("ce_normalize", OpClass::kSoftmax, DType::kFp32, as_double(logits) + 2.0 * as_double(d.tokens),
+                           logits * 4 + 3 * per_token, logits * 4 + per_token, logits * 4 + d.tokens + targets, 3));
+
+  auto& b = ob.bwd;
+  b.push_back(compute_step("ce_grad", OpClass::kSoftmax, DType::kFp32, as_double(logits),
+                           logits * 4 + targets + d.tokens + per_token, logits * 4, 0, 3));
+  b.push_back(compute_step("logits_grad_to_bf16", OpClass::kCast, DType::kFp32, as_double(logits), logits * 4,
+                           logits * w.act));
+  ob.column_backward("logits", vocab_rows);
+  ob.norm_backward("final_norm_bwd");
+
+  LayerOps ops;
+  ops.forward = std::move(ob.fwd);
+  ops.backward = std::move(ob.bwd);
+  ops.saved_activations = sum_saved(ops.forward);
+  ops.parameters = (m.tied_embeddings ? 0 : vocab_rows * d.h) + d.norm_params;
+  return ops;
+}
+
+namespace {
+std::int32_t multi_tensor_launches(std::int64_t parameters) {
+  const std::int64_t n = (parameters + kMultiTensorElementsPerLaunch - 1) / kMultiTensorElementsPerLaunch;
+  return static_cast<std::int32_t>(n < 1 ? 1 : n);
+}
+}  // namespace
+
+// Megatron (apex / TE fused optimizer path): multi_tensor_l2norm over the fp32
+// main gradients (+1 cleanup kernel), fused Adam on fp32 master weights,
+// gradients and moments, multi_tensor_scale copying the master weights into
+// the bf16 model weights, and zeroing the contiguous main-gradient buffer for
+// the next step. The gradient rescale for clipping runs only when the norm
+// exceeds the threshold, which this model cannot know; it is left out.
+// PyTorch (AMP, pure bf16): clip_grad_norm_ (foreach norm + foreach scale by
+// the clamped coefficient, always applied), fused AdamW in the parameters'
+// dtype, zero_grad(set_to_none=True) which launches nothing.
+std::vector<LayerStep> optimizer_ops(std::int64_t parameters, const TrainingSpec& t,
+                                     std::int64_t grad_buffer_elements) {
+  if (parameters < 0) throw InputError("/plan", "optimizer over a negative parameter count " + std::to_string(parameters));
+  std::vector<LayerStep> out;
+  if (parameters == 0) return out;
+  const double n = as_double(parameters);
+  const std::int32_t launches = multi_tensor_launches(parameters);
+  const Widths w = widths_for(t.precision);
+  const std::int64_t state = t.precision == PrecisionMode::kPureBf16 ? 2 : 4;  // master / moment bytes
+  const DType dtype = state == 4 ? DType::kFp32 : DType::kBf16;
+  if (t.clip_grad_norm) {
+    out.push_back(compute_step("grad_norm", OpClass::kOptimizer, dtype, 2.0 * n, parameters * w.grad,
+                               launches * 320 * 4 + 4, 0, launches + 1));
+    if (t.precision != PrecisionMode::kMegatronBf16) {
+      out.push_back(compute_step("grad_clip_scale", OpClass::kOptimizer, dtype, n, parameters * w.grad,
+                                 parameters * w.grad, 0, launches));
+    }
+  }
+  // Reads weight, gradient, m, v; writes weight, m, v.
+  out.push_back(compute_step("adam_update", OpClass::kOptimizer, dtype, kAdamFlops * n,
+                             parameters * (state + w.grad + 2 * state), parameters * 3 * state, 0, launches));
+  if (t.precision == PrecisionMode::kMegatronBf16) {
+    out.push_back(compute_step("copy_master_to_bf16", OpClass::kCast, DType::kFp32, n, parameters * 4, parameters * 2,
+                               0, launches));
+    const std::int64_t buffer = grad_buffer_elements < 0 ? parameters : grad_buffer_elements;
+    out.push_back(compute_step("zero_main_grads", OpClass::kMemcpy, DType::kFp32, 0.0, 0, buffer * w.grad));
+  }
+  return out;
+}
+
+std::vector<LayerStep> weight_cast_ops(std::int64_t parameters, const TrainingSpec& t, std::int32_t tensors) {
+  std::vector<LayerStep> out;
+  if (t.precision != PrecisionMode::kAmpBf16 || parameters <= 0) return out;
+  out.push_back(compute_step("weight_cast_bf16", OpClass::kCast, DType::kFp32, as_double(parameters), parameters * 4,
+                             parameters * 2, parameters * 2, tensors < 1 ? 1 : tensors));
+  return out;
+}
+
+}  // namespace dtsim::models

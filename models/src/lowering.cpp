@@ -1,1 +1,412 @@
-// in progress
+#include "dtsim/models/lowering.hpp"
+
+#include <array>
+#include <string_view>
+
+#include "dtsim/core/error.hpp"
+#include "dtsim/models/memory.hpp"
+#include "dtsim/models/pipeline_schedule.hpp"
+#include "lowering_stage.hpp"
+
+namespace dtsim::models {
+namespace {
+
+using lowering_detail::ChunkModel;
+using lowering_detail::ModelLayout;
+using lowering_detail::StageModel;
+using lowering_detail::Unit;
+
+constexpr TaskId kNoTask = UINT32_MAX;
+// optimizer_ops names its gradient-norm kernel so; the norm's all-reduces follow it.
+constexpr std::string_view kGradNormStep = "grad_norm";
+constexpr Bytes kScalarBytes{4};  // one fp32: the squared gradient norm
+
+// A few dependencies, kept inline: lowering emits ~10^5 tasks for the largest
+// plans and must not allocate per task.
+class DepList {
+ public:
+  void add(TaskId t) {
+    if (t == kNoTask) return;
+    for (std::size_t i = 0; i < n_; ++i) {
+      if (ids_[i] == t) return;
+    }
+    DTSIM_CHECK(n_ < ids_.size(), "too many dependencies for one task");
+    ids_[n_++] = t;
+  }
+  void clear() { n_ = 0; }
+  std::span<const TaskId> span() const { return {ids_.data(), n_}; }
+
+ private:
+  std::array<TaskId, 8> ids_{};
+  std::size_t n_ = 0;
+};
+
+// Where a task sits in the step, for the Task fields.
+struct Tag {
+  std::int32_t microbatch = -1;
+  std::int32_t layer = -1;
+  std::int16_t chunk = 0;
+};
+
+// A gradient bucket waiting to be issued after the backward (overlap off).
+struct DeferredBucket {
+  Bytes bytes;
+  std::int32_t layer = -1;
+  std::int16_t chunk = 0;
+};
+
+class StageLowering {
+ public:
+  StageLowering(const ModelLayout& layout, const TrainingSpec& training, const ParallelPlan& plan,
+                std::int64_t microbatches, int stage)
+      : layout_(layout),
+        training_(training),
+        plan_(plan),
+        stage_(layout.stage(stage)),
+        microbatches_(microbatches),
+        bytes_(parameter_bytes(training.precision)),
+        prog_(stage) {}
+
+  Program run() {
+    const auto passes =
+        pipeline_passes(plan_.schedule, plan_.pp, plan_.virtual_stages, microbatches_, stage_.stage);
+    // The last backward of each chunk: where ZeRO 0/1 reduce its gradients.
+    std::vector<std::size_t> last_backward(stage_.chunks.size(), 0);
+    for (std::size_t i = 0; i < passes.size(); ++i) {
+      if (passes[i].kind == PassKind::kBackward) last_backward[static_cast<std::size_t>(passes[i].chunk)] = i;
+    }
+    for (std::size_t i = 0; i < passes.size(); ++i) {
+      const PipelinePass& p = passes[i];
+      if (p.kind == PassKind::kForward) {
+        forward(p);
+      } else {
+        backward(p, last_backward[static_cast<std::size_t>(p.chunk)] == i);
+      }
+    }
+    finish_step();
+    return std::move(prog_);
+  }
+
+ private:
+  bool data_parallel() const { return plan_.dp > 1; }
+  bool fsdp() const { return plan_.zero_stage >= 3 && data_parallel(); }
+  int last_model_chunk() const { return layout_.num_model_chunks() - 1; }
+  int stage_of(int model_chunk) const { return model_chunk % plan_.pp; }
+  Bytes gradient_bytes(const Unit& u) const { return Bytes(u.parameters * bytes_.gradients); }
+
+  // --- task emission -------------------------------------------------------
+
+  void emit_steps(const std::vector<LayerStep>& steps, Phase phase, Tag tag) {
+    for (const LayerStep& s : steps) {
+      if (s.kind == LayerStep::Kind::kCompute) {
+        // Weight-gradient kernels read the layer's saved input and its output
+        // gradient, never the dgrad result: they need not wait for the TP
+        // reduction of a dgrad (Megatron overlaps the two); the next kernel on
+        // the data path does.
+        DepList deps = pending_;
+        if (!s.weight_gradient) {
+          for (const TaskId t : after_dgrad_.span()) deps.add(t);
+          after_dgrad_.clear();
+        }
+        const TaskId id =
+            prog_.add_compute(s.work, phase, s.name, deps.span(), tag.microbatch, tag.layer, tag.chunk);
+        pending_.clear();
+        last_compute_ = id;
+        last_was_dgrad_ = phase == Phase::kBackward && !s.weight_gradient && s.work.op_class == OpClass::kGemm;
+        if (s.weight_gradient) {
+          unit_wgrad_ = id;  // off the data path: last_data_ stays
+        } else {
+          last_data_ = id;
+        }
+      } else {
+        if (plan_.tp == 1) continue;  // a group of one exchanges nothing
+        DepList deps = pending_;
+        deps.add(last_data_);
+        const TaskId id = prog_.add_collective({s.collective, GroupKind::kTensor, s.collective_bytes},
+                                               StreamKind::kTensorComm, Phase::kTensorComm, s.name, deps.span(),
+                                               tag.microbatch, tag.layer, tag.chunk);
+        // The next kernel consumes the collective's output (the next data-path
+        // kernel, for a reduction of a dgrad).
+        pending_.clear();
+        (last_was_dgrad_ ? after_dgrad_ : pending_).add(id);
+        last_data_ = id;
+      }
+    }
+  }
+
+  TaskId data_collective(CollectiveKind kind, GroupKind group, Bytes bytes, Phase phase, std::string_view label,
+                         std::span<const TaskId> deps, Tag tag) {
+    const TaskId id =
+        prog_.add_collective({kind, group, bytes}, StreamKind::kDataComm, phase, label, deps, tag.microbatch, tag.layer,
+                             tag.chunk);
+    last_data_comm_ = id;
+    return id;
+  }
+
+  void recv(StreamKind stream, int peer, std::uint64_t key, std::string_view label, Tag tag) {
+    const TaskId id = prog_.add_recv({peer, layout_.p2p_bytes(), key}, stream, Phase::kPipelineComm, label, {},
+                                     tag.microbatch, tag.chunk);
+    pending_.add(id);
+    last_data_ = id;
+  }
+
+  void send(StreamKind stream, int peer, std::uint64_t key, std::string_view label, Tag tag) {
+    DepList deps;
+    deps.add(last_data_);
+    prog_.add_send({peer, layout_.p2p_bytes(), key}, stream, Phase::kPipelineComm, label, deps.span(), tag.microbatch,
+                   tag.chunk);
+  }
+
+  // ZeRO-3: all-gather a unit's bf16 parameters (full gathered array, TP shard).
+  TaskId gather(const Unit& u, TaskId after, Tag tag) {
+    DepList deps;
+    deps.add(after);
+    tag.layer = u.layer;
+    return data_collective(CollectiveKind::kAllGather, GroupKind::kData, Bytes(u.parameters * 2),
+                           Phase::kParameterSync, "fsdp_all_gather", deps.span(), tag);
+  }
+
+  // --- passes --------------------------------------------------------------
+
+  void forward(const PipelinePass& p) {
+    const ChunkModel& ch = stage_.chunks[static_cast<std::size_t>(p.chunk)];
+    const int k = ch.model_chunk;
+    const Tag tag{p.microbatch, -1, p.chunk};
+    if (k > 0) {
+      recv(StreamKind::kRecvForward, stage_of(k - 1), pipeline_match_key(TransferKind::kActivation, p.microbatch, k),
+           "recv_fwd", tag);
+    }
+    run_units(ch, true, tag, false);
+    if (k < last_model_chunk()) {
+      send(StreamKind::kSendForward, stage_of(k + 1),
+           pipeline_match_key(TransferKind::kActivation, p.microbatch, k + 1), "send_fwd", tag);
+    }
+  }
+
+  void backward(const PipelinePass& p, bool last_of_chunk) {
+    const ChunkModel& ch = stage_.chunks[static_cast<std::size_t>(p.chunk)];
+    const int k = ch.model_chunk;
+    const Tag tag{p.microbatch, -1, p.chunk};
+    if (k < last_model_chunk()) {
+      recv(StreamKind::kRecvBackward, stage_of(k + 1), pipeline_match_key(TransferKind::kGradient, p.microbatch, k),
+           "recv_bwd", tag);
+    }
+    // ZeRO 0-2 reduce the gradients accumulated over every micro-batch, once (Megatron's
+    // distributed optimizer; FSDP's no-sync accumulation).
+    const bool reduce = data_parallel() && plan_.zero_stage < 3 && last_of_chunk;
+    run_units(ch, false, tag, reduce);
+    if (reduce) close_bucket(tag);
+    if (k > 0) {
+      send(StreamKind::kSendBackward, stage_of(k - 1),
+           pipeline_match_key(TransferKind::kGradient, p.microbatch, k - 1), "send_bwd", tag);
+    }
+  }
+
+  // The units of one chunk pass, forward order for a forward, reverse for a
+  // backward, with ZeRO-3's gathers around them and gradient handling after
+  // each unit's backward.
+  void run_units(const ChunkModel& ch, bool is_forward, Tag tag, bool fill_buckets) {
+    const std::size_t n = ch.units.size();
+    auto unit_at = [&](std::size_t i) -> const Unit& { return is_forward ? ch.units[i] : ch.units[n - 1 - i]; };
+    const bool prefetch = fsdp() && plan_.fsdp_prefetch;
+    TaskId gather_now = kNoTask;
+    TaskId gather_next = kNoTask;
+    if (prefetch && n > 0) {
+      // Unit 0's gather, and unit 1's prefetched behind it.
+      gather_now = gather(unit_at(0), kNoTask, tag);
+      if (n > 1) gather_next = gather(unit_at(1), kNoTask, tag);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const Unit& u = unit_at(i);
+      if (fsdp()) {
+        if (!prefetch) gather_now = gather(u, last_compute_, tag);
+        pending_.add(gather_now);
+      }
+      Tag ut = tag;
+      ut.layer = u.layer;
+      unit_wgrad_ = kNoTask;
+      if (is_forward) {
+        emit_steps(*u.casts, Phase::kForward, ut);
+        emit_steps(u.ops->forward, Phase::kForward, ut);
+      } else {
+        // Full recompute re-runs the forward under autocast: the casts happen again.
+        if (training_.recompute == Recompute::kFull) emit_steps(*u.casts, Phase::kRecompute, ut);
+        emit_steps(u.ops->recompute, Phase::kRecompute, ut);
+        emit_steps(u.ops->backward, Phase::kBackward, ut);
+      }
+      if (prefetch) {
+        // Keep one unit prefetched: unit i + 2's gather waits for unit i's kernels.
+        const TaskId after = i + 2 < n ? gather(unit_at(i + 2), last_compute_, tag) : kNoTask;
+        gather_now = gather_next;
+        gather_next = after;
+      }
+      if (is_forward) continue;
+      const TaskId grads_ready = unit_wgrad_ != kNoTask ? unit_wgrad_ : last_compute_;
+      if (fsdp()) {
+        DepList deps;
+        deps.add(grads_ready);
+        data_collective(CollectiveKind::kReduceScatter, GroupKind::kData, gradient_bytes(u), Phase::kGradientSync,
+                        "fsdp_reduce_scatter", deps.span(), ut);
+      } else if (fill_buckets) {
+        bucket_ += gradient_bytes(u);
+        bucket_ready_ = grads_ready;
+        bucket_layer_ = u.layer;
+        if (bucket_ >= plan_.dp_bucket_size) close_bucket(ut);
+      }
+    }
+  }
+
+  // Issues (or defers) the filled part of the current gradient bucket.
+  void close_bucket(Tag tag) {
+    if (bucket_.count() == 0) return;
+    tag.layer = bucket_layer_;
+    tag.microbatch = -1;  // the accumulated gradients of every micro-batch
+    if (!plan_.overlap_grad_reduce) {
+      deferred_.push_back({bucket_, tag.layer, tag.chunk});
+    } else {
+      DepList deps;
+      deps.add(bucket_ready_);
+      issue_bucket(bucket_, deps.span(), tag);
+    }
+    bucket_ = Bytes(0);
+  }
+
+  TaskId issue_bucket(Bytes bytes, std::span<const TaskId> deps, Tag tag) {
+    const bool all_reduce = plan_.zero_stage == 0;
+    return data_collective(all_reduce ? CollectiveKind::kAllReduce : CollectiveKind::kReduceScatter, GroupKind::kData,
+                           bytes, Phase::kGradientSync, all_reduce ? "dp_all_reduce" : "dp_reduce_scatter", deps, tag);
+  }
+
+  // --- end of step -----------------------------------------------------------
+
+  void finish_step() {
+    const Tag step_tag{};
+    for (const DeferredBucket& b : deferred_) {
+      DepList deps;
+      deps.add(last_compute_);
+      issue_bucket(b.bytes, deps.span(), Tag{-1, b.layer, b.chunk});
+    }
+    DepList ready;  // what the optimizer waits for
+    ready.add(last_data_comm_);
+    ready.add(last_compute_);
+    for (const TaskId t : after_dgrad_.span()) ready.add(t);
+    after_dgrad_.clear();
+
+    if (plan_.sequence_parallel && plan_.tp > 1) {
+      // Megatron all-reduces the norm weights' gradients over TP after the DP sync:
+      // each TP rank saw only its sequence shard.
+      std::int64_t norms = 0;
+      for (const ChunkModel& ch : stage_.chunks) {
+        for (const Unit& u : ch.units) {
+          if (u.kind == lowering_detail::UnitKind::kDecoder) norms += layout_.norm_parameters_per_layer();
+          if (u.kind == lowering_detail::UnitKind::kHead) norms += layout_.final_norm_parameters();
+        }
+      }
+      if (norms > 0) {
+        const TaskId id = prog_.add_collective({CollectiveKind::kAllReduce, GroupKind::kTensor,
+                                                Bytes(norms * bytes_.gradients)},
+                                               StreamKind::kTensorComm, Phase::kGradientSync,
+                                               "sp_norm_grad_all_reduce", ready.span());
+        ready.add(id);
+      }
+    }
+    tied_embedding_exchange(ready);
+
+    const std::int64_t params = stage_.parameters;
+    const std::int64_t dp = plan_.dp;
+    const std::int64_t shard = plan_.zero_stage >= 1 ? (params + dp - 1) / dp : params;
+    const std::int64_t grad_buffer = plan_.zero_stage >= 2 ? shard : params;
+    pending_.clear();
+    for (const TaskId t : ready.span()) pending_.add(t);
+    for (const LayerStep& s : optimizer_ops(shard, training_, grad_buffer)) {
+      DTSIM_CHECK(s.kind == LayerStep::Kind::kCompute, "optimizer steps are kernels");
+      const TaskId id = prog_.add_compute(s.work, Phase::kOptimizer, s.name, pending_.span());
+      pending_.clear();
+      last_compute_ = id;
+      if (s.name == kGradNormStep) grad_norm_all_reduces(id);
+    }
+    if (plan_.zero_stage >= 1 && plan_.zero_stage <= 2 && data_parallel()) {
+      DepList deps;
+      deps.add(last_compute_);
+      data_collective(CollectiveKind::kAllGather, GroupKind::kData, Bytes(params * bytes_.weights),
+                      Phase::kParameterSync, "dp_param_all_gather", deps.span(), step_tag);
+    }
+  }
+
+  // The squared norm summed over every rank holding a different slice of the
+  // gradients: TP, then the pipeline, then (sharded gradients) DP.
+  void grad_norm_all_reduces(TaskId norm) {
+    TaskId prev = norm;
+    auto next = [&](GroupKind g, StreamKind s) {
+      DepList deps;
+      deps.add(prev);
+      prev = prog_.add_collective({CollectiveKind::kAllReduce, g, kScalarBytes}, s, Phase::kGradientSync,
+                                  "grad_norm_all_reduce", deps.span());
+      if (s == StreamKind::kDataComm) last_data_comm_ = prev;
+    };
+    if (plan_.tp > 1) next(GroupKind::kTensor, StreamKind::kTensorComm);
+    // Pipeline-group collectives share kDataComm: one stream per group kind.
+    if (plan_.pp > 1) next(GroupKind::kPipeline, StreamKind::kDataComm);
+    if (plan_.zero_stage >= 1 && data_parallel()) next(GroupKind::kData, StreamKind::kDataComm);
+    if (prev != norm) pending_.add(prev);
+  }
+
+  // Tied embeddings split over the pipeline: Megatron all-reduces the
+  // embedding gradient between the first and last stage. A 2-rank all-reduce
+  // moves N bytes each way, which a send and a recv in each direction model
+  // on the pipeline channels (they wrap between the last stage and stage 0).
+  void tied_embedding_exchange(DepList& ready) {
+    const bool first = stage_.holds_embedding;
+    const bool last = stage_.holds_head;
+    if (!layout_.tied_embeddings() || plan_.pp == 1 || !(first || last)) return;
+    const Bytes bytes(layout_.embedding_matrix_parameters() * bytes_.gradients);
+    const int peer = first ? plan_.pp - 1 : 0;
+    const std::uint64_t out_key = pipeline_match_key(TransferKind::kTiedEmbeddingGradient, first ? 0 : 1, 0);
+    const std::uint64_t in_key = pipeline_match_key(TransferKind::kTiedEmbeddingGradient, first ? 1 : 0, 0);
+    prog_.add_send({peer, bytes, out_key}, first ? StreamKind::kSendBackward : StreamKind::kSendForward,
+                   Phase::kGradientSync, "tied_embedding_grad_send", ready.span());
+    const TaskId in = prog_.add_recv({peer, bytes, in_key}, first ? StreamKind::kRecvForward : StreamKind::kRecvBackward,
+                                     Phase::kGradientSync, "tied_embedding_grad_recv", {});
+    ready.add(in);
+  }
+
+  const ModelLayout& layout_;
+  const TrainingSpec& training_;
+  const ParallelPlan& plan_;
+  const StageModel stage_;
+  const std::int64_t microbatches_;
+  const ParameterBytes bytes_;
+  Program prog_;
+
+  DepList pending_;                  // non-compute tasks the next kernel must wait for
+  DepList after_dgrad_;              // TP reductions of a dgrad: the next data-path kernel waits for them
+  bool last_was_dgrad_ = false;      // the latest kernel was a backward input-gradient GEMM
+  TaskId last_data_ = kNoTask;       // the latest producer of the data flowing through the pass
+  TaskId last_compute_ = kNoTask;
+  TaskId unit_wgrad_ = kNoTask;      // the current unit's last weight-gradient kernel
+  TaskId last_data_comm_ = kNoTask;  // the latest task on kDataComm
+  Bytes bucket_;
+  TaskId bucket_ready_ = kNoTask;
+  std::int32_t bucket_layer_ = -1;
+  std::vector<DeferredBucket> deferred_;
+};
+
+}  // namespace
+
+std::uint64_t pipeline_match_key(TransferKind kind, std::int64_t microbatch, std::int64_t model_chunk) {
+  DTSIM_CHECK(microbatch >= 0 && microbatch < (std::int64_t{1} << 32), "micro-batch outside the match key's field");
+  DTSIM_CHECK(model_chunk >= 0 && model_chunk < (std::int64_t{1} << 24), "model chunk outside the match key's field");
+  return (static_cast<std::uint64_t>(kind) << 56) | (static_cast<std::uint64_t>(microbatch) << 24) |
+         static_cast<std::uint64_t>(model_chunk);
+}
+
+std::vector<Program> lower_to_programs(const ModelSpec& model, const TrainingSpec& training, const ParallelPlan& plan) {
+  const ModelLayout layout(model, training, plan);  // validates the plan
+  const std::int64_t m = num_microbatches(training, plan);
+  std::vector<Program> programs;
+  programs.reserve(static_cast<std::size_t>(plan.pp));
+  for (int s = 0; s < plan.pp; ++s) programs.push_back(StageLowering(layout, training, plan, m, s).run());
+  return programs;
+}
+
+}  // namespace dtsim::models

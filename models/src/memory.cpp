@@ -1,1 +1,108 @@
-// in progress
+#include "dtsim/models/memory.hpp"
+
+#include <algorithm>
+
+#include "dtsim/models/layer_ops.hpp"
+#include "dtsim/models/pipeline_schedule.hpp"
+#include "lowering_stage.hpp"
+
+namespace dtsim::models {
+namespace {
+
+using lowering_detail::ModelLayout;
+using lowering_detail::StageModel;
+using lowering_detail::Unit;
+using lowering_detail::UnitKind;
+
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+Bytes sum_saved(const std::vector<LayerStep>& steps) {
+  Bytes b;
+  for (const LayerStep& s : steps) b += s.saved_for_backward;
+  return b;
+}
+
+// The largest transient working set on a stage: what lives only while one
+// kernel sequence runs, not across the schedule.
+Bytes temporary_bytes(const StageModel& sm, const ModelSpec& model, const TrainingSpec& training,
+                      const ParallelPlan& plan, const ModelLayout& layout) {
+  Bytes t;
+  if (sm.holds_head) {
+    // Megatron's cross-entropy works on fp32 logits: T x (padded V / tp) x 4.
+    const std::int64_t rows = padded_vocab_size(model, plan.tp) / plan.tp;
+    t = std::max(t, Bytes(training.micro_batch * training.seq_len * rows * 4));
+  }
+  // Recompute re-materializes one layer's tensors for its backward.
+  t = std::max(t, sum_saved(layout.decoder().recompute));
+  return t;
+}
+
+Bytes communication_bytes(const StageModel& sm, const ParallelPlan& plan, const ParameterBytes& pb,
+                          const ModelLayout& layout) {
+  Bytes c;
+  if (plan.pp > 1) c += layout.p2p_bytes() * 2;  // a message in flight each way
+  if (plan.dp > 1 && plan.zero_stage >= 3) {
+    std::int64_t largest = 0;
+    for (const auto& ch : sm.chunks) {
+      for (const Unit& u : ch.units) largest = std::max(largest, u.parameters);
+    }
+    // Gathered bf16 parameters (the prefetched next unit too) and the unit's
+    // unsharded gradient before its reduce-scatter.
+    c += Bytes(largest * 2 * (plan.fsdp_prefetch ? 2 : 1) + largest * pb.gradients);
+  }
+  return c;
+}
+
+}  // namespace
+
+ParameterBytes parameter_bytes(PrecisionMode precision) {
+  switch (precision) {
+    case PrecisionMode::kMegatronBf16: return {2, 4, 12};
+    case PrecisionMode::kAmpBf16: return {4, 4, 8};
+    case PrecisionMode::kPureBf16: return {2, 2, 4};
+  }
+  return {};
+}
+
+std::vector<std::int64_t> stage_parameters(const ModelSpec& model, const TrainingSpec& training,
+                                           const ParallelPlan& plan) {
+  const ModelLayout layout(model, training, plan);
+  std::vector<std::int64_t> out;
+  for (int s = 0; s < plan.pp; ++s) out.push_back(layout.stage(s).parameters);
+  return out;
+}
+
+std::vector<MemoryBreakdown> estimate_memory(const ModelSpec& model, const TrainingSpec& training,
+                                             const ParallelPlan& plan) {
+  const ModelLayout layout(model, training, plan);  // validates the plan
+  const std::int64_t m = num_microbatches(training, plan);
+  const ParameterBytes pb = parameter_bytes(training.precision);
+  const std::int64_t dp = plan.dp;
+  std::vector<MemoryBreakdown> out;
+  out.reserve(static_cast<std::size_t>(plan.pp));
+  for (int s = 0; s < plan.pp; ++s) {
+    const StageModel sm = layout.stage(s);
+    const std::int64_t p = sm.parameters;
+    const std::int64_t shard = ceil_div(p, dp);
+    MemoryBreakdown mb;
+    mb.weights = Bytes((plan.zero_stage >= 3 ? shard : p) * pb.weights);
+    mb.gradients = Bytes((plan.zero_stage >= 2 ? shard : p) * pb.gradients);
+    mb.optimizer_state = Bytes((plan.zero_stage >= 1 ? shard : p) * pb.optimizer);
+
+    const auto passes = pipeline_passes(plan.schedule, plan.pp, plan.virtual_stages, m, s);
+    std::vector<Bytes> per_chunk;
+    per_chunk.reserve(sm.chunks.size());
+    for (const auto& ch : sm.chunks) {
+      per_chunk.push_back(ch.saved_per_microbatch);
+      mb.activations_per_microbatch += ch.saved_per_microbatch;
+    }
+    mb.activations = peak_held_bytes(passes, per_chunk);
+    mb.microbatches_in_flight = peak_in_flight(passes, plan.virtual_stages).peak;
+    mb.temporary = temporary_bytes(sm, model, training, plan, layout);
+    mb.communication_buffers = communication_bytes(sm, plan, pb, layout);
+    out.push_back(mb);
+  }
+  return out;
+}
+
+}  // namespace dtsim::models

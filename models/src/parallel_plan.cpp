@@ -1,1 +1,246 @@
-// in progress
+#include "dtsim/models/parallel_plan.hpp"
+
+#include <array>
+#include <string>
+
+#include "dtsim/models/model_spec.hpp"
+#include "dtsim/models/training_spec.hpp"
+
+namespace dtsim::models {
+namespace {
+
+std::string str(std::int64_t v) { return std::to_string(v); }
+
+std::string join(std::string_view base, std::string_view leaf) {
+  std::string out(base);
+  out += leaf;
+  return out;
+}
+
+// Collects diagnostics under a plan path and a training path.
+class Checker {
+ public:
+  Checker(std::string_view plan_path, std::string_view training_path)
+      : plan_path_(plan_path), training_path_(training_path) {}
+
+  void plan(std::string_view leaf, std::string message) {
+    out_.push_back({join(plan_path_, leaf), std::move(message)});
+  }
+  void training(std::string_view leaf, std::string message) {
+    out_.push_back({join(training_path_, leaf), std::move(message)});
+  }
+  std::vector<Diagnostic> take() { return std::move(out_); }
+
+ private:
+  std::string_view plan_path_;
+  std::string_view training_path_;
+  std::vector<Diagnostic> out_;
+};
+
+bool at_least_one(Checker& c, std::string_view leaf, std::string_view name, std::int64_t value) {
+  if (value >= 1) return true;
+  c.plan(leaf, std::string(name) + " = " + str(value) + "; expected an integer >= 1");
+  return false;
+}
+
+void check_order(Checker& c, const ParallelPlan& plan) {
+  std::array<int, 3> seen{};
+  for (const ParallelDim d : plan.order) {
+    const auto i = static_cast<std::size_t>(d);
+    if (i >= seen.size()) {
+      c.plan("/order", "order holds an unknown dimension; expected tensor, data and pipeline once each");
+      return;
+    }
+    ++seen[i];
+  }
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    if (seen[i] != 1) {
+      c.plan("/order", "order lists '" + std::string(to_string(static_cast<ParallelDim>(i))) + "' " +
+                           str(seen[i]) + " times; expected tensor, data and pipeline once each");
+    }
+  }
+}
+
+void check_tp_divides(Checker& c, const ModelSpec& m, int tp) {
+  const std::array<std::pair<const char*, std::int64_t>, 3> dims{
+      {{"num_heads", m.num_heads}, {"num_kv_heads", m.num_kv_heads}, {"ffn_hidden", m.ffn_hidden}}};
+  for (const auto& [name, value] : dims) {
+    if (value % tp != 0) {
+      c.plan("/tp", "tp = " + str(tp) + " does not divide " + name + " = " + str(value) + " of model '" + m.name +
+                        "'; expected a divisor of num_heads, num_kv_heads and ffn_hidden");
+    }
+  }
+}
+
+void check_layers(Checker& c, const ModelSpec& m, const ParallelPlan& plan) {
+  const std::int64_t chunks = std::int64_t{plan.pp} * plan.virtual_stages;
+  const auto& lps = plan.layers_per_stage;
+  if (lps.empty()) {
+    if (m.num_layers % chunks != 0) {
+      c.plan("/pp", "pp x virtual_stages = " + str(plan.pp) + " x " + str(plan.virtual_stages) + " = " + str(chunks) +
+                        " does not divide num_layers = " + str(m.num_layers) +
+                        "; expected a divisor, or give layers_per_stage");
+    }
+    return;
+  }
+  const auto n = static_cast<std::int64_t>(lps.size());
+  if (n != plan.pp && n != chunks) {
+    std::string expected = "expected pp = " + str(plan.pp) + " entries";
+    if (plan.virtual_stages > 1) expected += " or pp x virtual_stages = " + str(chunks) + " entries (one per model chunk)";
+    c.plan("/layers_per_stage", "layers_per_stage has " + str(n) + " entries; " + expected);
+    return;
+  }
+  std::int64_t sum = 0;
+  for (std::size_t i = 0; i < lps.size(); ++i) {
+    const std::string leaf = "/layers_per_stage/" + str(static_cast<std::int64_t>(i));
+    if (lps[i] < 1) {
+      c.plan(leaf, "layers_per_stage[" + str(static_cast<std::int64_t>(i)) + "] = " + str(lps[i]) +
+                       "; expected an integer >= 1");
+    } else if (n != chunks && lps[i] % plan.virtual_stages != 0) {
+      c.plan(leaf, "layers_per_stage[" + str(static_cast<std::int64_t>(i)) + "] = " + str(lps[i]) +
+                       " is not divisible by virtual_stages = " + str(plan.virtual_stages) +
+                       "; expected each stage's layers to split evenly over its model chunks");
+    }
+    sum += lps[i];
+  }
+  if (sum != m.num_layers) {
+    c.plan("/layers_per_stage", "layers_per_stage sums to " + str(sum) + "; expected num_layers = " +
+                                    str(m.num_layers) + " of model '" + m.name + "'");
+  }
+}
+
+void check_schedule(Checker& c, const ParallelPlan& plan, std::int64_t microbatches) {
+  const bool interleaved = plan.schedule == PipelineSchedule::kInterleavedOneFOneB;
+  if (!interleaved) {
+    if (plan.virtual_stages > 1) {
+      c.plan("/virtual_stages", "virtual_stages = " + str(plan.virtual_stages) + " with schedule '" +
+                                    std::string(to_string(plan.schedule)) +
+                                    "'; expected 1, or the 'interleaved-1f1b' schedule");
+    }
+    return;
+  }
+  if (plan.virtual_stages < 2) {
+    c.plan("/virtual_stages", "schedule 'interleaved-1f1b' needs virtual_stages > 1; got " +
+                                  str(plan.virtual_stages));
+  }
+  if (plan.pp < 2) {
+    c.plan("/pp", "schedule 'interleaved-1f1b' needs pp > 1; got " + str(plan.pp));
+  } else if (microbatches > 0 && microbatches % plan.pp != 0) {
+    c.plan("/schedule", "schedule 'interleaved-1f1b' needs the micro-batch count (global_batch / (dp x micro_batch) = " +
+                            str(microbatches) + ") to be a multiple of pp = " + str(plan.pp) +
+                            " (Megatron's rule)");
+  }
+}
+
+}  // namespace
+
+std::vector<Diagnostic> validate_plan(const ModelSpec& model, const TrainingSpec& training, const ParallelPlan& plan,
+                                      std::string_view plan_path, std::string_view training_path) {
+  Checker c(plan_path, training_path);
+  // Each size is checked first; rules that divide by a size run only when it is valid.
+  const bool tp_ok = at_least_one(c, "/tp", "tp", plan.tp);
+  const bool pp_ok = at_least_one(c, "/pp", "pp", plan.pp);
+  const bool dp_ok = at_least_one(c, "/dp", "dp", plan.dp);
+  const bool v_ok = at_least_one(c, "/virtual_stages", "virtual_stages", plan.virtual_stages);
+  if (plan.zero_stage < 0 || plan.zero_stage > 3) {
+    c.plan("/zero_stage", "zero_stage = " + str(plan.zero_stage) + "; expected 0, 1, 2 or 3");
+  }
+  if (plan.dp_bucket_size.count() <= 0) {
+    c.plan("/dp_bucket_size", "dp_bucket_size = " + str(plan.dp_bucket_size.count()) + " B; expected more than 0 B");
+  }
+  check_order(c, plan);
+
+  bool batch_ok = true;
+  if (training.seq_len < 1) {
+    c.training("/seq_len", "seq_len = " + str(training.seq_len) + "; expected an integer >= 1");
+  }
+  if (training.micro_batch < 1) {
+    c.training("/micro_batch", "micro_batch = " + str(training.micro_batch) + "; expected an integer >= 1");
+    batch_ok = false;
+  }
+  if (training.global_batch < 1) {
+    c.training("/global_batch", "global_batch = " + str(training.global_batch) + "; expected an integer >= 1");
+    batch_ok = false;
+  }
+  std::int64_t microbatches = 0;
+  if (batch_ok && dp_ok) {
+    const std::int64_t per_step = std::int64_t{plan.dp} * training.micro_batch;
+    if (training.global_batch % per_step != 0) {
+      c.training("/global_batch", "global_batch = " + str(training.global_batch) +
+                                      " is not divisible by dp x micro_batch = " + str(plan.dp) + " x " +
+                                      str(training.micro_batch) + " = " + str(per_step) +
+                                      "; expected a multiple of it");
+    } else {
+      microbatches = training.global_batch / per_step;
+    }
+  }
+
+  if (tp_ok) check_tp_divides(c, model, plan.tp);
+  if (pp_ok && v_ok && model.num_layers >= 1) check_layers(c, model, plan);
+  if (pp_ok && v_ok) check_schedule(c, plan, microbatches);
+
+  if (plan.sequence_parallel && tp_ok) {
+    if (plan.tp < 2) {
+      c.plan("/sequence_parallel", "sequence_parallel needs tp > 1; got tp = " + str(plan.tp));
+    } else if (training.seq_len >= 1 && training.seq_len % plan.tp != 0) {
+      c.plan("/sequence_parallel", "sequence_parallel splits seq_len = " + str(training.seq_len) + " over tp = " +
+                                       str(plan.tp) + "; expected seq_len divisible by tp");
+    }
+  }
+  return c.take();
+}
+
+std::int64_t num_microbatches(const TrainingSpec& training, const ParallelPlan& plan) {
+  if (plan.dp < 1) throw InputError("/plan/dp", "dp = " + str(plan.dp) + "; expected an integer >= 1");
+  if (training.micro_batch < 1) {
+    throw InputError("/training/micro_batch",
+                     "micro_batch = " + str(training.micro_batch) + "; expected an integer >= 1");
+  }
+  return training.global_batch / (std::int64_t{plan.dp} * training.micro_batch);
+}
+
+std::vector<std::int64_t> layers_per_model_chunk(const ModelSpec& model, const ParallelPlan& plan) {
+  if (plan.pp < 1 || plan.virtual_stages < 1) {
+    throw InputError("/plan/pp", "pp = " + str(plan.pp) + ", virtual_stages = " + str(plan.virtual_stages) +
+                                     "; expected integers >= 1");
+  }
+  Checker c("/plan", "/training");
+  check_layers(c, model, plan);
+  std::vector<Diagnostic> problems = c.take();
+  if (!problems.empty()) throw InputError(std::move(problems));
+
+  const int pp = plan.pp;
+  const int v = plan.virtual_stages;
+  const std::size_t chunks = static_cast<std::size_t>(pp) * static_cast<std::size_t>(v);
+  const auto& lps = plan.layers_per_stage;
+  if (lps.empty()) return std::vector<std::int64_t>(chunks, model.num_layers / static_cast<std::int64_t>(chunks));
+  if (lps.size() == chunks) return std::vector<std::int64_t>(lps.begin(), lps.end());
+  // pp entries: stage s's layers split evenly over its chunks c, model chunk c * pp + s.
+  std::vector<std::int64_t> out(chunks, 0);
+  for (int s = 0; s < pp; ++s) {
+    for (int ch = 0; ch < v; ++ch) {
+      out[static_cast<std::size_t>(ch * pp + s)] = lps[static_cast<std::size_t>(s)] / v;
+    }
+  }
+  return out;
+}
+
+std::string_view to_string(PipelineSchedule s) {
+  switch (s) {
+    case PipelineSchedule::kGPipe: return "gpipe";
+    case PipelineSchedule::kOneFOneB: return "1f1b";
+    case PipelineSchedule::kInterleavedOneFOneB: return "interleaved-1f1b";
+  }
+  return "?";
+}
+
+std::string_view to_string(ParallelDim d) {
+  switch (d) {
+    case ParallelDim::kTensor: return "tensor";
+    case ParallelDim::kData: return "data";
+    case ParallelDim::kPipeline: return "pipeline";
+  }
+  return "?";
+}
+
+}  // namespace dtsim::models

@@ -1,1 +1,99 @@
-// in progress
+#include "dtsim/models/rank_layout.hpp"
+
+#include <string>
+
+#include "dtsim/core/error.hpp"
+
+namespace dtsim::models {
+namespace {
+
+// GroupKind and ParallelDim name the same three axes; this is the one mapping.
+ParallelDim dim_of(GroupKind g) {
+  switch (g) {
+    case GroupKind::kTensor: return ParallelDim::kTensor;
+    case GroupKind::kData: return ParallelDim::kData;
+    case GroupKind::kPipeline: return ParallelDim::kPipeline;
+  }
+  DTSIM_CHECK(false, "unknown group kind");
+  return ParallelDim::kTensor;
+}
+
+std::size_t index_of(ParallelDim d) { return static_cast<std::size_t>(d); }
+
+}  // namespace
+
+std::string_view to_string(GroupKind g) {
+  switch (g) {
+    case GroupKind::kTensor: return "tensor";
+    case GroupKind::kData: return "data";
+    case GroupKind::kPipeline: return "pipeline";
+  }
+  return "?";
+}
+
+RankLayout::RankLayout(const ParallelPlan& plan)
+    : tp_(plan.tp), dp_(plan.dp), pp_(plan.pp), world_(0), order_(plan.order) {
+  const std::array<std::pair<const char*, int>, 3> sizes{{{"/tp", tp_}, {"/dp", dp_}, {"/pp", pp_}}};
+  for (const auto& [path, size] : sizes) {
+    if (size < 1) throw InputError(path, std::string(path + 1) + " = " + std::to_string(size) + "; expected an integer >= 1");
+  }
+  std::array<int, 3> seen{};
+  for (const ParallelDim d : order_) {
+    if (index_of(d) >= seen.size() || ++seen[index_of(d)] != 1) {
+      throw InputError("/order", "order must name tensor, data and pipeline once each");
+    }
+  }
+  // Innermost dimension first: its stride is 1, each next one is the product of those inside it.
+  int stride = 1;
+  for (const ParallelDim d : order_) {
+    stride_[index_of(d)] = stride;
+    stride *= size_of(d);
+  }
+  world_ = stride;
+}
+
+int RankLayout::size_of(ParallelDim d) const {
+  switch (d) {
+    case ParallelDim::kTensor: return tp_;
+    case ParallelDim::kData: return dp_;
+    case ParallelDim::kPipeline: return pp_;
+  }
+  return 1;
+}
+
+RankCoord RankLayout::coord_of(int rank) const {
+  DTSIM_CHECK(rank >= 0 && rank < world_, "rank " + std::to_string(rank) + " outside the world of " +
+                                              std::to_string(world_));
+  auto along = [&](ParallelDim d) { return (rank / stride_[index_of(d)]) % size_of(d); };
+  return RankCoord{along(ParallelDim::kTensor), along(ParallelDim::kData), along(ParallelDim::kPipeline)};
+}
+
+int RankLayout::rank_of(RankCoord c) const {
+  DTSIM_CHECK(c.tp >= 0 && c.tp < tp_ && c.dp >= 0 && c.dp < dp_ && c.pp >= 0 && c.pp < pp_,
+              "rank coordinate outside the plan");
+  return c.tp * stride_[index_of(ParallelDim::kTensor)] + c.dp * stride_[index_of(ParallelDim::kData)] +
+         c.pp * stride_[index_of(ParallelDim::kPipeline)];
+}
+
+std::vector<int> RankLayout::group_of(GroupKind kind, int rank) const {
+  const ParallelDim d = dim_of(kind);
+  const int stride = stride_[index_of(d)];
+  const int size = size_of(d);
+  const int own = (rank / stride) % size;
+  DTSIM_CHECK(rank >= 0 && rank < world_, "rank outside the world");
+  const int base = rank - own * stride;
+  std::vector<int> members(static_cast<std::size_t>(size));
+  for (int i = 0; i < size; ++i) members[static_cast<std::size_t>(i)] = base + i * stride;
+  return members;
+}
+
+int RankLayout::group_size(GroupKind kind) const { return size_of(dim_of(kind)); }
+
+int RankLayout::peer_in_stage(int rank, int stage) const {
+  RankCoord c = coord_of(rank);
+  DTSIM_CHECK(stage >= 0 && stage < pp_, "pipeline stage outside the plan");
+  c.pp = stage;
+  return rank_of(c);
+}
+
+}  // namespace dtsim::models

@@ -49,10 +49,20 @@ hardware::ClusterSpec toy_cluster(int gpus_per_node, int nodes) {
 hardware::Calibration ideal_calibration() {
   hardware::Calibration cal;
   cal.name = "ideal";
-  for (auto& p : cal.op) p = hardware::OpClassParams{1.0, 1.0, Duration::zero()};
+  for (auto& p : cal.op) {
+    p = hardware::OpClassParams{};
+    p.kernel_overhead = Duration::zero();
+  }
   cal.gemm_tile_m = 1;
   cal.gemm_tile_n = 1;
-  cal.collective = hardware::CollectiveParams{1.0, 1.0, Duration::zero(), Duration::zero(), Duration::zero()};
+  cal.collective = hardware::CollectiveParams{};
+  cal.collective.nvlink_efficiency = 1.0;
+  cal.collective.network_efficiency = 1.0;
+  cal.collective.base_latency = Duration::zero();
+  cal.collective.intra_hop_latency = Duration::zero();
+  cal.collective.inter_hop_latency = Duration::zero();
+  cal.collective.tree_intra_hop_latency = Duration::zero();
+  cal.collective.tree_inter_hop_latency = Duration::zero();
   return cal;
 }
 

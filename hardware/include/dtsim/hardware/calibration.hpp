@@ -5,8 +5,11 @@
 #pragma once
 
 #include <array>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "dtsim/core/error.hpp"
 #include "dtsim/core/units.hpp"
 #include "dtsim/core/work.hpp"
 #include "dtsim/hardware/cluster_spec.hpp"
@@ -19,6 +22,12 @@ struct OpClassParams {
   double compute_efficiency = 1.0;  // fraction of the dense peak reached on large shapes
   double memory_efficiency = 1.0;   // fraction of HBM bandwidth reached on large streams
   Duration kernel_overhead;         // launch + tail cost per kernel
+  // Fraction of the fp8 peak reached by fp8 work; unset: compute_efficiency.
+  std::optional<double> fp8_compute_efficiency{};
+
+  double compute_efficiency_for(DType t) const {
+    return t == DType::kFp8 && fp8_compute_efficiency ? *fp8_compute_efficiency : compute_efficiency;
+  }
 };
 
 struct CollectiveParams {
@@ -28,6 +37,13 @@ struct CollectiveParams {
   Duration base_latency;          // per collective call (launch, setup)
   Duration intra_hop_latency;     // per algorithm step over NVLink
   Duration inter_hop_latency;     // per algorithm step over the network
+  // NCCL keeps separate per-hop latencies for its tree algorithm; unset: the
+  // ring's (intra_hop_latency, inter_hop_latency).
+  std::optional<Duration> tree_intra_hop_latency{};
+  std::optional<Duration> tree_inter_hop_latency{};
+
+  Duration tree_intra() const { return tree_intra_hop_latency.value_or(intra_hop_latency); }
+  Duration tree_inter() const { return tree_inter_hop_latency.value_or(inter_hop_latency); }
 };
 
 struct Calibration {
@@ -45,7 +61,33 @@ struct Calibration {
 };
 
 // Defaults derived from datasheets and published measurements (reference §3, §4),
-// for the given GPU generation.
+// for the given GPU: the preset's own measured figures when gpu.name is a
+// built-in preset (a100-80gb, h100-sxm, h200, b200, gb200), else those of its
+// architecture's reference part (A100, H100, B200; kGeneric: H100). The
+// returned `source` lists every figure and where it comes from.
+//
+//  - GEMM compute efficiency: best-shape matmul ("MAMF") / dense peak, bf16
+//    and fp8 separately (§3a), e.g. H100 794.5 / 989.4 = 0.803.
+//  - Attention: A100 FlashAttention-2, middle of 50-73% of peak = 0.615;
+//    others FlashAttention-3's 661 TF/s on H100 relative to its MAMF
+//    (661 / 794.5), times the part's GEMM efficiency.
+//  - Memory efficiency 0.90 for every class (§3a HBM streaming).
+//  - Non-tensor-core classes compute at the SIMT fp32 peak with efficiency 1.
+//  - Kernel overhead 2 us per kernel [EST].
+//  - Collectives: NVLink efficiency = NCCL's visible per-GPU NVLink bandwidth /
+//    spec (A100 12 x 20 / 300, Hopper 18 x 20.6 / 450, Blackwell 18 x 40.1 / 900);
+//    network 48.5 / 50 GB/s per NDR NIC; NCCL's LL128 latencies (ring base
+//    14 us, hop 1.9 us NVLink / 4.0 us network; tree hop 1.25 / 8.5 us).
+//
+// Example:
+//   Calibration cal = datasheet_defaults(*builtin_hardware().find_gpu("h100-sxm"));
+//   cal.params(OpClass::kGemm).compute_efficiency;   // 794.5 / 989.4
 Calibration datasheet_defaults(const GpuSpec& gpu);
+
+// Every problem with a calibration at once (efficiencies in (0, 1.5], tile
+// sizes positive, latencies non-negative), with JSON pointers under `path`.
+// The 1.5 bound admits fitted efficiencies above 1 (e.g. in-switch reduction
+// beating the link rate) but rejects unit mistakes.
+std::vector<Diagnostic> validate_calibration(const Calibration& calibration, const std::string& path = "/calibration");
 
 }  // namespace dtsim::hardware

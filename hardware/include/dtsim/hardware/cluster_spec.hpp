@@ -4,12 +4,21 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "dtsim/core/error.hpp"
 #include "dtsim/core/units.hpp"
 
 namespace dtsim::hardware {
+
+// The GPU generation: selects datasheet calibration defaults (efficiencies,
+// NCCL's visible NVLink bandwidth) for a GPU that is not a preset.
+enum class GpuArch : std::uint8_t { kGeneric, kAmpere, kHopper, kBlackwell };
+std::string_view to_string(GpuArch a);
+std::optional<GpuArch> parse_gpu_arch(std::string_view name);  // "ampere", "hopper", "blackwell", "generic"
 
 struct GpuSpec {
   std::string name;
@@ -21,6 +30,7 @@ struct GpuSpec {
   int sm_count = 0;
   Power tdp;
   std::string source;      // datasheet reference
+  GpuArch arch = GpuArch::kGeneric;
 };
 
 struct NodeSpec {
@@ -28,13 +38,16 @@ struct NodeSpec {
   GpuSpec gpu;
   int gpus_per_node = 8;
   // Scale-up (NVLink/NVSwitch): per GPU, per direction; every GPU of the node
-  // reaches every other through the switch.
+  // reaches every other through the switch. nvlink_latency is GPU to GPU
+  // through the switch.
   Bandwidth nvlink_bandwidth;
   Duration nvlink_latency;
-  // Scale-out: one NIC per GPU unless nics_per_node says otherwise.
+  // Scale-out: one NIC per GPU unless nics_per_node says otherwise. With fewer
+  // NICs than GPUs, NIC i serves the consecutive GPUs g with
+  // g * nics_per_node / gpus_per_node == i (e.g. 8 GPUs, 4 NICs: GPUs 0-1 share NIC 0).
   int nics_per_node = 8;
   Bandwidth nic_bandwidth;  // per NIC, per direction
-  Duration nic_latency;
+  Duration nic_latency;     // one network adapter (a path crosses two)
   std::string source;
 };
 
@@ -42,13 +55,14 @@ enum class FabricKind : std::uint8_t { kInfiniBand, kRoce };
 
 // A (rail-optimized) fat tree. Tier 1 leaves serve one rail of a scalable unit
 // each; tiers above aggregate. Links between tiers are modelled as trunks with
-// ideal ECMP load balancing (no hash collisions).
+// ideal ECMP load balancing (no hash collisions). The exact construction (unit
+// sizes, trunk capacities, the tier rule) is stated in topology.hpp.
 struct FabricSpec {
   FabricKind kind = FabricKind::kInfiniBand;
   int switch_radix = 64;
   int tiers = 0;                  // 0: the fewest tiers that connect every node
-  double oversubscription = 1.0;  // leaf down:up capacity ratio (>= 1); also applied at tier 2
-  Duration switch_latency;
+  double oversubscription = 1.0;  // down:up capacity ratio (>= 1) of every tier: leaf, spine, ...
+  Duration switch_latency;        // port to port, per switch traversed
   bool rail_optimized = true;     // NIC i of every node of a unit goes to leaf i
 };
 
@@ -60,5 +74,12 @@ struct ClusterSpec {
 };
 
 std::string_view to_string(FabricKind k);
+
+// Every problem with a cluster description at once, each with the JSON
+// pointer of the offending field under `path` (e.g. "/cluster/node/nic_bandwidth").
+// Checks: positive counts, rates and capacities; non-negative latencies;
+// radix >= 4 and even; oversubscription >= 1; tiers in [0, 8]; nics_per_node
+// <= gpus_per_node. Topology's constructor throws InputError with these.
+std::vector<Diagnostic> validate_cluster(const ClusterSpec& cluster, const std::string& path = "/cluster");
 
 }  // namespace dtsim::hardware

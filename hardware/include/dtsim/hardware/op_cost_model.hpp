@@ -1,6 +1,22 @@
 // How long one kernel takes on one GPU: a roofline over tensor-core compute and
 // HBM bandwidth with per-op-class efficiencies, wave quantization for GEMMs,
-// and a per-kernel overhead, all taken from a Calibration.
+// and a per-kernel overhead, all taken from a Calibration:
+//
+//   time = max(flops / (peak * compute_eff * wave_eff),
+//              (bytes_read + bytes_written) / (hbm * memory_eff))
+//          + kernels * kernel_overhead
+//
+//  - peak: GEMM and attention run on tensor cores: bf16/fp16 use peak_bf16,
+//    fp8 peak_fp8 (peak_bf16 where the GPU has none), fp32 peak_fp32 (PyTorch
+//    keeps TF32 off for matmuls by default, so fp32 GEMMs run at the SIMT rate).
+//    Every other class runs on the SIMT units at peak_fp32 whatever the dtype.
+//  - compute_eff: the class's compute_efficiency (fp8_compute_efficiency for fp8).
+//  - wave_eff (when the work has a GemmShape): tiles = ceil(M/tile_m) *
+//    ceil(N/tile_n) * batch, waves = ceil(tiles / sm_count), wave_eff =
+//    tiles / (waves * sm_count); a partial last wave costs a full one. 1 otherwise.
+//  - Zero work costs kernels * kernel_overhead.
+// The constructor throws InputError for a GPU or calibration that fails
+// validate_cluster / validate_calibration's checks.
 //
 // Example:
 //   OpCostModel cost(gpu, calibration);
@@ -18,6 +34,9 @@ class OpCostModel {
  public:
   OpCostModel(GpuSpec gpu, Calibration calibration);
   Duration duration(const ComputeWork& work) const;
+  // The terms of duration(), for reports and tests.
+  FlopRate peak_for(const ComputeWork& work) const;
+  double wave_efficiency(const GemmShape& shape) const;
   const GpuSpec& gpu() const { return gpu_; }
   const Calibration& calibration() const { return calibration_; }
 

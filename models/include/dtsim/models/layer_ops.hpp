@@ -9,6 +9,43 @@
 //
 // Shapes per micro-batch: tokens T = micro_batch x seq_len; with sequence
 // parallelism the norm/residual/dropout region holds T / tp tokens.
+//
+// Conventions (each derived in layer_ops.cpp):
+//  - GEMM FLOPs 2 M N K; forward Y[T x N] = X[T x K] W^T, dgrad M=T N=K K=N,
+//    wgrad M=N N=K K=T. Megatron TP: QKV, MLP-up and logits column-parallel,
+//    out-proj and MLP-down row-parallel.
+//  - Attention is one fused flash kernel: forward 4 b s^2 (a/t) d / 2 FLOPs
+//    (causal half), backward 2.5x forward (the FlashAttention papers' count).
+//  - TP collectives: forward all-reduce after out-proj / MLP-down (no SP) or
+//    reduce-scatter (SP) plus an all-gather before QKV / MLP-up (SP); backward
+//    mirrors them (all-reduce / reduce-scatter of the column-parallel input
+//    gradient, SP all-gather of the row-parallel output gradient and re-gather
+//    of the saved sharded input for the wgrad). Bytes: nccl-tests "S".
+//  - The logits vocabulary is padded to a multiple of 128 x tp (Megatron's
+//    make-vocab-size-divisible-by = 128) and split over tp.
+//  - Precision: GEMMs, attention and MLP activations are bf16 in every mode.
+//    kMegatronBf16: bf16 residual stream; wgrad GEMMs accumulate into fp32
+//    main grads (r/w 4 bytes per weight element). kAmpBf16: fp32 residual
+//    stream and norms, a cast kernel before each GEMM input (and back for its
+//    gradient), wgrad written in bf16 then cast + added into fp32 .grad.
+//    kPureBf16: all bf16, wgrad accumulates in bf16. Gradient accumulation is
+//    modelled in its steady state (micro-batch 2 onwards) in every mode.
+//  - Saved activations follow KOR22 with flash attention (no s^2 tensors;
+//    Q, K, V, the out-proj input and the fp32 log-sum-exp kept instead), plus
+//    the fp32 norm statistics. kSelective: the attention core is checkpointed
+//    (keeps Q, K, V, not the LSE; `recompute` = the flash forward). kFull:
+//    only the layer input T_sp x h is kept; `recompute` = the whole forward,
+//    TP collectives included.
+//  - Invariant: the forward list's saved_for_backward sum to saved_activations.
+//    Recompute steps carry what they re-materialize transiently for backward.
+//
+// Preconditions (InputError naming the field otherwise): heads, KV heads and
+// ffn_hidden divisible by tp; with sequence parallelism seq_len divisible by tp.
+//
+// Example:
+//   LayerOps l = decoder_layer_ops(model, training, plan);
+//   Flops fwd;
+//   for (const LayerStep& s : l.forward) fwd += s.work.flops;
 #pragma once
 
 #include <cstdint>
@@ -31,6 +68,10 @@ struct LayerStep {
   CollectiveKind collective = CollectiveKind::kAllReduce;  // when kTensorCollective (over the TP group)
   Bytes collective_bytes;                             // nccl-tests "S" convention
   Bytes saved_for_backward;  // bytes of this step's tensors the forward keeps (0 in backward lists)
+  // Backward only: the step produces or accumulates a weight gradient and no
+  // input gradient depends on it (wgrad GEMMs, bias-gradient reductions,
+  // embedding-gradient kernels): the "W" part a zero-bubble schedule may defer.
+  bool weight_gradient = false;
 };
 
 struct LayerOps {
@@ -43,16 +84,37 @@ struct LayerOps {
   std::int64_t parameters = 0;  // parameters this rank holds for the block (TP shard)
 };
 
+// Megatron's padded vocabulary: V rounded up to a multiple of 128 x tp.
+std::int64_t padded_vocab_size(const ModelSpec& m, int tp);
+
 // One decoder layer (attention + MLP block with norms and residuals).
 LayerOps decoder_layer_ops(const ModelSpec& m, const TrainingSpec& t, const ParallelPlan& p);
-// Token (and learned position) embedding on the first stage.
+// Token (and learned position) embedding on the first stage. Holds the token
+// embedding shard (padded vocab / tp rows) even when tied to the head.
 LayerOps embedding_ops(const ModelSpec& m, const TrainingSpec& t, const ParallelPlan& p);
-// Final norm, vocabulary projection (vocab split over TP) and cross-entropy on the last stage.
+// Final norm, vocabulary projection (vocab split over TP) and cross-entropy on
+// the last stage. With tied embeddings `parameters` excludes the shared weight
+// (embedding_ops counts it); a lowering with PP > 1 adds it back on the last stage.
 LayerOps head_and_loss_ops(const ModelSpec& m, const TrainingSpec& t, const ParallelPlan& p);
 // The optimizer step over `parameters` parameters this rank updates (after ZeRO
-// sharding), with the precision mode's casts.
-std::vector<LayerStep> optimizer_ops(std::int64_t parameters, const TrainingSpec& t);
-// AMP only: per-forward casts of `parameters` fp32 weights to bf16 (empty otherwise).
-std::vector<LayerStep> weight_cast_ops(std::int64_t parameters, const TrainingSpec& t);
+// sharding), with the precision mode's casts. Bytes per parameter:
+//   Megatron: grad norm r4 (if clipping), Adam r16 w12 (fp32 master, grad, m, v),
+//             bf16 copy r4 w2, main-grad zeroing w4;
+//   AMP:      grad norm r4 + clip scale r4 w4 (if clipping), Adam r16 w12;
+//   pure bf16: grad norm r2 + clip scale r2 w2 (if clipping), Adam r8 w6.
+// (PyTorch modes zero gradients with set_to_none: no kernel.) Kernel launches
+// follow multi_tensor_apply: ceil(parameters / (320 x 65536)).
+// The grad-norm's scalar all-reduce over the model-parallel group is left to
+// the lowering (it is not a TP-only collective).
+// `grad_buffer_elements` is the gradient buffer Megatron zeroes for the next
+// step: its whole local buffer even when the optimizer state is sharded over
+// DP (ZeRO-1); negative means `parameters`.
+std::vector<LayerStep> optimizer_ops(std::int64_t parameters, const TrainingSpec& t,
+                                     std::int64_t grad_buffer_elements = -1);
+// AMP only: per-forward casts of `parameters` fp32 weights to bf16 (empty
+// otherwise), `tensors` kernel launches (autocast casts each weight tensor
+// separately). Its saved_for_backward is the bf16 copy (2 bytes per
+// parameter), which the GEMMs keep for their dgrad until backward.
+std::vector<LayerStep> weight_cast_ops(std::int64_t parameters, const TrainingSpec& t, std::int32_t tensors = 1);
 
 }  // namespace dtsim::models

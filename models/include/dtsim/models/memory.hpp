@@ -2,6 +2,7 @@
 // peak during a step.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "dtsim/core/units.hpp"
@@ -18,7 +19,7 @@ struct MemoryBreakdown {
   Bytes activations;            // saved activations of the micro-batches in flight at the peak
   Bytes temporary;              // the largest transient working set (e.g. logits, recompute buffers)
   Bytes communication_buffers;  // gradient buckets, ZeRO-3 gathered layers, pipeline buffers
-  int microbatches_in_flight = 0;  // forward passes held before their backward, at the peak
+  int microbatches_in_flight = 0;  // forward passes held before their backward, at the peak (interleaved: chunk passes)
   Bytes activations_per_microbatch;  // one micro-batch's saved activations for this stage (all chunks)
 
   Bytes total() const {
@@ -26,8 +27,54 @@ struct MemoryBreakdown {
   }
 };
 
-// One entry per pipeline stage (stage 0 first).
+// One entry per pipeline stage (stage 0 first). Per GPU of the stage, with P
+// its parameters (TP shard; the embedding on stage 0, the head on the last,
+// plus a copy of a tied embedding there when pp > 1) and parameter_bytes:
+//  - weights = P x weights, / dp (rounded up) under ZeRO-3;
+//  - gradients = P x gradients, / dp under ZeRO-2 and 3;
+//  - optimizer_state = P x optimizer, / dp under ZeRO >= 1;
+//    (Megatron: 18 P; ZeRO-1 6 P + 12 P / dp, the distributed optimizer;
+//    ZeRO-2 2 P + 16 P / dp; ZeRO-3 18 P / dp. Reference §6's 16-byte ZeRO
+//    figures assume 2-byte gradients: use kPureBf16's or add 2 P.)
+//  - activations = the peak over the stage's schedule of the saved
+//    activations of the forwards held before their backward, each chunk's
+//    forward keeping its units' saved_activations (+ AMP's bf16 weight copies):
+//    1F1B stage s holds min(pp - s, m) micro-batches, GPipe m, interleaved
+//    stage 0 pp (1 + (pp - 1) / (pp v)) (reference §6);
+//  - temporary = the largest transient: on the last stage one micro-batch's
+//    fp32 logits (T x padded V / tp x 4), under recompute one layer's
+//    re-materialized tensors;
+//  - communication_buffers = a message each way between stages (pp > 1);
+//    ZeRO-3: the gathered bf16 parameters of the largest unit (twice with
+//    fsdp_prefetch) and its unsharded gradient. (ZeRO 0-2 buckets are views
+//    into the gradient buffer.)
+//
+// ZeRO-2's P x gradients / dp is the sharded steady state; lowering reduces
+// ZeRO 0-2 gradients once after the last micro-batch (see lowering.hpp), so a
+// run that accumulates unsharded gradients in between needs up to P x
+// gradients more at the end of its backward.
+//
+// Example:
+//   auto mem = estimate_memory(model, training, plan);
+//   bool fits = mem[0].total() <= 80_GiB;
 std::vector<MemoryBreakdown> estimate_memory(const ModelSpec& model, const TrainingSpec& training,
                                              const ParallelPlan& plan);
+
+// Bytes per parameter a precision mode keeps, before ZeRO sharding:
+//   kMegatronBf16 {2 bf16 weight, 4 fp32 main grad, 12 fp32 master + m + v} = 18;
+//   kAmpBf16      {4 fp32 weight, 4 fp32 grad, 8 m + v (the weight is the master)} = 16;
+//   kPureBf16     {2, 2, 4 bf16 m + v} = 8.
+struct ParameterBytes {
+  std::int64_t weights = 0;
+  std::int64_t gradients = 0;
+  std::int64_t optimizer = 0;
+  std::int64_t total() const { return weights + gradients + optimizer; }
+};
+ParameterBytes parameter_bytes(PrecisionMode precision);
+
+// Parameters each GPU of each stage holds (TP shard, before ZeRO sharding),
+// stage 0 first: the P of estimate_memory.
+std::vector<std::int64_t> stage_parameters(const ModelSpec& model, const TrainingSpec& training,
+                                           const ParallelPlan& plan);
 
 }  // namespace dtsim::models

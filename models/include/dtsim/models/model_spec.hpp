@@ -38,11 +38,23 @@ struct ModelSpec {
   PositionKind position = PositionKind::kRotary;
   bool tied_embeddings = false;
   bool linear_bias = false;
+  // Hidden dropout after the attention and MLP blocks and on the embedding
+  // output (GPT-3 style). Its 1-byte masks count as saved activations (KOR22);
+  // attention-probability dropout runs inside the flash kernel and keeps nothing.
+  bool dropout = false;
   std::string source;  // where the figures come from (paper, model card)
 };
 
-// Total trainable parameters (embeddings included, counted once when tied).
+// Total trainable parameters (embeddings included, counted once when tied),
+// with the vocabulary as the model card states it (no TP padding):
+//   layers x decoder_layer_parameter_count + V h (+ V h untied) (+ max_seq h learned)
+//   + final norm (h, or 2h for LayerNorm).
 std::int64_t parameter_count(const ModelSpec& m);
+
+// Parameters of one decoder layer: QKV h (a + 2 kv) d, out-proj a d h, MLP
+// 2 h f (GELU) or 3 h f (SwiGLU), two norms (h each; 2h for LayerNorm), and
+// with linear_bias the biases (a + 2 kv) d + h + f (2f for SwiGLU) + h.
+std::int64_t decoder_layer_parameter_count(const ModelSpec& m);
 
 // A set of named models. Lookups are by exact name.
 class ModelLibrary {

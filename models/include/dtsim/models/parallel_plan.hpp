@@ -44,12 +44,45 @@ struct ParallelPlan {
 };
 
 // Every problem with the plan for this model and training shape, each with the
-// JSON path (relative to `plan_path`) it concerns. Empty when valid.
+// JSON path it concerns (`plan_path` + "/tp", `training_path` +
+// "/global_batch", ...), naming the value and what was expected. Empty when
+// valid. The rules:
+//  - tp, pp, dp, virtual_stages >= 1; zero_stage in 0..3; dp_bucket_size > 0;
+//    order names tensor, data and pipeline once each;
+//  - seq_len, global_batch, micro_batch >= 1; global_batch divisible by
+//    dp x micro_batch;
+//  - tp divides num_heads, num_kv_heads and ffn_hidden;
+//  - layers: pp x virtual_stages divides num_layers, unless layers_per_stage
+//    is given: pp entries (each >= 1 and, with virtual stages, divisible by
+//    virtual_stages) or pp x virtual_stages entries (one per model chunk, in
+//    model order, each >= 1), summing to num_layers;
+//  - virtual_stages > 1 only with the interleaved schedule, which needs
+//    virtual_stages > 1, pp > 1 and a micro-batch count divisible by pp
+//    (Megatron's rule); GPipe and 1F1B take any micro-batch count >= 1;
+//  - sequence_parallel needs tp > 1 and seq_len divisible by tp.
+// ZeRO-3 is accepted with pp > 1 (FSDP inside each stage, as torchtitan runs it).
+//
+// Example:
+//   auto d = validate_plan(model, training, plan, "/plan", "/training");
+//   if (!d.empty()) throw InputError(std::move(d));
 std::vector<Diagnostic> validate_plan(const ModelSpec& model, const TrainingSpec& training, const ParallelPlan& plan,
                                       std::string_view plan_path, std::string_view training_path);
 
 // Micro-batches per DP replica per step: global_batch / (dp * micro_batch).
+// Throws InputError when dp or micro_batch is below 1.
 std::int64_t num_microbatches(const TrainingSpec& training, const ParallelPlan& plan);
+
+// Decoder layers of each model chunk, in model order: pp x virtual_stages
+// entries, where chunk c of stage s is model chunk c * pp + s (Megatron's
+// interleaving). Without layers_per_stage the split is even. With
+// layers_per_stage of pp entries, stage s's layers are split evenly over its
+// virtual_stages chunks; with pp x virtual_stages entries, they are the model
+// chunks' own counts, in model order. Throws InputError on a plan that
+// validate_plan rejects for its layer split.
+//
+// Example: 32 layers, pp = 4, virtual_stages = 2 -> {4, 4, 4, 4, 4, 4, 4, 4};
+// stage 1 holds model chunks 1 (layers 4..7) and 5 (layers 20..23).
+std::vector<std::int64_t> layers_per_model_chunk(const ModelSpec& model, const ParallelPlan& plan);
 
 std::string_view to_string(PipelineSchedule s);
 std::string_view to_string(ParallelDim d);

@@ -19,11 +19,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "dtsim/core/error.hpp"
 #include "dtsim/core/units.hpp"
 #include "dtsim/core/work.hpp"
 #include "dtsim/models/rank_layout.hpp"
@@ -92,6 +95,18 @@ struct Task {
   std::int16_t chunk = 0;        // virtual stage (model chunk) on this rank
 };
 
+// Labels are interned: tasks store an index into labels(), assigned in order
+// of first use, so the same building sequence gives the same table.
+// The add_* functions throw InternalError (DTSIM_CHECK) on a dependency that
+// is not an earlier task and on a stream the task's kind cannot use.
+//
+// Example:
+//   Program p(0);
+//   TaskId qkv = p.add_compute(work, Phase::kForward, "qkv_proj", {});
+//   TaskId ar = p.add_collective({CollectiveKind::kAllReduce, GroupKind::kTensor, Bytes(1 << 20)},
+//                                StreamKind::kTensorComm, Phase::kTensorComm, "tp_all_reduce",
+//                                std::vector<TaskId>{qkv});
+//   p.add_compute(next_work, Phase::kForward, "mlp_up", std::vector<TaskId>{ar});
 class Program {
  public:
   explicit Program(int stage = 0) : stage_(stage) {}
@@ -118,8 +133,9 @@ class Program {
   const std::string& label(const Task& t) const { return labels_[t.label]; }
   std::size_t size() const { return tasks_.size(); }
 
-  // Total FLOPs of compute tasks, optionally only those of one phase.
+  // Total FLOPs of compute tasks, or of those of one phase.
   Flops total_flops() const;
+  Flops total_flops(Phase phase) const;
 
  private:
   TaskId add_task(Task t, std::string_view label, std::span<const TaskId> deps);
@@ -132,6 +148,32 @@ class Program {
   std::vector<CollectiveOp> collectives_;
   std::vector<P2POp> p2ps_;
   std::vector<std::string> labels_;
+  std::map<std::string, std::uint32_t, std::less<>> label_index_;  // interning: label -> index in labels_
 };
+
+// Problems with one program, each as a Diagnostic whose path is "/tasks/<i>":
+// a dependency on a task that is not earlier, a task
+// on a stream its kind cannot use (compute: kCompute; collectives: kTensorComm
+// or kDataComm; sends: kSendForward/kSendBackward; recvs:
+// kRecvForward/kRecvBackward), collectives of one group kind on two streams
+// (the replay matches collectives by their order per group kind, so they must
+// be issued in program order), and dependency cycles. Empty when sound.
+// O(tasks + deps).
+std::vector<Diagnostic> check_program(const Program& program);
+
+// Problems across a step's programs (one per pipeline stage, stage i at index
+// i), after check_program on each: every send has exactly one recv with the
+// same match_key on its peer stage, naming this stage as its peer, with equal
+// bytes and the matching direction (kSendForward -> kRecvForward,
+// kSendBackward -> kRecvBackward); each channel (sender stage and stream,
+// receiver stage and stream) lists its transfers in the same order at both
+// ends; and the step cannot deadlock: the graph of dependencies, stream order
+// and send/recv rendezvous (a matched pair is one node) has no cycle. Paths
+// are "/programs/<stage>/tasks/<i>".
+//
+// Example:
+//   auto programs = lower_to_programs(model, training, plan);
+//   DTSIM_CHECK(check_programs(programs).empty(), "lowering produced an unsound step");
+std::vector<Diagnostic> check_programs(std::span<const Program> programs);
 
 }  // namespace dtsim::models

@@ -22,8 +22,15 @@ struct RankCoord {
   int pp = 0;
 };
 
+// Example (tp = 2, dp = 2, pp = 2, default order {tensor, data, pipeline}):
+//   RankLayout l(plan);
+//   l.coord_of(5);                    // {tp 1, dp 0, pp 1}: 5 = 1 + 0*2 + 1*4
+//   l.group_of(GroupKind::kData, 5);  // {5, 7}
+//   l.peer_in_stage(5, 0);            // 1
 class RankLayout {
  public:
+  // Throws InputError ("/tp", "/dp", "/pp", "/order", relative to the plan)
+  // when a size is below 1 or the order does not name each dimension once.
   explicit RankLayout(const ParallelPlan& plan);
 
   int world_size() const { return world_; }

@@ -31,6 +31,11 @@ struct TrainingSpec {
   std::int64_t micro_batch = 1;   // sequences per micro-batch per DP replica
   PrecisionMode precision = PrecisionMode::kMegatronBf16;
   Recompute recompute = Recompute::kNone;
+  // Gradient-norm clipping each step (Megatron's default clip_grad = 1.0).
+  // Megatron computes the fp32 gradient norm; the PyTorch modes (AMP, pure
+  // bf16) follow torch.nn.utils.clip_grad_norm_, which also rescales every
+  // gradient. False: neither kernel runs (plain optimizer.step()).
+  bool clip_grad_norm = true;
   // AdamW is the only optimizer modelled: two moments per parameter.
 };
 

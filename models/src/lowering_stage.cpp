@@ -1,0 +1,115 @@
+#include "lowering_stage.hpp"
+
+#include <string>
+
+#include "dtsim/core/error.hpp"
+
+namespace dtsim::models::lowering_detail {
+namespace {
+
+Bytes sum_saved(const std::vector<LayerStep>& steps) {
+  Bytes b;
+  for (const LayerStep& s : steps) b += s.saved_for_backward;
+  return b;
+}
+
+// Bytes per element of the residual stream that crosses stage boundaries: the
+// PyTorch AMP model keeps it in fp32 (layer_ops' convention), the others bf16.
+std::int64_t residual_bytes(PrecisionMode p) { return p == PrecisionMode::kAmpBf16 ? 4 : 2; }
+
+}  // namespace
+
+ModelLayout::ModelLayout(const ModelSpec& model, const TrainingSpec& training, const ParallelPlan& plan)
+    : pp_(plan.pp), v_(plan.virtual_stages), tied_(model.tied_embeddings) {
+  std::vector<Diagnostic> problems = validate_plan(model, training, plan, "/plan", "/training");
+  if (!problems.empty()) throw InputError(std::move(problems));
+
+  decoder_ = decoder_layer_ops(model, training, plan);
+  embedding_ = embedding_ops(model, training, plan);
+  head_ = head_and_loss_ops(model, training, plan);
+  embedding_matrix_ = padded_vocab_size(model, plan.tp) / plan.tp * model.hidden;
+  // Megatron keeps a copy of a tied embedding on the last stage when the two
+  // ends live on different GPUs; head_and_loss_ops leaves it out.
+  head_parameters_ = head_.parameters + (tied_ && pp_ > 1 ? embedding_matrix_ : 0);
+
+  norm_per_layer_ = model.norm == NormKind::kLayerNorm ? 2 * model.hidden : model.hidden;
+  final_norm_ = norm_per_layer_;
+  norm_per_layer_ *= 2;  // input norm and post-attention norm
+
+  // AMP's autocast casts the weights of GEMMs (and their biases), not norms or
+  // the embedding lookup: 4 weight matrices per layer (QKV, out-proj, MLP up, MLP
+  // down), plus 4 biases with linear_bias; the head casts its vocabulary matrix.
+  // Under ZeRO-3 FSDP's mixed precision casts the shards before gathering them
+  // in bf16 and frees them after use: no autocast copies (torchtitan's setup).
+  if (plan.zero_stage < 3) {
+    const std::int32_t layer_tensors = model.linear_bias ? 8 : 4;
+    decoder_casts_ = weight_cast_ops(decoder_.parameters - norm_per_layer_, training, layer_tensors);
+    head_casts_ = weight_cast_ops(embedding_matrix_, training, 1);
+  }
+
+  layers_per_chunk_ = layers_per_model_chunk(model, plan);
+  first_layer_.assign(layers_per_chunk_.size(), 0);
+  for (std::size_t i = 1; i < layers_per_chunk_.size(); ++i) {
+    first_layer_[i] = first_layer_[i - 1] + layers_per_chunk_[i - 1];
+  }
+  std::int64_t tokens = training.micro_batch * training.seq_len;
+  if (plan.sequence_parallel) tokens /= plan.tp;
+  p2p_bytes_ = Bytes(tokens * model.hidden * residual_bytes(training.precision));
+}
+
+Unit ModelLayout::make_unit(UnitKind kind, std::int32_t layer) const {
+  Unit u;
+  u.kind = kind;
+  u.layer = layer;
+  switch (kind) {
+    case UnitKind::kEmbedding:
+      u.ops = &embedding_;
+      u.casts = &no_casts_;
+      u.parameters = embedding_.parameters;
+      break;
+    case UnitKind::kDecoder:
+      u.ops = &decoder_;
+      u.casts = &decoder_casts_;
+      u.parameters = decoder_.parameters;
+      break;
+    case UnitKind::kHead:
+      u.ops = &head_;
+      u.casts = &head_casts_;
+      u.parameters = head_parameters_;
+      break;
+  }
+  u.saved_per_microbatch = u.ops->saved_activations + sum_saved(*u.casts);
+  return u;
+}
+
+StageModel ModelLayout::stage(int s) const {
+  DTSIM_CHECK(s >= 0 && s < pp_, "stage outside the pipeline");
+  StageModel sm;
+  sm.stage = s;
+  const int last_chunk = num_model_chunks() - 1;
+  for (int c = 0; c < v_; ++c) {
+    ChunkModel ch;
+    ch.model_chunk = c * pp_ + s;
+    const auto mc = static_cast<std::size_t>(ch.model_chunk);
+    if (ch.model_chunk == 0) {
+      ch.units.push_back(make_unit(UnitKind::kEmbedding, -1));
+      sm.holds_embedding = true;
+    }
+    for (std::int64_t l = 0; l < layers_per_chunk_[mc]; ++l) {
+      ch.units.push_back(make_unit(UnitKind::kDecoder, static_cast<std::int32_t>(first_layer_[mc] + l)));
+    }
+    if (ch.model_chunk == last_chunk) {
+      ch.units.push_back(make_unit(UnitKind::kHead, -1));
+      sm.holds_head = true;
+    }
+    for (const Unit& u : ch.units) {
+      ch.parameters += u.parameters;
+      ch.saved_per_microbatch += u.saved_per_microbatch;
+    }
+    sm.parameters += ch.parameters;
+    sm.chunks.push_back(std::move(ch));
+  }
+  return sm;
+}
+
+}  // namespace dtsim::models::lowering_detail
