@@ -119,8 +119,7 @@ Calibration datasheet_defaults(const GpuSpec& gpu) {
   cal.params(OpClass::kAttention).compute_efficiency = attention;
   // Attention in fp8 keeps the bf16 attention-to-GEMM ratio.
   if (f.peak_fp8_tf > 0.0) {
-    cal.params(OpClass::kAttention).fp8_compute_efficiency =
-        (f.mamf_fp8_tf / f.peak_fp8_tf) * (attention / gemm);
+    cal.params(OpClass::kAttention).fp8_compute_efficiency = (f.mamf_fp8_tf / f.peak_fp8_tf) * (attention / gemm);
   }
 
   CollectiveParams& c = cal.collective;
@@ -133,8 +132,9 @@ Calibration datasheet_defaults(const GpuSpec& gpu) {
   c.tree_inter_hop_latency = kTreeNetHop;
 
   std::string src = "reference (shared/reference/hardware-and-collectives.md) figures of " + std::string(f.name);
-  if (!exact) src += " for " + (gpu.name.empty() ? std::string("an unnamed GPU") : "'" + gpu.name + "'") +
-                     " (" + std::string(to_string(gpu.arch)) + " architecture)";
+  if (!exact)
+    src += " for " + (gpu.name.empty() ? std::string("an unnamed GPU") : "'" + gpu.name + "'") + " (" +
+           std::string(to_string(gpu.arch)) + " architecture)";
   src += ": GEMM bf16 MAMF " + format("%.1f / %.1f TF/s", f.mamf_bf16_tf, f.peak_bf16_tf) + " (§3a MLE-ACC [M])";
   if (f.peak_fp8_tf > 0.0) src += ", fp8 " + format("%.1f / %.1f TF/s", f.mamf_fp8_tf, f.peak_fp8_tf);
   if (f.attention_fraction > 0.0) {
@@ -143,8 +143,8 @@ Calibration datasheet_defaults(const GpuSpec& gpu) {
     src += "; attention = GEMM fraction x FA3 661 / MAMF 794.5 on H100 (§3a FA3) [EST]";
   }
   src += "; HBM 0.90 of peak (§3a WP-DEV, SB-GPU [M]); kernel overhead 2 us [EST]; NVLink " +
-         std::to_string(f.nvlink_links) + format(" x %.1f / %.0f GB/s NCCL-visible (§4 NCCL-TOPO)", f.nvlink_link_gbps,
-                                                  f.nvlink_spec_gbps) +
+         std::to_string(f.nvlink_links) +
+         format(" x %.1f / %.0f GB/s NCCL-visible (§4 NCCL-TOPO)", f.nvlink_link_gbps, f.nvlink_spec_gbps) +
          "; network 48.5 / 50 GB/s per NDR NIC (§3b NCCL#267); NCCL LL128 latencies: base 14 us, ring hop 1.9 us "
          "NVLink / 4.0 us network, tree hop 1.25 / 8.5 us (§4 NCCL-T)";
   cal.source = std::move(src);

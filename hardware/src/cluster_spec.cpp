@@ -7,18 +7,24 @@ namespace dtsim::hardware {
 
 std::string_view to_string(FabricKind k) {
   switch (k) {
-    case FabricKind::kInfiniBand: return "infiniband";
-    case FabricKind::kRoce: return "roce";
+    case FabricKind::kInfiniBand:
+      return "infiniband";
+    case FabricKind::kRoce:
+      return "roce";
   }
   return "?";
 }
 
 std::string_view to_string(GpuArch a) {
   switch (a) {
-    case GpuArch::kGeneric: return "generic";
-    case GpuArch::kAmpere: return "ampere";
-    case GpuArch::kHopper: return "hopper";
-    case GpuArch::kBlackwell: return "blackwell";
+    case GpuArch::kGeneric:
+      return "generic";
+    case GpuArch::kAmpere:
+      return "ampere";
+    case GpuArch::kHopper:
+      return "hopper";
+    case GpuArch::kBlackwell:
+      return "blackwell";
   }
   return "?";
 }
@@ -72,9 +78,10 @@ std::vector<Diagnostic> validate_cluster(const ClusterSpec& cluster, const std::
   n.require(node.gpus_per_node >= 1, "gpus_per_node", "a node needs at least one GPU");
   n.require(node.nics_per_node >= 1, "nics_per_node", "a node needs at least one NIC");
   n.require(node.nics_per_node <= node.gpus_per_node, "nics_per_node",
-            "more NICs (" + std::to_string(node.nics_per_node) + ") than GPUs (" +
-                std::to_string(node.gpus_per_node) + ") per node is not modelled");
-  if (node.gpus_per_node > 1) n.positive(node.nvlink_bandwidth.bytes_per_second(), "nvlink_bandwidth", "NVLink bandwidth");
+            "more NICs (" + std::to_string(node.nics_per_node) + ") than GPUs (" + std::to_string(node.gpus_per_node) +
+                ") per node is not modelled");
+  if (node.gpus_per_node > 1)
+    n.positive(node.nvlink_bandwidth.bytes_per_second(), "nvlink_bandwidth", "NVLink bandwidth");
   n.not_negative(node.nvlink_latency, "nvlink_latency");
   if (cluster.num_nodes > 1) n.positive(node.nic_bandwidth.bytes_per_second(), "nic_bandwidth", "NIC bandwidth");
   n.not_negative(node.nic_latency, "nic_latency");
@@ -87,8 +94,8 @@ std::vector<Diagnostic> validate_cluster(const ClusterSpec& cluster, const std::
   f.require(fab.switch_radix >= 4 && fab.switch_radix % 2 == 0, "switch_radix",
             "switch radix must be even and at least 4 (half the ports go down, half up), got " +
                 std::to_string(fab.switch_radix));
-  f.require(fab.tiers >= 0 && fab.tiers <= 8, "tiers", "tiers must be 0 (automatic) to 8, got " +
-                                                            std::to_string(fab.tiers));
+  f.require(fab.tiers >= 0 && fab.tiers <= 8, "tiers",
+            "tiers must be 0 (automatic) to 8, got " + std::to_string(fab.tiers));
   f.require(std::isfinite(fab.oversubscription) && fab.oversubscription >= 1.0, "oversubscription",
             "oversubscription is a down:up ratio and must be >= 1");
   f.not_negative(fab.switch_latency, "switch_latency");

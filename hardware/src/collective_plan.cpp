@@ -15,11 +15,16 @@ namespace dtsim::hardware {
 
 std::string_view to_string(CollectiveAlgorithm a) {
   switch (a) {
-    case CollectiveAlgorithm::kAuto: return "auto";
-    case CollectiveAlgorithm::kRing: return "ring";
-    case CollectiveAlgorithm::kTree: return "tree";
-    case CollectiveAlgorithm::kHierarchical: return "hierarchical";
-    case CollectiveAlgorithm::kDirect: return "direct";
+    case CollectiveAlgorithm::kAuto:
+      return "auto";
+    case CollectiveAlgorithm::kRing:
+      return "ring";
+    case CollectiveAlgorithm::kTree:
+      return "tree";
+    case CollectiveAlgorithm::kHierarchical:
+      return "hierarchical";
+    case CollectiveAlgorithm::kDirect:
+      return "direct";
   }
   return "?";
 }
@@ -51,26 +56,14 @@ GroupShape shape_of(std::span<const int> gpus, const Topology& topo) {
 }
 
 // Collects one stage's transfers. Plans never hold two transfers with the
-// same (src, dst): the flow network would share a link the same way, but
-// twice the flows cost twice the work. Most patterns are duplicate-free by
-// construction and use add(); accumulate() merges repeated pairs among
-// themselves (the double tree, whose two trees can share an edge) and must
-// not be given a pair that add() also got. Order is insertion order, so
-// plans are deterministic.
+// same (src, dst) (the flow network would share links the same way, but twice
+// the flows cost twice the work): every pattern below is duplicate-free by
+// construction, merging repeated pairs itself where it has them. Order is
+// insertion order, so plans are deterministic.
 class StageBuilder {
  public:
-  void reserve(std::size_t n) { stage_.transfers.reserve(n); }
+  void reserve(std::size_t transfers) { stage_.transfers.reserve(transfers); }
   void add(int src, int dst, double bytes) { stage_.transfers.push_back(Transfer{src, dst, bytes}); }
-  void accumulate(int src, int dst, double bytes) {
-    const std::uint64_t key = (static_cast<std::uint64_t>(static_cast<std::uint32_t>(src)) << 32) |
-                              static_cast<std::uint32_t>(dst);
-    const auto [it, fresh] = index_.try_emplace(key, stage_.transfers.size());
-    if (fresh) {
-      add(src, dst, bytes);
-    } else {
-      stage_.transfers[it->second].bytes += bytes;
-    }
-  }
   // Edges of a ring over `ring` (wrapping around), each carrying `bytes`.
   // The n edges of a ring of n >= 2 distinct members are distinct.
   void add_ring(const std::vector<int>& ring, double bytes) {
@@ -85,7 +78,6 @@ class StageBuilder {
 
  private:
   CollectiveStage stage_;
-  std::unordered_map<std::uint64_t, std::size_t> index_;
 };
 
 // Latency of `steps` algorithm steps of which `inter` cross the network.
@@ -162,8 +154,8 @@ CollectivePlan ring_plan(const Context& c) {
   const std::int64_t inter = static_cast<std::int64_t>(passes) * std::max(crossings - 1, 0);
   CollectivePlan plan;
   plan.algorithm = CollectiveAlgorithm::kRing;
-  plan.stages.push_back(sb.finish(c.params.base_latency +
-                                  hops(steps, inter, c.params.intra_hop_latency, c.params.inter_hop_latency)));
+  plan.stages.push_back(
+      sb.finish(c.params.base_latency + hops(steps, inter, c.params.intra_hop_latency, c.params.inter_hop_latency)));
   return plan;
 }
 
@@ -175,8 +167,8 @@ CollectivePlan chain_broadcast_plan(const Context& c) {
   const int inter = ring_crossings(chain, c.topo, false);
   CollectivePlan plan;
   plan.algorithm = CollectiveAlgorithm::kRing;
-  plan.stages.push_back(sb.finish(c.params.base_latency + hops(c.p() - 1, inter, c.params.intra_hop_latency,
-                                                               c.params.inter_hop_latency)));
+  plan.stages.push_back(sb.finish(c.params.base_latency +
+                                  hops(c.p() - 1, inter, c.params.intra_hop_latency, c.params.inter_hop_latency)));
   return plan;
 }
 
@@ -188,35 +180,54 @@ CollectivePlan tree_plan(const Context& c) {
   StageBuilder sb;
   // Chains: channel k walks each node from local index k (its head) upward;
   // reduction flows toward the head (x+1 -> x) and the result back (x -> x+1),
-  // S/g per edge each way in all (both trees use the chain). A node's cyclic
-  // edge is skipped only by the channel whose head it enters, so each carries
-  // (g-1) S/g per direction; with g = 2 the two directions coincide: S per edge.
+  // S/g per edge each way in all (both trees use the chain). A chain is a path
+  // of g-1 of the node's g cyclic edges, and the g channels start at g
+  // different heads, so each cyclic edge, in each direction, is used by g-1
+  // channels: (g-1) S/g. With g = 2 the two directions are the same pair of
+  // edges: S each. One member per node: no chain.
   sb.reserve(static_cast<std::size_t>(2 * g * n_nodes + 4 * g * (n_nodes - 1)));
   for (const auto& m : c.shape.by_node) {
     if (g == 2) {
       sb.add(m[0], m[1], c.bytes);
       sb.add(m[1], m[0], c.bytes);
-      continue;
-    }
-    for (int x = 0; g > 2 && x < g; ++x) {
-      const int next = (x + 1) % g;
-      sb.add(m[static_cast<std::size_t>(next)], m[static_cast<std::size_t>(x)], (g - 1) * per_channel);
-      sb.add(m[static_cast<std::size_t>(x)], m[static_cast<std::size_t>(next)], (g - 1) * per_channel);
+    } else if (g > 2) {
+      for (int x = 0; x < g; ++x) {
+        const int next = (x + 1) % g;
+        sb.add(m[static_cast<std::size_t>(next)], m[static_cast<std::size_t>(x)], (g - 1) * per_channel);
+        sb.add(m[static_cast<std::size_t>(x)], m[static_cast<std::size_t>(next)], (g - 1) * per_channel);
+      }
     }
   }
-  // Two complementary binary trees over the heads of channel k (local index
-  // k of every node), half the channel each; the trees can share an edge.
+  // Two complementary binary trees over the nodes, each carrying half of a
+  // channel between the nodes' heads (local index k for channel k). The trees
+  // can share an edge, so the node-level edges are merged first (bytes in
+  // units of half a channel), then laid out once per channel.
+  std::vector<std::pair<std::pair<int, int>, int>> node_edges;  // (from, to) -> halves
+  std::unordered_map<std::uint64_t, std::size_t> index;
+  const auto link_nodes = [&](int from, int to) {
+    const std::uint64_t key =
+        (static_cast<std::uint64_t>(static_cast<std::uint32_t>(from)) << 32) | static_cast<std::uint32_t>(to);
+    const auto [it, fresh] = index.try_emplace(key, node_edges.size());
+    if (fresh) {
+      node_edges.push_back({{from, to}, 1});
+    } else {
+      ++node_edges[it->second].second;
+    }
+  };
+  for (int tree = 0; tree < 2; ++tree) {
+    for (int i = 1; i < n_nodes; ++i) {
+      const int child = tree == 0 ? i : n_nodes - 1 - i;
+      const int parent = tree == 0 ? (i - 1) / 2 : n_nodes - 1 - (i - 1) / 2;
+      link_nodes(child, parent);  // reduction up the tree
+      link_nodes(parent, child);  // result down
+    }
+  }
   for (int k = 0; k < g; ++k) {
-    const auto head = [&](int node) {
-      return c.shape.by_node[static_cast<std::size_t>(node)][static_cast<std::size_t>(k)];
-    };
-    for (int tree = 0; tree < 2; ++tree) {
-      for (int i = 1; i < n_nodes; ++i) {
-        const int child = tree == 0 ? i : n_nodes - 1 - i;
-        const int parent = tree == 0 ? (i - 1) / 2 : n_nodes - 1 - (i - 1) / 2;
-        sb.accumulate(head(child), head(parent), per_channel / 2);
-        sb.accumulate(head(parent), head(child), per_channel / 2);
-      }
+    for (const auto& [ends, halves] : node_edges) {
+      const auto head = [&](int node) {
+        return c.shape.by_node[static_cast<std::size_t>(node)][static_cast<std::size_t>(k)];
+      };
+      sb.add(head(ends.first), head(ends.second), halves * per_channel / 2);
     }
   }
   const auto depth = static_cast<std::int64_t>(std::bit_width(static_cast<unsigned>(n_nodes)) - 1);  // floor(log2 N)
@@ -242,14 +253,15 @@ CollectivePlan hierarchical_plan(const Context& c) {
     StageBuilder sb;
     std::vector<int> rail(static_cast<std::size_t>(n_nodes));
     for (int k = 0; k < g; ++k) {
-      for (int n = 0; n < n_nodes; ++n) rail[static_cast<std::size_t>(n)] = c.shape.by_node[static_cast<std::size_t>(n)][static_cast<std::size_t>(k)];
+      for (int n = 0; n < n_nodes; ++n)
+        rail[static_cast<std::size_t>(n)] = c.shape.by_node[static_cast<std::size_t>(n)][static_cast<std::size_t>(k)];
       sb.add_ring(rail, per_edge);
     }
     return sb.finish(latency);
   };
   const double s = c.bytes;
-  const double intra_share = static_cast<double>(g - 1) / g * s;       // RS or AG of S over g
-  const double rail_bytes = s / g;                                     // each rail's part
+  const double intra_share = static_cast<double>(g - 1) / g * s;  // RS or AG of S over g
+  const double rail_bytes = s / g;                                // each rail's part
   const double inter_ag_share = static_cast<double>(n_nodes - 1) / n_nodes * rail_bytes;
   const Duration intra_lat = pr.intra_hop_latency * (g - 1);
   CollectivePlan plan;
@@ -268,7 +280,8 @@ CollectivePlan hierarchical_plan(const Context& c) {
       plan.stages.push_back(intra_stage(intra_share, pr.base_latency + intra_lat));
       plan.stages.push_back(inter_stage(inter_ag_share, pr.inter_hop_latency * (n_nodes - 1)));
       break;
-    default: DTSIM_CHECK(false, "hierarchical plan for a kind it does not apply to");
+    default:
+      DTSIM_CHECK(false, "hierarchical plan for a kind it does not apply to");
   }
   return plan;
 }
@@ -298,11 +311,16 @@ bool applies(CollectiveAlgorithm a, const Context& c) {
   const bool reducing_or_gathering =
       k == CollectiveKind::kAllReduce || k == CollectiveKind::kAllGather || k == CollectiveKind::kReduceScatter;
   switch (a) {
-    case CollectiveAlgorithm::kRing: return reducing_or_gathering || k == CollectiveKind::kBroadcast;
-    case CollectiveAlgorithm::kTree: return k == CollectiveKind::kAllReduce && c.shape.multi_node_uniform(1);
-    case CollectiveAlgorithm::kHierarchical: return reducing_or_gathering && c.shape.multi_node_uniform(2);
-    case CollectiveAlgorithm::kDirect: return k == CollectiveKind::kAllToAll || k == CollectiveKind::kSendRecv;
-    case CollectiveAlgorithm::kAuto: return false;
+    case CollectiveAlgorithm::kRing:
+      return reducing_or_gathering || k == CollectiveKind::kBroadcast;
+    case CollectiveAlgorithm::kTree:
+      return k == CollectiveKind::kAllReduce && c.shape.multi_node_uniform(1);
+    case CollectiveAlgorithm::kHierarchical:
+      return reducing_or_gathering && c.shape.multi_node_uniform(2);
+    case CollectiveAlgorithm::kDirect:
+      return k == CollectiveKind::kAllToAll || k == CollectiveKind::kSendRecv;
+    case CollectiveAlgorithm::kAuto:
+      return false;
   }
   return false;
 }
@@ -311,10 +329,14 @@ CollectivePlan build(CollectiveAlgorithm a, const Context& c) {
   switch (a) {
     case CollectiveAlgorithm::kRing:
       return c.kind == CollectiveKind::kBroadcast ? chain_broadcast_plan(c) : ring_plan(c);
-    case CollectiveAlgorithm::kTree: return tree_plan(c);
-    case CollectiveAlgorithm::kHierarchical: return hierarchical_plan(c);
-    case CollectiveAlgorithm::kDirect: return direct_plan(c);
-    case CollectiveAlgorithm::kAuto: break;
+    case CollectiveAlgorithm::kTree:
+      return tree_plan(c);
+    case CollectiveAlgorithm::kHierarchical:
+      return hierarchical_plan(c);
+    case CollectiveAlgorithm::kDirect:
+      return direct_plan(c);
+    case CollectiveAlgorithm::kAuto:
+      break;
   }
   DTSIM_CHECK(false, "no builder for this algorithm");
   return {};

@@ -31,17 +31,21 @@ FlopRate OpCostModel::peak_for(const ComputeWork& work) const {
   const bool tensor_cores = work.op_class == OpClass::kGemm || work.op_class == OpClass::kAttention;
   if (!tensor_cores) return gpu_.peak_fp32;
   switch (work.dtype) {
-    case DType::kFp32: return gpu_.peak_fp32;
+    case DType::kFp32:
+      return gpu_.peak_fp32;
     case DType::kBf16:
-    case DType::kFp16: return gpu_.peak_bf16;
-    case DType::kFp8: return gpu_.peak_fp8.flops_per_second() > 0.0 ? gpu_.peak_fp8 : gpu_.peak_bf16;
+    case DType::kFp16:
+      return gpu_.peak_bf16;
+    case DType::kFp8:
+      return gpu_.peak_fp8.flops_per_second() > 0.0 ? gpu_.peak_fp8 : gpu_.peak_bf16;
   }
   return gpu_.peak_bf16;
 }
 
 double OpCostModel::wave_efficiency(const GemmShape& s) const {
   if (s.m <= 0 || s.n <= 0 || s.batch <= 0) return 1.0;
-  const std::int64_t tiles = ceil_div(s.m, calibration_.gemm_tile_m) * ceil_div(s.n, calibration_.gemm_tile_n) * s.batch;
+  const std::int64_t tiles =
+      ceil_div(s.m, calibration_.gemm_tile_m) * ceil_div(s.n, calibration_.gemm_tile_n) * s.batch;
   const std::int64_t sms = gpu_.sm_count;
   const std::int64_t waves = ceil_div(tiles, sms);
   return static_cast<double>(tiles) / static_cast<double>(waves * sms);

@@ -89,7 +89,7 @@ GpuSpec b200() {
   g.arch = GpuArch::kBlackwell;
   g.peak_bf16 = tflops(2250);
   g.peak_fp8 = tflops(4500);
-  g.peak_fp32 = tflops(75);  // the reference gives 75-80: the lower bound
+  g.peak_fp32 = tflops(75);                     // the reference gives 75-80: the lower bound
   g.memory_capacity = estimated_capacity(180);  // "180 usable (192 phys)"
   g.memory_bandwidth = tbps(8.0);               // 8.0 (7.7 in some NVIDIA docs)
   g.sm_count = 148;
@@ -203,7 +203,8 @@ HardwareCatalog builtin_hardware() {
 }
 
 NodeSpec make_node(const HardwareCatalog& catalog, std::string_view gpu_name, int gpus) {
-  if (gpus < 1) throw InputError("/cluster/node/gpus_per_node", "a node needs at least one GPU, got " + std::to_string(gpus));
+  if (gpus < 1)
+    throw InputError("/cluster/node/gpus_per_node", "a node needs at least one GPU, got " + std::to_string(gpus));
   const GpuSpec* gpu = catalog.find_gpu(gpu_name);
   if (gpu == nullptr) {
     std::string known;
@@ -220,7 +221,8 @@ NodeSpec make_node(const HardwareCatalog& catalog, std::string_view gpu_name, in
     }
   }
   if (base == nullptr) {
-    throw InputError("/cluster/node/gpu", "no node preset uses GPU '" + gpu->name + "', so its NVLink and NIC figures are unknown");
+    throw InputError("/cluster/node/gpu",
+                     "no node preset uses GPU '" + gpu->name + "', so its NVLink and NIC figures are unknown");
   }
   NodeSpec node = *base;
   node.name = base->name + "/" + std::to_string(gpus) + "gpu";

@@ -10,13 +10,12 @@
 
 #include <algorithm>
 #include <array>
-#include <limits>
-#include <string>
-#include <utility>
-
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/breadth_first_search.hpp>
 #include <boost/property_map/property_map.hpp>
+#include <limits>
+#include <string>
+#include <utility>
 
 #include "dtsim/core/error.hpp"
 
@@ -39,10 +38,14 @@ std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; 
 
 std::string level_name(int t) {
   switch (t) {
-    case 1: return "leaf";
-    case 2: return "spine";
-    case 3: return "core";
-    default: return "tier" + std::to_string(t) + ".";
+    case 1:
+      return "leaf";
+    case 2:
+      return "spine";
+    case 3:
+      return "core";
+    default:
+      return "tier" + std::to_string(t) + ".";
   }
 }
 
@@ -51,14 +54,14 @@ std::string level_name(int t) {
 struct Topology::Impl {
   // Shape.
   int gpus = 0;
-  int gpn = 0;    // GPUs per node
+  int gpn = 0;  // GPUs per node
   int nodes = 0;
-  int nics = 0;   // per node
-  int half = 0;   // radix / 2: down ports of a switch
+  int nics = 0;  // per node
+  int half = 0;  // radix / 2: down ports of a switch
   int tiers = 0;
   bool rail = true;
-  bool nvswitch = false;     // gpn > 1
-  bool nic_vertices = false; // NICs shared by several GPUs (and a fabric exists)
+  bool nvswitch = false;      // gpn > 1
+  bool nic_vertices = false;  // NICs shared by several GPUs (and a fabric exists)
 
   // Tier t (1-based) has count[t] vertices; index 0 unused.
   std::array<std::int64_t, kMaxTiers + 1> count{};
@@ -106,7 +109,8 @@ std::string Topology::Impl::vertex_name(Vertex v) const {
   }
   if (nic_vertices && v >= nic_vertex) {
     const auto q = v - nic_vertex;
-    return "node" + std::to_string(q / static_cast<Vertex>(nics)) + ".nic" + std::to_string(q % static_cast<Vertex>(nics));
+    return "node" + std::to_string(q / static_cast<Vertex>(nics)) + ".nic" +
+           std::to_string(q % static_cast<Vertex>(nics));
   }
   return "nvswitch" + std::to_string(v - switch_vertex);
 }
@@ -190,8 +194,8 @@ void Topology::Impl::build(const ClusterSpec& c, const Calibration& cal) {
   std::vector<double> below(static_cast<std::size_t>(count[1]), 0.0);  // capacity under each vertex, bytes/s
   const std::int64_t nic_total = static_cast<std::int64_t>(nodes) * nics;
   for (std::int64_t q = 0; q < nic_total; ++q) {
-    const Vertex end = nic_vertices ? nic_vertex + static_cast<Vertex>(q)
-                                    : static_cast<Vertex>((q / nics) * gpn + (q % nics));
+    const Vertex end =
+        nic_vertices ? nic_vertex + static_cast<Vertex>(q) : static_cast<Vertex>((q / nics) * gpn + (q % nics));
     const std::int64_t leaf = leaf_of_nic(q);
     const Vertex lv = level_vertex[1] + static_cast<Vertex>(leaf);
     add_link(end, lv, nic_cap, node.nic_latency + fab.switch_latency, LinkClass::kNic);
@@ -315,8 +319,7 @@ const Link& Topology::link(LinkId id) const {
 std::string Topology::describe_link(LinkId id) const {
   DTSIM_CHECK(id < impl_->links.size(), "link id out of range");
   const Edge e = impl_->edge_of[id];
-  return impl_->vertex_name(boost::source(e, impl_->graph)) + "->" +
-         impl_->vertex_name(boost::target(e, impl_->graph));
+  return impl_->vertex_name(boost::source(e, impl_->graph)) + "->" + impl_->vertex_name(boost::target(e, impl_->graph));
 }
 
 void Topology::route(int src, int dst, std::vector<LinkId>& out) const { impl_->route(src, dst, out); }

@@ -69,8 +69,11 @@ constexpr std::string_view kUsage =
     "\n"
     "Exit status: 0 success, 2 bad input or usage, 3 internal error.\n";
 
-std::string with_hint(std::string_view what, std::string_view got, std::span<const std::string_view> known) {
+// "unknown option '--jsn' for 'run'; did you mean '--json'?"
+std::string with_hint(std::string_view what, std::string_view got, std::span<const std::string_view> known,
+                      std::string_view context = {}) {
   std::string message = "unknown " + std::string(what) + " '" + std::string(got) + "'";
+  if (!context.empty()) message += " for '" + std::string(context) + "'";
   if (const auto hint = closest_name(got, known)) message += "; did you mean '" + std::string(*hint) + "'?";
   return message;
 }
@@ -102,7 +105,7 @@ RunArgs parse_run_args(std::span<const std::string_view> args) {
       if (file.empty()) throw UsageError("--trace needs a file name");
       r.trace = std::string(file);
     } else if (a.size() > 1 && a[0] == '-') {
-      throw UsageError(with_hint("option", a, kOptions) + " for 'run'");
+      throw UsageError(with_hint("option", a, kOptions, "run"));
     } else if (r.scenario.empty()) {
       r.scenario = std::string(a);
     } else {
@@ -161,7 +164,9 @@ int command_validate(std::span<const std::string_view> args) {
   if (args.size() > 1) throw UsageError("unexpected argument '" + std::string(args[1]) + "'; validate takes one scenario file");
   if (args[0].size() > 1 && args[0][0] == '-') throw UsageError("unknown option '" + std::string(args[0]) + "' for 'validate'");
   const Catalogs catalogs = builtin_catalogs();
-  const Scenario s = load(std::string(args[0]), catalogs);
+  const std::string file(args[0]);
+  const Scenario s = load(file, catalogs);
+  if (auto problems = check_network(s); !problems.empty()) throw FileInputError(file, InputError(std::move(problems)));
   std::cout << "OK: " << summary(s) << '\n';
   return kExitOk;
 }

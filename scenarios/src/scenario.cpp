@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "dtsim/hardware/calibration.hpp"
+#include "dtsim/hardware/topology.hpp"
 #include "dtsim/models/parallel_plan.hpp"
 #include "json_reader.hpp"
 #include "scenario_tables.hpp"
@@ -411,13 +412,21 @@ Scenario load_scenario_file(const std::filesystem::path& path, const Catalogs& c
   return s;
 }
 
-std::vector<Diagnostic> validate_scenario(std::string_view json_text, const Catalogs& catalogs) {
+std::vector<Diagnostic> check_network(const Scenario& scenario) {
   try {
-    load_scenario(json_text, catalogs);
+    const hardware::Topology topology(scenario.spec.cluster, scenario.spec.calibration);
   } catch (const InputError& e) {
     return e.diagnostics();
   }
   return {};
+}
+
+std::vector<Diagnostic> validate_scenario(std::string_view json_text, const Catalogs& catalogs) {
+  try {
+    return check_network(load_scenario(json_text, catalogs));
+  } catch (const InputError& e) {
+    return e.diagnostics();
+  }
 }
 
 std::string summary(const Scenario& s) {

@@ -1,6 +1,7 @@
+#include "dtsim/hardware/calibration.hpp"
+
 #include <catch2/catch.hpp>
 
-#include "dtsim/hardware/calibration.hpp"
 #include "dtsim/hardware/presets.hpp"
 
 using namespace dtsim;
@@ -13,9 +14,9 @@ namespace {
 
 Calibration defaults_for(const char* gpu) { return datasheet_defaults(*builtin_hardware().find_gpu(gpu)); }
 
-constexpr OpClass kAllClasses[] = {OpClass::kGemm,    OpClass::kAttention, OpClass::kElementwise,
-                                   OpClass::kNormalization, OpClass::kSoftmax, OpClass::kEmbedding,
-                                   OpClass::kCast,    OpClass::kOptimizer, OpClass::kMemcpy};
+constexpr OpClass kAllClasses[] = {OpClass::kGemm,          OpClass::kAttention, OpClass::kElementwise,
+                                   OpClass::kNormalization, OpClass::kSoftmax,   OpClass::kEmbedding,
+                                   OpClass::kCast,          OpClass::kOptimizer, OpClass::kMemcpy};
 
 }  // namespace
 

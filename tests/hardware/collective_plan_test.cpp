@@ -1,11 +1,11 @@
-#include <catch2/catch.hpp>
+#include "dtsim/hardware/collective_plan.hpp"
 
+#include <catch2/catch.hpp>
 #include <map>
 #include <numeric>
 #include <vector>
 
 #include "dtsim/core/error.hpp"
-#include "dtsim/hardware/collective_plan.hpp"
 
 using namespace dtsim;
 using namespace dtsim::hardware;
@@ -134,7 +134,8 @@ TEST_CASE("transfers of one stage share a link (estimate_plan)", "[collective][e
   CHECK_THAT(f.time(plan), WithinRel(5e-6 + x / kBnv, 1e-6));
 }
 
-TEST_CASE("hierarchical all-reduce over 2 nodes x 8: intra RS + inter AR of S/8 + intra AG", "[collective][hierarchical]") {
+TEST_CASE("hierarchical all-reduce over 2 nodes x 8: intra RS + inter AR of S/8 + intra AG",
+          "[collective][hierarchical]") {
   // [alpha + 7 a_i + 7/8 S/Bnv] + [2(N-1) a_e + 2(N-1)/N (S/8)/Bnic] + [7 a_i + 7/8 S/Bnv], N = 2.
   const Fixture f(8, 2);
   const double s = 1e9;
@@ -148,8 +149,8 @@ TEST_CASE("hierarchical all-reduce over 2 nodes x 8: intra RS + inter AR of S/8 
     CHECK(t.src % 8 == t.dst % 8);  // inter-node traffic stays on its rail
     CHECK(t.src / 8 != t.dst / 8);
   }
-  const double expected = (kAlpha + 7 * kAi + 7.0 / 8 * s / kBnv) + (2 * kAe + (s / 8) / kBnic) +
-                          (7 * kAi + 7.0 / 8 * s / kBnv);
+  const double expected =
+      (kAlpha + 7 * kAi + 7.0 / 8 * s / kBnv) + (2 * kAe + (s / 8) / kBnic) + (7 * kAi + 7.0 / 8 * s / kBnv);
   CHECK_THAT(f.time(plan), WithinRel(expected, 1e-6));
 }
 
@@ -188,12 +189,57 @@ TEST_CASE("ring across nodes runs one channel per local index, on rails", "[coll
   CHECK_THAT(f.time(plan), WithinRel(expected, 1e-6));
 }
 
+TEST_CASE("channel patterns carry their closed-form bytes for any g and N", "[collective][ring][tree]") {
+  // Ring AR (share = 2(p-1)/p): every GPU sends (g-1)/g share S to a node
+  // mate and share S / g to another node. Tree AR: every GPU sends
+  // 2(g-1)/g S along chains; the trees move 2(N-1) S across nodes in all.
+  // No (src, dst) pair appears twice.
+  const double s = 1e9;
+  for (const int g : {2, 3, 8}) {
+    for (const int n : {2, 3, 5}) {
+      INFO("g = " << g << ", N = " << n);
+      const Fixture f(8, n);
+      std::vector<int> group;
+      for (int node = 0; node < n; ++node)
+        for (int j = 0; j < g; ++j) group.push_back(node * 8 + j);
+      const int p = g * n;
+      const double share = 2.0 * (p - 1) / p * s;
+      for (const auto a : {CollectiveAlgorithm::kRing, CollectiveAlgorithm::kTree}) {
+        const CollectivePlan plan = f.plan(CollectiveKind::kAllReduce, group, s, a);
+        REQUIRE(plan.algorithm == a);
+        std::map<std::pair<int, int>, int> seen;
+        std::map<int, double> intra_out, inter_out;
+        double inter_total = 0;
+        for (const auto& t : plan.stages[0].transfers) {
+          CHECK(++seen[{t.src, t.dst}] == 1);
+          if (t.src / 8 == t.dst / 8) {
+            intra_out[t.src] += t.bytes;
+          } else {
+            inter_out[t.src] += t.bytes;
+            inter_total += t.bytes;
+          }
+        }
+        for (const int gpu : group) {
+          if (a == CollectiveAlgorithm::kRing) {
+            CHECK_THAT(intra_out[gpu], WithinRel((g - 1.0) / g * share, 1e-12));
+            CHECK_THAT(inter_out[gpu], WithinRel(share / g, 1e-12));
+          } else {
+            CHECK_THAT(intra_out[gpu], WithinRel(2.0 * (g - 1) / g * s, 1e-12));
+          }
+        }
+        if (a == CollectiveAlgorithm::kTree) CHECK_THAT(inter_total, WithinRel(2.0 * (n - 1) * s, 1e-12));
+      }
+    }
+  }
+}
+
 TEST_CASE("ring over one GPU per node: every step crosses the network but one per pass", "[collective][ring]") {
   // 4 nodes x 1 GPU: c = 4 crossing edges, x = 2 (c - 1) = 6 network steps of 6.
   const Fixture f(1, 4);
   const double s = 1e8;
   const double expected = kAlpha + 6 * kAe + 2.0 * 3 / 4 * s / kBnic;
-  CHECK_THAT(f.time(f.plan(CollectiveKind::kAllReduce, iota(4), s, CollectiveAlgorithm::kRing)), WithinRel(expected, 1e-6));
+  CHECK_THAT(f.time(f.plan(CollectiveKind::kAllReduce, iota(4), s, CollectiveAlgorithm::kRing)),
+             WithinRel(expected, 1e-6));
 }
 
 TEST_CASE("tree all-reduce: double binary tree over nodes", "[collective][tree]") {

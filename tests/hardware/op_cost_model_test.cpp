@@ -1,7 +1,8 @@
+#include "dtsim/hardware/op_cost_model.hpp"
+
 #include <catch2/catch.hpp>
 
 #include "dtsim/core/error.hpp"
-#include "dtsim/hardware/op_cost_model.hpp"
 #include "dtsim/hardware/presets.hpp"
 
 using namespace dtsim;

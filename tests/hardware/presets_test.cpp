@@ -1,9 +1,9 @@
-#include <catch2/catch.hpp>
+#include "dtsim/hardware/presets.hpp"
 
+#include <catch2/catch.hpp>
 #include <string>
 
 #include "dtsim/core/error.hpp"
-#include "dtsim/hardware/presets.hpp"
 
 using namespace dtsim;
 using namespace dtsim::hardware;
@@ -82,8 +82,8 @@ TEST_CASE("node presets: NVLink per GPU per direction and one NIC per GPU (§1b,
     double nic_gbit;
   };
   const Row rows[] = {
-      {"dgx-a100", 8, 300, 8, 200},    {"dgx-h100", 8, 450, 8, 400},      {"dgx-h200", 8, 450, 8, 400},
-      {"dgx-b200", 8, 900, 8, 400},    {"gb200-nvl72", 72, 900, 72, 400},
+      {"dgx-a100", 8, 300, 8, 200}, {"dgx-h100", 8, 450, 8, 400},      {"dgx-h200", 8, 450, 8, 400},
+      {"dgx-b200", 8, 900, 8, 400}, {"gb200-nvl72", 72, 900, 72, 400},
   };
   const HardwareCatalog hw = builtin_hardware();
   for (const Row& r : rows) {

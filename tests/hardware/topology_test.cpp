@@ -1,12 +1,12 @@
-#include <catch2/catch.hpp>
+#include "dtsim/hardware/topology.hpp"
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
 #include <vector>
 
 #include "dtsim/core/error.hpp"
 #include "dtsim/hardware/presets.hpp"
-#include "dtsim/hardware/topology.hpp"
 
 using namespace dtsim;
 using namespace dtsim::hardware;
@@ -102,8 +102,8 @@ TEST_CASE("2,048 nodes: 3 tiers, routes across pods go through the core", "[topo
   CHECK(route_names(t, 0, 8).size() == 2);
   CHECK(route_names(t, 0, 32 * 8) == Names{"gpu0->leaf0", "leaf0->spine0", "spine0->leaf8", "leaf8->gpu256"});
   // GPU 16376 = node 2047, rail 0: SU 63, leaf 504, pod 15.
-  CHECK(route_names(t, 0, 16376) ==
-        Names{"gpu0->leaf0", "leaf0->spine0", "spine0->core0", "core0->spine15", "spine15->leaf504", "leaf504->gpu16376"});
+  CHECK(route_names(t, 0, 16376) == Names{"gpu0->leaf0", "leaf0->spine0", "spine0->core0", "core0->spine15",
+                                          "spine15->leaf504", "leaf504->gpu16376"});
   const FabricSpec f = default_fabric();
   const Duration nic = builtin_hardware().find_node("dgx-h100")->nic_latency;
   CHECK(t.path_latency(0, 16376) == nic * 2 + f.switch_latency * 5);
@@ -137,8 +137,10 @@ TEST_CASE("a partly filled unit sizes its trunks to the NICs attached", "[topolo
   // 40 nodes: SU 1 has 8 nodes, so its leaves carry 8 NICs: trunk 8c.
   const Topology t(dgx_h100(40), cal());
   for (LinkId l = 0; l < t.num_links(); ++l) {
-    if (t.describe_link(l) == "leaf9->spine0") CHECK_THAT(t.link(l).capacity.bytes_per_second(), WithinRel(8 * 25e9, 1e-12));
-    if (t.describe_link(l) == "leaf1->spine0") CHECK_THAT(t.link(l).capacity.bytes_per_second(), WithinRel(32 * 25e9, 1e-12));
+    if (t.describe_link(l) == "leaf9->spine0")
+      CHECK_THAT(t.link(l).capacity.bytes_per_second(), WithinRel(8 * 25e9, 1e-12));
+    if (t.describe_link(l) == "leaf1->spine0")
+      CHECK_THAT(t.link(l).capacity.bytes_per_second(), WithinRel(32 * 25e9, 1e-12));
   }
 }
 

@@ -380,6 +380,20 @@ TEST_CASE("the hardware checks its own cross-field rules", "[scenarios][loader][
                "switch radix must be even and at least 4 (half the ports go down, half up), got 63");
 }
 
+TEST_CASE("the network is checked by building it", "[scenarios][loader][reject]") {
+  Json j = minimal_scenario();
+  j["cluster"]["num_nodes"] = 8;
+  j["cluster"]["fabric"] = Json{{"tiers", 1}};
+  j["plan"] = Json{{"tp", 8}, {"dp", 8}};
+  j["training"]["global_batch"] = 64;
+  require_only(problems(j), "/cluster/fabric/tiers",
+               "1 tier of radix-64 switches cannot connect 8 nodes of 8 NICs (rail-optimized); they need at least 2 "
+               "tiers (or set tiers to 0)");
+  // Loading alone does not build the network; check_network does.
+  const Scenario s = load(j);
+  CHECK(check_network(s).size() == 1);
+}
+
 TEST_CASE("learned positions bound the sequence length", "[scenarios][loader][reject]") {
   Json j = minimal_scenario();
   j["model"] = "gpt3-1.3b";

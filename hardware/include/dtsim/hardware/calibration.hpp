@@ -34,9 +34,9 @@ struct CollectiveParams {
   // Achievable fraction of link bandwidth per link class (protocol overhead).
   double nvlink_efficiency = 1.0;
   double network_efficiency = 1.0;
-  Duration base_latency;          // per collective call (launch, setup)
-  Duration intra_hop_latency;     // per algorithm step over NVLink
-  Duration inter_hop_latency;     // per algorithm step over the network
+  Duration base_latency;       // per collective call (launch, setup)
+  Duration intra_hop_latency;  // per algorithm step over NVLink
+  Duration inter_hop_latency;  // per algorithm step over the network
   // NCCL keeps separate per-hop latencies for its tree algorithm; unset: the
   // ring's (intra_hop_latency, inter_hop_latency).
   std::optional<Duration> tree_intra_hop_latency{};
@@ -48,7 +48,7 @@ struct CollectiveParams {
 
 struct Calibration {
   std::string name = "datasheet-defaults";
-  std::string source;  // profile(s) it was fitted from, or the reference for defaults
+  std::string source;                             // profile(s) it was fitted from, or the reference for defaults
   std::array<OpClassParams, kOpClassCount> op{};  // indexed by OpClass
   // GEMM tile used for wave-quantization losses: output tiles of tile_m x tile_n
   // spread over sm_count SMs; a partial last wave costs a full wave.

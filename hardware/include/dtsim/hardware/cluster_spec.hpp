@@ -22,14 +22,14 @@ std::optional<GpuArch> parse_gpu_arch(std::string_view name);  // "ampere", "hop
 
 struct GpuSpec {
   std::string name;
-  FlopRate peak_bf16;      // dense tensor-core peak
-  FlopRate peak_fp8;       // zero where the GPU has no FP8
-  FlopRate peak_fp32;      // SIMT fp32 (non tensor core)
-  Bytes memory_capacity;   // HBM usable by the application
+  FlopRate peak_bf16;     // dense tensor-core peak
+  FlopRate peak_fp8;      // zero where the GPU has no FP8
+  FlopRate peak_fp32;     // SIMT fp32 (non tensor core)
+  Bytes memory_capacity;  // HBM usable by the application
   Bandwidth memory_bandwidth;
   int sm_count = 0;
   Power tdp;
-  std::string source;      // datasheet reference
+  std::string source;  // datasheet reference
   GpuArch arch = GpuArch::kGeneric;
 };
 

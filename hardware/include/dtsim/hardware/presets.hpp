@@ -29,16 +29,29 @@ class HardwareCatalog {
   std::vector<NodeSpec> nodes_;
 };
 
-// GPUs: a100-80gb, h100-sxm, h200, b200, gb200.
-// Nodes: dgx-a100, dgx-h100, dgx-h200, dgx-b200 (8 GPUs on NVSwitch),
-// gb200-nvl72 (72 GPUs in one NVLink domain).
+// GPUs: a100-80gb, h100-sxm, h200, b200, gb200 (reference §1a, §1b).
+//  - Peaks are dense (no sparsity); peak_fp32 is the SIMT rate.
+//  - memory_capacity is what CUDA reports as total device memory (less than
+//    nvidia-smi's total by the driver's reservation): measured for H100
+//    (85,017,493,504 B) and H200 (150,109,880,320 B), 81049 MiB for A100 80GB;
+//    B200 and GB200, not measured, take 0.99 x the nominal GiB (180, 186), the
+//    ratio the measured parts show.
+// Nodes: dgx-a100, dgx-h100, dgx-h200, dgx-b200 (8 GPUs on NVSwitch; NVLink
+// 300/450/450/900 GB/s per GPU per direction; one NIC per GPU at
+// 200/400/400/400 Gb/s), gb200-nvl72 (72 GPUs in one NVLink domain at 900 GB/s;
+// 18 trays x 4 CX-7 400 Gb/s = one 400G NIC per GPU). Latencies (§2c):
+// NVLink GPU to GPU 0.6 us, network adapter 0.6 us.
 HardwareCatalog builtin_hardware();
 
 // A node of `gpus` GPUs of this type with the NVLink and NIC figures of the
-// matching DGX preset (for "a node with any GPU count").
+// first node preset built from that GPU and its NIC-per-GPU ratio (for "a
+// node with any GPU count"); named e.g. "dgx-h100/4gpu". Throws InputError for
+// an unknown GPU (listing the known ones), one no node preset uses, or gpus < 1.
 NodeSpec make_node(const HardwareCatalog& catalog, std::string_view gpu_name, int gpus);
 
-// The default fabric for a node preset (NDR/XDR InfiniBand, radix 64, non-blocking).
+// The default fabric: NDR InfiniBand on Quantum-2 switches (radix 64),
+// non-blocking (oversubscription 1), rail-optimized, the fewest tiers that
+// connect the nodes, 0.3 us per switch (within §2c's 0.15-0.4 us).
 FabricSpec default_fabric();
 
 }  // namespace dtsim::hardware

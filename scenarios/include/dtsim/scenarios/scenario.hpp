@@ -56,7 +56,12 @@ Scenario load_scenario(std::string_view json_text, const Catalogs& catalogs, std
 // InputError whose path is empty and whose message names the file.
 Scenario load_scenario_file(const std::filesystem::path& path, const Catalogs& catalogs);
 
-// Every problem with a scenario; empty when it loads.
+// Problems that only building the cluster's network reveals (e.g. an explicit
+// fabric tier count too small for the node count). O(GPUs + nodes): the
+// simulation builds the same network, so load_scenario leaves this out.
+std::vector<Diagnostic> check_network(const Scenario& scenario);
+
+// Every problem with a scenario, network included; empty when it would run.
 std::vector<Diagnostic> validate_scenario(std::string_view json_text, const Catalogs& catalogs);
 
 // Reads a whole file as text; InputError("", "cannot read 'x': reason") on failure.
