@@ -52,17 +52,25 @@ constexpr double kMemoryEfficiency = 0.90;
 // leave ~1 us between the end of one and the start of the next when the host
 // runs ahead, and the grid's ramp-up and last-wave drain cost about as much
 // again; the host's enqueue cost (several us per eager PyTorch op) is assumed
-// hidden behind the GPU. Not in the reference: calibration replaces it.
+// hidden behind the GPU. Not in the reference. For scale, the project's own
+// microbenchmarks (hardware/calibration/data, H100 and H200) show ~1.3 us per
+// tiny kernel replayed from a CUDA graph and 4-9 us per eager op when the host
+// is the bottleneck. A fitted calibration replaces this figure.
 constexpr Duration kKernelOverhead = 2_us;
 
 // CX-7 at NDR delivers 48-49 of 50 GB/s per NIC (§3b, NCCL#267).
 constexpr double kNetworkEfficiency = 48.5 / 50.0;
 
-// NCCL's latency constants, LL128 protocol (§4): LL128 is NCCL's default on
-// NVLink from Volta on for all but the smallest and the largest messages, its
-// bandwidth (120 of 128 bytes) is within a few per cent of the efficiencies
-// above, and its ring constants give the measured small-message floor of an
-// 8-GPU all-reduce: 14 + 14 x 1.9 = 40.6 us against 40-48 us measured (§2c).
+// NCCL's latency constants, LL128 protocol (§4). NCCL picks LL for small
+// messages, LL128 for the mid sizes (~64 KB to tens of MB) that dominate a
+// training step (TP activations, gradient buckets) and Simple for the largest;
+// one set of constants has to serve every size, and LL128's are the ones for
+// the sizes that matter most. Its bandwidth (120 of 128 bytes) is within a few
+// per cent of the efficiencies above. Its ring constants give 14 + 14 x 1.9 =
+// 40.6 us for an 8-GPU all-reduce of a small message, the 40-48 us floor
+// measured through PyTorch (§2c); GPU-side timings of 4 KB collectives on the
+// project's H200s are 2x shorter (LL's 6.6 + 0.6/hop), so tiny messages are
+// predicted slow until a calibration fits these.
 constexpr Duration kBaseLatency = 14_us;
 constexpr Duration kRingNvlinkHop = Duration::from_ps(1'900'000);
 constexpr Duration kRingNetHop = 4_us;
