@@ -81,8 +81,6 @@ class Loader {
     return s;
   }
 
-  const Diagnostics& diagnostics() const { return diags_; }
-
  private:
   std::string default_name() const {
     if (origin_.empty()) return "unnamed";
