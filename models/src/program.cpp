@@ -211,22 +211,19 @@ TaskId Program::add_collective(const CollectiveOp& op, StreamKind stream, Phase 
 TaskId Program::add_send(const P2POp& op, StreamKind stream, Phase phase, std::string_view label,
                          std::span<const TaskId> deps, std::int32_t microbatch, std::int16_t chunk) {
   DTSIM_CHECK(is_send_stream(stream), "a send must run on kSendForward or kSendBackward");
-  Task t;
-  t.kind = TaskKind::kSend;
-  t.stream = stream;
-  t.phase = phase;
-  t.payload = static_cast<std::uint32_t>(p2ps_.size());
-  t.microbatch = microbatch;
-  t.chunk = chunk;
-  p2ps_.push_back(op);
-  return add_task(t, label, deps);
+  return add_p2p(TaskKind::kSend, op, stream, phase, label, deps, microbatch, chunk);
 }
 
 TaskId Program::add_recv(const P2POp& op, StreamKind stream, Phase phase, std::string_view label,
                          std::span<const TaskId> deps, std::int32_t microbatch, std::int16_t chunk) {
   DTSIM_CHECK(is_recv_stream(stream), "a recv must run on kRecvForward or kRecvBackward");
+  return add_p2p(TaskKind::kRecv, op, stream, phase, label, deps, microbatch, chunk);
+}
+
+TaskId Program::add_p2p(TaskKind kind, const P2POp& op, StreamKind stream, Phase phase, std::string_view label,
+                        std::span<const TaskId> deps, std::int32_t microbatch, std::int16_t chunk) {
   Task t;
-  t.kind = TaskKind::kRecv;
+  t.kind = kind;
   t.stream = stream;
   t.phase = phase;
   t.payload = static_cast<std::uint32_t>(p2ps_.size());

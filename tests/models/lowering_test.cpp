@@ -10,6 +10,7 @@
 #include "dtsim/models/lowering.hpp"
 #include "dtsim/models/memory.hpp"
 #include "dtsim/models/model_spec.hpp"
+#include "small_models.hpp"
 #include "dtsim/models/pipeline_schedule.hpp"
 
 using namespace dtsim;
@@ -18,21 +19,8 @@ using Catch::Matchers::WithinRel;
 
 namespace {
 
-// Llama-shaped: 8 layers, h 256, 8 heads of 32 (4 KV heads), SwiGLU 512,
-// vocabulary 1024 (a multiple of 128 x tp for tp <= 8: no padding), untied.
-ModelSpec llama_like() {
-  ModelSpec m;
-  m.name = "llama-like";
-  m.num_layers = 8;
-  m.hidden = 256;
-  m.num_heads = 8;
-  m.num_kv_heads = 4;
-  m.head_dim = 32;
-  m.ffn_hidden = 512;
-  m.vocab_size = 1024;
-  m.max_seq_len = 1024;
-  return m;
-}
+// Llama-shaped, 8 layers (see small_models.hpp).
+ModelSpec llama_like() { return testing::small_llama(8); }
 
 // GPT-shaped: GELU MLP of 4h, LayerNorm, learned positions, biases, tied embeddings.
 ModelSpec gpt_like() {

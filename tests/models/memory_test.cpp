@@ -7,6 +7,7 @@
 #include "dtsim/models/layer_ops.hpp"
 #include "dtsim/models/memory.hpp"
 #include "dtsim/models/model_spec.hpp"
+#include "small_models.hpp"
 
 using namespace dtsim;
 using namespace dtsim::models;
@@ -14,20 +15,8 @@ using Catch::Matchers::WithinRel;
 
 namespace {
 
-// Llama-shaped, 16 layers, h 256, vocabulary 1024 (no TP padding up to tp 8), untied.
-ModelSpec llama_like() {
-  ModelSpec m;
-  m.name = "llama-like";
-  m.num_layers = 16;
-  m.hidden = 256;
-  m.num_heads = 8;
-  m.num_kv_heads = 4;
-  m.head_dim = 32;
-  m.ffn_hidden = 512;
-  m.vocab_size = 1024;
-  m.max_seq_len = 1024;
-  return m;
-}
+// Llama-shaped, 16 layers (see small_models.hpp).
+ModelSpec llama_like() { return testing::small_llama(16); }
 
 TrainingSpec training(std::int64_t global_batch) {
   TrainingSpec t;

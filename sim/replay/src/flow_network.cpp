@@ -45,8 +45,6 @@ FlowNetwork::FlowId FlowNetwork::add_flow(std::span<const LinkId> path, std::spa
   f = Flow{};
   f.remaining = bytes;
   f.owner = owner;
-  f.live = true;
-  f.path_len = static_cast<std::uint32_t>(path.size());
   auto& links = slot_links_[id];
   auto& ws = slot_weights_[id];
   links.assign(path.begin(), path.end());
@@ -157,7 +155,6 @@ void FlowNetwork::collect_finished(std::vector<std::uint64_t>& owners) {
     Flow& f = flows_[id];
     if (f.remaining <= kFinishedBytes) {
       owners.push_back(f.owner);
-      f.live = false;
       free_.push_back(id);
     } else {
       active_[kept++] = id;

@@ -57,16 +57,13 @@ class FlowNetwork {
     double remaining = 0.0;  // bytes
     double rate = 0.0;       // bytes per second
     std::uint64_t owner = 0;
-    std::uint32_t path_begin = 0;  // into path_links_/path_weights_ (per-slot storage)
-    std::uint32_t path_len = 0;
-    bool frozen = false;
-    bool live = false;
+    bool frozen = false;  // rate fixed in the current progressive-filling pass
   };
 
   std::vector<double> capacity_;  // bytes per second, per link
-  std::vector<Flow> flows_;       // slots, reused via free_
-  std::vector<std::vector<LinkId>> slot_links_;
-  std::vector<std::vector<double>> slot_weights_;
+  std::vector<Flow> flows_;  // slots, reused via free_
+  std::vector<std::vector<LinkId>> slot_links_;    // path of the flow in each slot
+  std::vector<std::vector<double>> slot_weights_;  // its weight on each path link
   std::vector<FlowId> free_;
   std::vector<FlowId> active_;  // live flow ids, kept sorted for determinism
 

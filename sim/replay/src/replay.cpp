@@ -111,6 +111,7 @@ struct RankState {
   std::array<bool, models::kStreamCount> busy{};
   std::array<std::uint32_t, 3> collective_seq{};  // per GroupKind
   std::array<std::vector<int>, 3> group{};        // this rank's group members per GroupKind
+  std::array<std::size_t, 3> simulated_in_group{};  // how many of them are simulated
   std::uint64_t done = 0;
   RankTrace trace;
 };
@@ -250,6 +251,12 @@ void Replayer::setup() {
     rs.trace.cause.assign(n, TaskCause{});
     sim_index_[static_cast<std::size_t>(rs.rank)] = static_cast<std::int32_t>(i);
   }
+  for (RankState& rs : ranks_) {
+    for (std::size_t k = 0; k < 3; ++k) {
+      rs.simulated_in_group[k] = static_cast<std::size_t>(std::count_if(
+          rs.group[k].begin(), rs.group[k].end(), [&](int m) { return sim_index_[static_cast<std::size_t>(m)] >= 0; }));
+    }
+  }
   link_count_scratch_.assign(in_.topology->num_links(), 0.0);
 }
 
@@ -377,11 +384,9 @@ void Replayer::arrive_collective(std::uint32_t sr, TaskId t) {
   }
   const std::uint32_t seq = rs.collective_seq[k]++;
   const std::uint64_t key = pack_collective_key(op.group, group.front(), seq);
-  std::size_t expected = 0;
-  for (const int m : group) expected += sim_index_[static_cast<std::size_t>(m)] >= 0 ? 1 : 0;
   Rendezvous& rv = collectives_waiting_[key];
   rv.arrived.push_back(Participant{sr, t});
-  if (rv.arrived.size() < expected) return;
+  if (rv.arrived.size() < rs.simulated_in_group[k]) return;
 
   std::vector<Participant> participants = std::move(rv.arrived);
   collectives_waiting_.erase(key);
@@ -634,9 +639,9 @@ void Replayer::on_flow_tick(std::uint64_t version) {
   network_.advance_to(engine_.now());
   finished_scratch_.clear();
   network_.collect_finished(finished_scratch_);
-  // Collect first, then act: finishing a stage may add flows.
-  const std::vector<std::uint64_t> finished = finished_scratch_;
-  for (const std::uint64_t owner : finished) {
+  // Collected before acting: finishing a stage may add flows, but only a later
+  // tick collects again, so finished_scratch_ is stable during this loop.
+  for (const std::uint64_t owner : finished_scratch_) {
     const auto comm = static_cast<std::uint32_t>(owner);
     ActiveComm& c = comms_[comm];
     DTSIM_CHECK(c.live && c.pending_flows > 0, "flow finished for a communication not in flight");

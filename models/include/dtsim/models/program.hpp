@@ -139,6 +139,9 @@ class Program {
 
  private:
   TaskId add_task(Task t, std::string_view label, std::span<const TaskId> deps);
+  // Shared body of add_send and add_recv (they differ only in kind and stream check).
+  TaskId add_p2p(TaskKind kind, const P2POp& op, StreamKind stream, Phase phase, std::string_view label,
+                 std::span<const TaskId> deps, std::int32_t microbatch, std::int16_t chunk);
   std::uint32_t intern_label(std::string_view label);
 
   int stage_;
