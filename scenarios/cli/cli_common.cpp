@@ -1,0 +1,26 @@
+#include "cli_common.hpp"
+
+#include "dtsim/scenarios/did_you_mean.hpp"
+
+namespace dtsim::cli {
+
+using namespace dtsim::scenarios;
+
+// "unknown option '--jsn' for 'run'; did you mean '--json'?"
+std::string with_hint(std::string_view what, std::string_view got, std::span<const std::string_view> known,
+                      std::string_view context) {
+  std::string message = "unknown " + std::string(what) + " '" + std::string(got) + "'";
+  if (!context.empty()) message += " for '" + std::string(context) + "'";
+  if (const auto hint = closest_name(got, known)) message += "; did you mean '" + std::string(*hint) + "'?";
+  return message;
+}
+
+Scenario load(const std::string& file, const Catalogs& catalogs) {
+  try {
+    return load_scenario_file(file, catalogs);
+  } catch (const InputError& e) {
+    throw FileInputError(file, e);
+  }
+}
+
+}  // namespace dtsim::cli
