@@ -2,6 +2,7 @@
 // are stated in collective_plan.hpp; comments here say why the code is shaped
 // the way it is.
 #include "dtsim/hardware/collective_plan.hpp"
+#include "dtsim/hardware/collective_curve.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -378,7 +379,11 @@ CollectivePlan plan_collective(CollectiveKind kind, std::span<const int> gpus, B
     return empty;
   }
   const GroupShape shape = shape_of(gpus, topology);
-  const Context ctx{kind, gpus, bytes.as_double(), topology, params, shape};
+  // A fitted calibration's measured bandwidth inside one node: the transfers
+  // carry bytes / factor (collective_curve.hpp); 1 without curves.
+  const double factor =
+      shape.nodes() == 1 ? collective_curve_factor(params, kind, static_cast<int>(gpus.size()), bytes) : 1.0;
+  const Context ctx{kind, gpus, bytes.as_double() / factor, topology, params, shape};
   if (algorithm != CollectiveAlgorithm::kAuto) {
     return build(applies(algorithm, ctx) ? algorithm : default_algorithm(kind), ctx);
   }

@@ -14,7 +14,11 @@ std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; 
 }  // namespace
 
 OpCostModel::OpCostModel(GpuSpec gpu, Calibration calibration)
-    : gpu_(std::move(gpu)), calibration_(std::move(calibration)) {
+    : gpu_(std::move(gpu)),
+      calibration_(std::move(calibration)),
+      gemm_table_(calibration_.gemm_samples,
+                  [this](const GemmShape& s, DType t) { return parametric_gemm_efficiency(s, t); }),
+      attention_table_(calibration_.attention_samples) {
   // Only the GPU part of a cluster matters here; validate it through a
   // single-node cluster so the paths match the scenario's.
   ClusterSpec one;
@@ -51,16 +55,38 @@ double OpCostModel::wave_efficiency(const GemmShape& s) const {
   return static_cast<double>(tiles) / static_cast<double>(waves * sms);
 }
 
+double OpCostModel::parametric_gemm_efficiency(const GemmShape& s, DType dtype) const {
+  // fp8 work on a GPU without fp8 runs at bf16 rate and bf16 efficiency.
+  const bool fp8_units = dtype == DType::kFp8 && gpu_.peak_fp8.flops_per_second() > 0.0;
+  double eff = calibration_.params(OpClass::kGemm).compute_efficiency_for(fp8_units ? DType::kFp8 : DType::kBf16);
+  eff *= wave_efficiency(s);
+  if (calibration_.gemm_k_half > 0.0 && s.k > 0) {
+    const double k = static_cast<double>(s.k);
+    eff *= k / (k + calibration_.gemm_k_half);
+  }
+  return eff;
+}
+
+double OpCostModel::compute_efficiency(const ComputeWork& work) const {
+  if (work.flops.count() <= 0.0) return 0.0;
+  const bool fp8_units = work.dtype == DType::kFp8 && gpu_.peak_fp8.flops_per_second() > 0.0;
+  const DType unit = fp8_units ? DType::kFp8 : DType::kBf16;
+  if (work.op_class == OpClass::kGemm && work.gemm) {
+    return parametric_gemm_efficiency(*work.gemm, work.dtype) * gemm_table_.correction(*work.gemm, unit);
+  }
+  const OpClassParams& p = calibration_.params(work.op_class);
+  if (work.op_class == OpClass::kAttention && work.attention && !fp8_units) {
+    const AttentionShape& a = *work.attention;
+    if (const auto measured = attention_table_.efficiency(a.seq_kv, a.head_dim, a.backward)) return *measured;
+  }
+  const double wave = work.gemm ? wave_efficiency(*work.gemm) : 1.0;
+  return p.compute_efficiency_for(unit) * wave;
+}
+
 Duration OpCostModel::duration(const ComputeWork& work) const {
   const OpClassParams& p = calibration_.params(work.op_class);
   Duration busy = Duration::zero();
-  if (work.flops.count() > 0.0) {
-    // fp8 work on a GPU without fp8 runs at bf16 rate and bf16 efficiency.
-    const bool fp8_units = work.dtype == DType::kFp8 && gpu_.peak_fp8.flops_per_second() > 0.0;
-    const double eff = p.compute_efficiency_for(fp8_units ? DType::kFp8 : DType::kBf16);
-    const double wave = work.gemm ? wave_efficiency(*work.gemm) : 1.0;
-    busy = work.flops / (peak_for(work) * (eff * wave));
-  }
+  if (work.flops.count() > 0.0) busy = work.flops / (peak_for(work) * compute_efficiency(work));
   const Bytes moved = work.bytes_read + work.bytes_written;
   if (moved > Bytes(0)) busy = std::max(busy, moved / (gpu_.memory_bandwidth * p.memory_efficiency));
   return busy + p.kernel_overhead * std::max<std::int64_t>(work.kernels, 0);

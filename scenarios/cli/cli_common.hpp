@@ -50,5 +50,6 @@ int command_run(std::span<const std::string_view> args);
 int command_validate(std::span<const std::string_view> args);
 int command_list(std::span<const std::string_view> args);
 int command_describe(std::span<const std::string_view> args);
+int command_calibrate(std::span<const std::string_view> args);
 
 }  // namespace dtsim::cli

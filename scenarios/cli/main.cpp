@@ -33,12 +33,16 @@ constexpr std::string_view kUsage =
     "  dtsim describe [SECTION] [--markdown]\n"
     "      Every scenario field: type and unit, default, meaning\n"
     "      (docs/scenario-format.md).\n"
+    "  dtsim calibrate PROFILE.json... --name NAME --output FILE [--node NODE]\n"
+    "      Fit the cost model to microbenchmark profiles measured with\n"
+    "      hardware/calibration/bench/run_all.py; print the fit residuals and write\n"
+    "      a calibration file that scenarios name (docs/calibration.md).\n"
     "  dtsim --help | --version\n"
     "\n"
     "Exit status: 0 success, 2 bad input or usage, 3 internal error.\n";
 
 int dispatch(std::span<const std::string_view> args) {
-  static constexpr std::string_view kCommands[] = {"run", "validate", "list", "describe", "help"};
+  static constexpr std::string_view kCommands[] = {"run", "validate", "list", "describe", "calibrate", "help"};
   if (args.empty()) throw UsageError("no command given");
   const std::string_view command = args[0];
   const auto rest = args.subspan(1);
@@ -54,6 +58,7 @@ int dispatch(std::span<const std::string_view> args) {
   if (command == "validate") return command_validate(rest);
   if (command == "list") return command_list(rest);
   if (command == "describe") return command_describe(rest);
+  if (command == "calibrate") return command_calibrate(rest);
   if (command.size() > 1 && command[0] == '-') throw UsageError("unknown option '" + std::string(command) + "'");
   throw UsageError(with_hint("command", command, kCommands));
 }

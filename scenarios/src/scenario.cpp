@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "dtsim/hardware/calibration.hpp"
+#include "dtsim/scenarios/calibration_io.hpp"
 #include "dtsim/hardware/topology.hpp"
 #include "dtsim/models/parallel_plan.hpp"
 #include "json_reader.hpp"
@@ -308,17 +309,41 @@ class Loader {
   bool read_calibration(const Json& doc, Scenario& s) {
     const Json* v = member(doc, "calibration");
     if (v != nullptr && !v->is_string()) {
-      diags_.add("/calibration", "expected a calibration name (string), got " + describe(*v));
+      diags_.add("/calibration", "expected a calibration name or file path (string), got " + describe(*v));
       return false;
     }
     const std::string name = v == nullptr ? std::string(kDatasheetDefaults) : v->get<std::string>();
-    if (name != kDatasheetDefaults) {
-      diags_.add("/calibration", "unknown calibration " + quote(name) +
-                                     "; only \"datasheet-defaults\" is available (calibration files arrive with "
-                                     "`dtsim calibrate`)");
+    if (name == kDatasheetDefaults) {
+      s.spec.calibration = hardware::datasheet_defaults(s.spec.cluster.node.gpu);
+      return true;
+    }
+    const std::filesystem::path base = origin_.empty() ? std::filesystem::path() : std::filesystem::path(origin_).parent_path();
+    const auto file = find_calibration_file(name, base, catalogs_.calibration_dirs);
+    if (!file) {
+      std::vector<std::string> known = calibration_names(catalogs_.calibration_dirs);
+      known.insert(known.begin(), std::string(kDatasheetDefaults));
+      std::vector<std::string_view> views(known.begin(), known.end());
+      diags_.add("/calibration", "unknown calibration " + quote(name) + "; " +
+                                     detail::unknown_name_hint(name, views, "expected a file path or one of "));
       return false;
     }
-    s.spec.calibration = hardware::datasheet_defaults(s.spec.cluster.node.gpu);
+    CalibrationFile cal;
+    try {
+      cal = read_calibration_json(read_text_file(*file), file->string());
+    } catch (const InputError& e) {
+      for (const Diagnostic& d : e.diagnostics()) {
+        diags_.add("/calibration", "in '" + file->string() + "'" + (d.path.empty() ? "" : " at " + d.path) + ": " +
+                                       d.message);
+      }
+      return false;
+    }
+    if (cal.gpu != s.spec.cluster.node.gpu.name) {
+      diags_.add("/calibration", "calibration " + quote(cal.calibration.name) + " was measured on " + quote(cal.gpu) +
+                                     " GPUs, but the cluster's GPU is " + quote(s.spec.cluster.node.gpu.name) +
+                                     "; fit one for it with `dtsim calibrate` or use \"datasheet-defaults\"");
+      return false;
+    }
+    s.spec.calibration = std::move(cal.calibration);
     return true;
   }
 
@@ -380,7 +405,12 @@ std::string plural(std::int64_t n, std::string_view one, std::string_view many) 
 
 }  // namespace
 
-Catalogs builtin_catalogs() { return Catalogs{models::builtin_models(), hardware::builtin_hardware()}; }
+Catalogs builtin_catalogs() {
+  Catalogs c{models::builtin_models(), hardware::builtin_hardware(), {}};
+  // The source tree's fitted calibrations, then the installed copies.
+  for (const char* dir : {DTSIM_SOURCE_CALIBRATION_DIR, DTSIM_INSTALLED_CALIBRATION_DIR}) c.calibration_dirs.emplace_back(dir);
+  return c;
+}
 
 Scenario load_scenario(std::string_view json_text, const Catalogs& catalogs, std::string_view origin) {
   Loader loader(catalogs, origin);

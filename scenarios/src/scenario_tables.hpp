@@ -111,9 +111,11 @@ inline constexpr std::array<Field<Scenario>, 9> kScenarioFields{{
       .description = "Nodes, GPUs and fabric (section `cluster`).", .section = "cluster"}},
     {{.key = "calibration", .type = ValueType::kString, .presence = Presence::kDefault,
       .default_value = "\"datasheet-defaults\"",
-      .description = "Cost-model calibration. Only \"datasheet-defaults\" for now: efficiencies and latencies "
-                     "derived from datasheets and published measurements for the cluster's GPU. Fitted "
-                     "calibration files arrive with `dtsim calibrate`."}},
+      .description = "Cost-model calibration: \"datasheet-defaults\" (efficiencies and latencies derived from "
+                     "datasheets and published measurements for the cluster's GPU), the name of a fitted "
+                     "calibration (`dtsim calibrate`; hardware/calibration/fitted/NAME.json, e.g. \"h200-x4\"), "
+                     "or a path to a calibration file (relative to the scenario file). A fitted calibration must "
+                     "have been measured on the cluster's GPU (docs/calibration.md)."}},
     {{.key = "simulation", .type = ValueType::kObject, .presence = Presence::kDefault, .default_value = "{}",
       .description = "How the replay runs (section `simulation`).", .section = "simulation"}},
 }};

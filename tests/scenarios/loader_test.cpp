@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "dtsim/hardware/presets.hpp"
+#include "dtsim/scenarios/calibration_io.hpp"
 #include "scenario_test_util.hpp"
 
 using namespace dtsim;
@@ -299,14 +300,18 @@ TEST_CASE("node and GPU objects need a base preset", "[scenarios][loader][reject
                    ")");
 }
 
-TEST_CASE("a calibration other than the datasheet defaults is rejected for now", "[scenarios][loader][reject]") {
+TEST_CASE("an unknown calibration is rejected with the known names", "[scenarios][loader][reject]") {
   Json j = minimal_scenario();
   j["calibration"] = "h100-measured.json";
   require_only(problems(j), "/calibration",
-               "unknown calibration 'h100-measured.json'; only \"datasheet-defaults\" is available (calibration files "
-               "arrive with `dtsim calibrate`)");
+               "unknown calibration 'h100-measured.json'; expected a file path or one of " +
+                   joined([] {
+                     std::vector<std::string> names = calibration_names(catalogs().calibration_dirs);
+                     names.insert(names.begin(), "datasheet-defaults");
+                     return names;
+                   }()));
   j["calibration"] = Json::object();
-  require_only(problems(j), "/calibration", "expected a calibration name (string), got {...} (object)");
+  require_only(problems(j), "/calibration", "expected a calibration name or file path (string), got {...} (object)");
 }
 
 // ---- custom models ---------------------------------------------------------------------------

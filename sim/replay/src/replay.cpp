@@ -30,6 +30,10 @@ constexpr std::uint32_t kNoTask = UINT32_MAX;
 struct ProgramInfo {
   const Program* program = nullptr;
   std::vector<Duration> compute_time;  // per task (zero for non-compute)
+  // When the rank's host has issued the task: the host walks the program in
+  // task order and never waits, spending the calibration's launch cost on
+  // each (HostParams); all zero when the calibration has no host costs.
+  std::vector<TimePoint> issued_at;
   std::array<std::vector<TaskId>, models::kStreamCount> stream_tasks;
   std::vector<std::uint32_t> position_in_stream;  // per task
   std::vector<std::uint32_t> dependents_begin;    // CSR of reverse dependencies
@@ -43,12 +47,16 @@ ProgramInfo analyse(const Program& p, const hardware::OpCostModel& cost) {
   const auto& tasks = p.tasks();
   const std::size_t n = tasks.size();
   info.compute_time.assign(n, Duration::zero());
+  info.issued_at.assign(n, TimePoint::start());
+  TimePoint host = TimePoint::start();
   info.position_in_stream.assign(n, 0);
   info.dep_count.assign(n, 0);
   std::vector<std::uint32_t> out_degree(n + 1, 0);
   for (std::size_t i = 0; i < n; ++i) {
     const Task& t = tasks[i];
     if (t.kind == TaskKind::kCompute) info.compute_time[i] = cost.duration(p.work(t));
+    host += t.kind == TaskKind::kCompute ? cost.host_issue_time(p.work(t)) : cost.calibration().host.collective_launch;
+    info.issued_at[i] = host;
     auto& st = info.stream_tasks[static_cast<std::size_t>(t.stream)];
     info.position_in_stream[i] = static_cast<std::uint32_t>(st.size());
     st.push_back(static_cast<TaskId>(i));
@@ -109,6 +117,7 @@ struct RankState {
   std::vector<TaskCause> dep_cause;
   std::array<std::uint32_t, models::kStreamCount> head{};
   std::array<bool, models::kStreamCount> busy{};
+  std::array<bool, models::kStreamCount> wake_pending{};  // a host-issue wake-up is scheduled
   std::array<std::uint32_t, 3> collective_seq{};  // per GroupKind
   std::array<std::vector<int>, 3> group{};        // this rank's group members per GroupKind
   std::array<std::size_t, 3> simulated_in_group{};  // how many of them are simulated
@@ -135,7 +144,7 @@ class Replayer {
  public:
   explicit Replayer(const ReplayInputs& in)
       : in_(in), network_(link_capacities(*in.topology)), compute_done_(*this), comm_latency_(*this),
-        reschedule_(*this), flow_tick_(*this) {}
+        host_issued_(*this), reschedule_(*this), flow_tick_(*this) {}
 
   ReplayResult run();
 
@@ -151,6 +160,17 @@ class Replayer {
   struct CommLatencyDone final : EventHandler {
     explicit CommLatencyDone(Replayer& r) : r_(r) {}
     void handle(Engine&, std::uint64_t tag) override { r_.start_stage_flows(static_cast<std::uint32_t>(tag)); }
+    Replayer& r_;
+  };
+  // A stream's head task has been issued by the host: try it again.
+  struct HostIssued final : EventHandler {
+    explicit HostIssued(Replayer& r) : r_(r) {}
+    void handle(Engine&, std::uint64_t tag) override {
+      const auto sr = static_cast<std::uint32_t>(tag >> 32);
+      const auto stream = static_cast<StreamKind>(tag & 0xffffffffu);
+      r_.ranks_[sr].wake_pending[static_cast<std::size_t>(stream)] = false;
+      r_.try_start(sr, stream);
+    }
     Replayer& r_;
   };
   struct Reschedule final : EventHandler {
@@ -197,6 +217,7 @@ class Replayer {
   FlowNetwork network_;
   ComputeDone compute_done_;
   CommLatencyDone comm_latency_;
+  HostIssued host_issued_;
   Reschedule reschedule_;
   FlowTick flow_tick_;
 
@@ -305,6 +326,13 @@ void Replayer::try_start(std::uint32_t sr, StreamKind stream) {
   if (h >= st.size()) return;
   const TaskId t = st[h];
   if (rs.deps_left[t] != 0) return;
+  if (const TimePoint issued = rs.info->issued_at[t]; issued > engine_.now()) {
+    if (!rs.wake_pending[s]) {
+      rs.wake_pending[s] = true;
+      engine_.schedule_at(issued, EventPriority::kStart, host_issued_, (static_cast<std::uint64_t>(sr) << 32) | s);
+    }
+    return;
+  }
   start_task(sr, t);
 }
 

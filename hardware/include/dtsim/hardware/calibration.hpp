@@ -30,6 +30,20 @@ struct OpClassParams {
   }
 };
 
+// A collective inside one NVLink domain: measured bandwidth relative to what
+// the plan's transfers would get from the NVLink links at nvlink_efficiency,
+// as a function of the nccl-tests size S (log-linear between points, flat
+// beyond the ends). Fitted per kind and group size.
+struct CollectiveCurvePoint {
+  Bytes bytes;
+  double factor = 1.0;
+};
+struct CollectiveCurve {
+  CollectiveKind kind = CollectiveKind::kAllReduce;
+  int group_size = 2;
+  std::vector<CollectiveCurvePoint> points;  // ascending bytes
+};
+
 struct CollectiveParams {
   // Achievable fraction of link bandwidth per link class (protocol overhead).
   double nvlink_efficiency = 1.0;
@@ -42,8 +56,42 @@ struct CollectiveParams {
   std::optional<Duration> tree_intra_hop_latency{};
   std::optional<Duration> tree_inter_hop_latency{};
 
+  // Fitted calibrations: measured bandwidth factors inside one node
+  // (collective_plan.hpp applies them); empty: none.
+  std::vector<CollectiveCurve> curves;
+
   Duration tree_intra() const { return tree_intra_hop_latency.value_or(intra_hop_latency); }
   Duration tree_inter() const { return tree_inter_hop_latency.value_or(inter_hop_latency); }
+};
+
+// Fitted calibrations only (`dtsim calibrate`): efficiencies measured at
+// particular shapes, which the cost models interpolate between. Empty tables
+// leave the parametric roofline alone (op_cost_model.hpp, collective_plan.hpp).
+
+// Achieved / peak FLOP rate of one measured GEMM (wave losses included).
+struct GemmSample {
+  GemmShape shape;
+  DType dtype = DType::kBf16;
+  double efficiency = 1.0;
+};
+
+// Achieved / peak FLOP rate of causal flash attention at one sequence length
+// and head width, forward or backward.
+struct AttentionSample {
+  std::int64_t seq = 0;
+  std::int64_t head_dim = 0;
+  bool backward = false;
+  double efficiency = 1.0;
+};
+
+// The host (CPU) side of issuing work: what one eager kernel launch and one
+// collective call cost the launching thread. The replay holds each GPU task
+// until its host has issued it (a rank's host issues its program in order and
+// never waits), so small kernels become launch-bound as they are in eager
+// PyTorch. Zero: the host is assumed always ahead of the GPU.
+struct HostParams {
+  Duration kernel_launch;
+  Duration collective_launch;
 };
 
 struct Calibration {
@@ -54,7 +102,12 @@ struct Calibration {
   // spread over sm_count SMs; a partial last wave costs a full wave.
   int gemm_tile_m = 128;
   int gemm_tile_n = 256;
+  // GEMM efficiency loss to short reductions: x K / (K + gemm_k_half); 0: none.
+  double gemm_k_half = 0.0;
   CollectiveParams collective;
+  HostParams host;
+  std::vector<GemmSample> gemm_samples;
+  std::vector<AttentionSample> attention_samples;
 
   const OpClassParams& params(OpClass c) const { return op[static_cast<std::size_t>(c)]; }
   OpClassParams& params(OpClass c) { return op[static_cast<std::size_t>(c)]; }

@@ -14,6 +14,11 @@
 //  - wave_eff (when the work has a GemmShape): tiles = ceil(M/tile_m) *
 //    ceil(N/tile_n) * batch, waves = ceil(tiles / sm_count), wave_eff =
 //    tiles / (waves * sm_count); a partial last wave costs a full one. 1 otherwise.
+//  - A fitted calibration also shapes the compute efficiency by measurement
+//    (efficiency_tables.hpp): GEMMs multiply compute_eff x wave_eff by
+//    K / (K + gemm_k_half) and by the measured-sample correction; attention
+//    takes the measured efficiency for its sequence length and head width in
+//    place of compute_eff.
 //  - Zero work costs kernels * kernel_overhead.
 // The constructor throws InputError for a GPU or calibration that fails
 // validate_cluster / validate_calibration's checks.
@@ -23,10 +28,13 @@
 //   Duration t = cost.duration(work);
 #pragma once
 
+#include <algorithm>
+
 #include "dtsim/core/units.hpp"
 #include "dtsim/core/work.hpp"
 #include "dtsim/hardware/calibration.hpp"
 #include "dtsim/hardware/cluster_spec.hpp"
+#include "dtsim/hardware/efficiency_tables.hpp"
 
 namespace dtsim::hardware {
 
@@ -37,12 +45,24 @@ class OpCostModel {
   // The terms of duration(), for reports and tests.
   FlopRate peak_for(const ComputeWork& work) const;
   double wave_efficiency(const GemmShape& shape) const;
+  // The compute efficiency applied to `work` (class efficiency, wave losses and
+  // the fitted tables); 0 for work without FLOPs.
+  double compute_efficiency(const ComputeWork& work) const;
+  // What launching `work` costs the host: kernels x the calibration's
+  // host.kernel_launch (zero without host costs).
+  Duration host_issue_time(const ComputeWork& work) const {
+    return calibration_.host.kernel_launch * std::max<std::int64_t>(work.kernels, 0);
+  }
   const GpuSpec& gpu() const { return gpu_; }
   const Calibration& calibration() const { return calibration_; }
 
  private:
   GpuSpec gpu_;
   Calibration calibration_;
+  GemmEfficiencyTable gemm_table_;
+  AttentionEfficiencyTable attention_table_;
+
+  double parametric_gemm_efficiency(const GemmShape& shape, DType dtype) const;
 };
 
 }  // namespace dtsim::hardware

@@ -35,7 +35,11 @@ inline constexpr int kSchemaVersion = 1;
 struct Catalogs {
   models::ModelLibrary models;
   hardware::HardwareCatalog hardware;
+  // Where calibration names resolve: <dir>/<name>.json, first match wins.
+  std::vector<std::filesystem::path> calibration_dirs;
 };
+// builtin_catalogs() also lists the fitted calibrations of the source tree
+// (hardware/calibration/fitted) and of the installed share/dtsim/calibration.
 Catalogs builtin_catalogs();
 
 struct Scenario {

@@ -1,0 +1,161 @@
+"""Framework-level costs that single-op microbenchmarks miss.  Launch with
+torchrun, one process per GPU (2 or more):
+    torchrun --nproc_per_node N bench_framework.py --out FILE [--quick]
+
+Two measurements, written as records of kind "dtensor_host" and
+"overlap_slowdown":
+
+1. dtensor_host: host (CPU) time per eager op when the operands are DTensors
+   on a tensor-parallel mesh of every rank (tp = the world size; run the
+   script once per TP size), against the same op on plain tensors.  Tiny tensors, so the
+   GPU is never the bottleneck: time = host wall time of 200 calls, without
+   synchronizing, / 200 (the call returns when its kernels are enqueued).
+   Ops: add (Shard(0) + Shard(0)), mul, silu, rms_norm, linear_colwise
+   (x Replicate, W Shard(0)), linear_rowwise (x Shard(-1), W Shard(1), the
+   partial result reduced: includes an all-reduce launch), sdpa-free.
+   Field host_op_s (DTensor) and host_op_plain_s (plain tensor).
+
+2. overlap_slowdown: GPU time of a compute kernel alone and while NCCL
+   all-reduces of 256 MiB run back to back on another stream over all ranks
+   (the DP-gradient overlap of a training step).  Kernels: bf16 GEMM 8192^3,
+   and a 1 GiB device copy.  Field slowdown = time_with_nccl / time_alone.
+"""
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import log, summarize, write_json  # noqa: E402  (sets env first)
+
+import torch  # noqa: E402
+import torch.distributed as dist  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+
+def host_time_per_call(fn, calls):
+    for _ in range(20):
+        fn()
+    torch.cuda.synchronize()
+    samples = []
+    for _ in range(7):
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        t1 = time.perf_counter()
+        torch.cuda.synchronize()
+        samples.append((t1 - t0) / calls)
+    return summarize(samples)
+
+
+def dtensor_records(world, rank, quick):
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.tensor import Replicate, Shard, distribute_tensor
+    calls = 20 if quick else 200
+    out = []
+    tp = world
+    # one mesh over every rank of this torchrun (run the script once per TP size)
+    mesh = init_device_mesh("cuda", (tp,), mesh_dim_names=("tp",))
+    dev = torch.device("cuda", torch.cuda.current_device())
+    h = 256
+    x = torch.randn(16 * tp, h, device=dev, dtype=torch.bfloat16)
+    w = torch.randn(h, h, device=dev, dtype=torch.bfloat16)
+    nw = torch.ones(h, device=dev, dtype=torch.bfloat16)
+    xs = distribute_tensor(x, mesh, [Shard(0)])
+    xr = distribute_tensor(x, mesh, [Replicate()])
+    xl = distribute_tensor(x, mesh, [Shard(1)])
+    w_col = distribute_tensor(w, mesh, [Shard(0)])
+    w_row = distribute_tensor(w, mesh, [Shard(1)])
+    nwr = distribute_tensor(nw, mesh, [Replicate()])
+    ops = {
+        "add": (lambda: xs + xs, lambda: x + x),
+        "mul": (lambda: xs * xs, lambda: x * x),
+        "silu": (lambda: F.silu(xs), lambda: F.silu(x)),
+        "rms_norm": (lambda: F.rms_norm(xr, (h,), nwr), lambda: F.rms_norm(x, (h,), nw)),
+        "linear_colwise": (lambda: F.linear(xr, w_col), lambda: F.linear(x, w)),
+        "linear_rowwise_reduced": (lambda: F.linear(xl, w_row).redistribute(mesh, [Replicate()]),
+                                   lambda: F.linear(x, w)),
+    }
+    for name, (dt_fn, plain_fn) in ops.items():
+        d = host_time_per_call(dt_fn, calls)
+        p = host_time_per_call(plain_fn, calls)
+        rec = {"kind": "dtensor_host", "op": name, "tp": tp, "rank": rank,
+               "host_op_s": d["time_s"], "host_op": d, "host_op_plain_s": p["time_s"], "host_op_plain": p}
+        if rank == 0:
+            out.append(rec)
+            log(f"dtensor tp{tp} {name}: {d['time_s']*1e6:.1f} us (plain {p['time_s']*1e6:.1f} us)")
+    dist.barrier()
+    return out
+
+
+def gpu_time(fn, reps):
+    s = torch.cuda.Event(enable_timing=True)
+    e = torch.cuda.Event(enable_timing=True)
+    samples = []
+    for _ in range(reps):
+        s.record()
+        fn()
+        e.record()
+        e.synchronize()
+        samples.append(s.elapsed_time(e) / 1e3)
+    return summarize(samples)
+
+
+def overlap_records(world, rank, quick):
+    dev = torch.device("cuda", torch.cuda.current_device())
+    n = 2048 if quick else 8192
+    a = torch.randn(n, n, device=dev, dtype=torch.bfloat16)
+    b = torch.randn(n, n, device=dev, dtype=torch.bfloat16)
+    src = torch.empty(2**29 if not quick else 2**22, device=dev, dtype=torch.bfloat16)
+    dst = torch.empty_like(src)
+    buf = torch.randn(2**27 if not quick else 2**20, device=dev, dtype=torch.bfloat16)  # 256 MiB
+    kernels = {"gemm_bf16_8192": lambda: torch.matmul(a, b), "copy_1GiB": lambda: dst.copy_(src)}
+    reps = 3 if quick else 20
+    comm = torch.cuda.Stream()
+    out = []
+    for name, fn in kernels.items():
+        for _ in range(3):
+            fn()
+        torch.cuda.synchronize()
+        dist.barrier()
+        alone = gpu_time(fn, reps)
+        # keep NCCL busy for longer than the timed kernels
+        torch.cuda.synchronize()
+        dist.barrier()
+        with torch.cuda.stream(comm):
+            for _ in range(8 if quick else 40):
+                dist.all_reduce(buf)
+        busy = gpu_time(fn, reps)
+        torch.cuda.synchronize()
+        dist.barrier()
+        rec = {"kind": "overlap_slowdown", "kernel": name, "world": world, "concurrent": "all_reduce 256 MiB",
+               "time_alone_s": alone["time_s"], "alone": alone, "time_with_nccl_s": busy["time_s"],
+               "with_nccl": busy, "slowdown": busy["time_s"] / alone["time_s"]}
+        if rank == 0:
+            out.append(rec)
+            log(f"overlap {name}: alone {alone['time_s']*1e3:.3f} ms, with NCCL {busy['time_s']*1e3:.3f} ms")
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    torch.cuda.set_device(local)
+    dist.init_process_group("nccl", device_id=torch.device("cuda", local))
+    world, rank = dist.get_world_size(), dist.get_rank()
+    results = []
+    t0 = time.time()
+    results += dtensor_records(world, rank, args.quick)
+    results += overlap_records(world, rank, args.quick)
+    if rank == 0:
+        write_json(args.out, {"results": results, "world_size": world, "wall_s": time.time() - t0,
+                              "torch_version": torch.__version__})
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+// Measurements of one machine's microbenchmark run (hardware/calibration/
+// bench/run_all.py), as typed records: what `dtsim calibrate` fits the cost
+// model to. Reading the JSON file is the scenarios layer's job
+// (dtsim/scenarios/calibration_io.hpp); this header only holds the data.
+//
+// Every time is the median over samples of one op (seconds in the file,
+// Duration here). Byte and FLOP counts follow the profile's own conventions,
+// which match the cost model's (hardware/calibration/README.md):
+//  - GEMM: C[M,N] = A[M,K] B[K,N], 2MNK FLOPs;
+//  - attention: causal forward 4 b s^2 h d / 2 FLOPs, backward 2.5x forward;
+//  - memory-bound: every input read once, every output written once;
+//  - collectives: nccl-tests sizes (all-gather: the full output).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dtsim/core/units.hpp"
+#include "dtsim/core/work.hpp"
+
+namespace dtsim::hardware {
+
+struct GemmMeasurement {
+  GemmShape shape;
+  DType dtype = DType::kBf16;
+  Duration time;
+};
+
+struct AttentionMeasurement {
+  AttentionShape shape;  // backward = false: forward only; true: forward + backward together
+  Flops flops;           // of what was timed (forward, or forward + backward)
+  Duration time;
+};
+
+// A memory-bound kernel (or a short eager chain of them) over one tensor size.
+struct MemoryBoundMeasurement {
+  std::string op;  // "copy_d2d", "rmsnorm", "adamw", ...
+  OpClass op_class = OpClass::kElementwise;
+  Bytes bytes;          // read + written
+  std::int32_t kernels = 1;
+  Duration time;
+};
+
+// The cost of one tiny op: what the host spends launching it eagerly, and the
+// GPU-side floor per kernel when replayed back to back from a CUDA graph.
+struct LaunchMeasurement {
+  std::string op;
+  Duration host_enqueue;
+  Duration graph_gpu;
+};
+
+struct CollectiveMeasurement {
+  CollectiveKind kind = CollectiveKind::kAllReduce;
+  int group_size = 2;
+  Bytes bytes;                    // nccl-tests "S"
+  Duration time;                  // GPU-side, back to back
+  Duration host_bound_time;       // zero when not measured: with an idle GPU at each launch
+};
+
+struct MicrobenchProfile {
+  std::string origin;      // the file it was read from
+  std::string machine;     // machine_tag, e.g. "h200-x4"
+  std::string gpu_name;    // as the driver reports it
+  std::string versions;    // driver, CUDA, NCCL, PyTorch, one line
+  std::vector<GemmMeasurement> gemm;
+  std::vector<AttentionMeasurement> attention;
+  std::vector<MemoryBoundMeasurement> memory_bound;
+  std::vector<LaunchMeasurement> launch;
+  std::vector<CollectiveMeasurement> collectives;
+};
+
+}  // namespace dtsim::hardware

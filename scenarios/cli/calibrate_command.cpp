@@ -1,0 +1,144 @@
+// dtsim calibrate: fit the cost model to measured microbenchmark profiles and
+// write a calibration file that scenarios can name.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli_common.hpp"
+#include "dtsim/hardware/calibration_fit.hpp"
+#include "dtsim/scenarios/calibration_io.hpp"
+#include "dtsim/scenarios/scenario.hpp"
+
+namespace dtsim::cli {
+
+using namespace dtsim::scenarios;
+
+namespace {
+
+struct CalibrateArgs {
+  std::vector<std::string> profiles;
+  std::string name;
+  std::string output;
+  std::optional<std::string> node;
+};
+
+std::string option_value(std::span<const std::string_view> args, std::size_t& i, std::string_view option) {
+  const std::string_view a = args[i];
+  if (a.size() > option.size() && a.substr(0, option.size()) == option && a[option.size()] == '=') {
+    return std::string(a.substr(option.size() + 1));
+  }
+  if (i + 1 >= args.size()) throw UsageError(std::string(option) + " needs a value");
+  return std::string(args[++i]);
+}
+
+bool is_option(std::string_view a, std::string_view option) {
+  return a == option || (a.size() > option.size() && a.substr(0, option.size()) == option && a[option.size()] == '=');
+}
+
+CalibrateArgs parse_calibrate_args(std::span<const std::string_view> args) {
+  static constexpr std::string_view kOptions[] = {"--name", "--output", "--node"};
+  CalibrateArgs c;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string_view a = args[i];
+    if (is_option(a, "--name")) {
+      c.name = option_value(args, i, "--name");
+    } else if (is_option(a, "--output") || a == "-o") {
+      c.output = a == "-o" ? option_value(args, i, "-o") : option_value(args, i, "--output");
+    } else if (is_option(a, "--node")) {
+      c.node = option_value(args, i, "--node");
+    } else if (a.size() > 1 && a[0] == '-') {
+      throw UsageError(with_hint("option", a, kOptions, "calibrate"));
+    } else {
+      c.profiles.emplace_back(a);
+    }
+  }
+  if (c.profiles.empty()) throw UsageError("calibrate needs at least one microbenchmark profile (JSON)");
+  if (c.name.empty()) throw UsageError("calibrate needs --name NAME (how scenarios will refer to the calibration)");
+  if (c.output.empty()) throw UsageError("calibrate needs --output FILE (e.g. hardware/calibration/fitted/NAME.json)");
+  return c;
+}
+
+// The node preset matching what the driver called the GPU.
+std::string node_for_gpu(const std::string& gpu_name) {
+  if (gpu_name.find("H200") != std::string::npos) return "dgx-h200";
+  if (gpu_name.find("H100") != std::string::npos) return "dgx-h100";
+  if (gpu_name.find("A100") != std::string::npos) return "dgx-a100";
+  if (gpu_name.find("B200") != std::string::npos) return "dgx-b200";
+  return {};
+}
+
+std::string percent(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * x);
+  return buf;
+}
+
+}  // namespace
+
+int command_calibrate(std::span<const std::string_view> args) {
+  const CalibrateArgs a = parse_calibrate_args(args);
+  std::vector<hardware::MicrobenchProfile> profiles;
+  for (const std::string& file : a.profiles) {
+    try {
+      profiles.push_back(read_microbench_profile(read_text_file(file), file));
+    } catch (const InputError& e) {
+      throw FileInputError(file, e);
+    }
+  }
+  const std::string node_name = a.node ? *a.node : node_for_gpu(profiles.front().gpu_name);
+  if (node_name.empty()) {
+    throw UsageError("cannot tell the node preset of GPU '" + profiles.front().gpu_name +
+                     "'; name it with --node (dtsim list nodes)");
+  }
+  const Catalogs catalogs = builtin_catalogs();
+  const hardware::NodeSpec* node = catalogs.hardware.find_node(node_name);
+  if (node == nullptr) {
+    std::vector<std::string> names = catalogs.hardware.node_names();
+    std::vector<std::string_view> views(names.begin(), names.end());
+    throw UsageError(with_hint("node", node_name, views, "calibrate"));
+  }
+  const hardware::CalibrationFit fit = hardware::fit_calibration(profiles, *node, a.name);
+
+  CalibrationFile file{fit.calibration, node->gpu.name, fit.residuals};
+  std::ofstream out(a.output, std::ios::binary | std::ios::trunc);
+  if (!out) throw InputError("", "cannot write calibration file '" + a.output + "'");
+  out << write_calibration_json(file);
+  out.close();
+  if (!out) throw InputError("", "cannot write calibration file '" + a.output + "'");
+
+  const hardware::Calibration& c = fit.calibration;
+  std::cout << "Calibration  " << c.name << " for " << node->gpu.name << " (" << node->name << "), from "
+            << profiles.size() << " profile(s)\n";
+  char line[256];
+  std::snprintf(line, sizeof line, "GEMM         efficiency %.3f x wave x K/(K+%.0f), tile %dx%d, %zu samples\n",
+                c.params(OpClass::kGemm).compute_efficiency, c.gemm_k_half, c.gemm_tile_m, c.gemm_tile_n,
+                c.gemm_samples.size());
+  std::cout << line;
+  std::snprintf(line, sizeof line, "Attention    median efficiency %.3f, %zu samples\n",
+                c.params(OpClass::kAttention).compute_efficiency, c.attention_samples.size());
+  std::cout << line;
+  std::snprintf(line, sizeof line, "Host         %.2f us per kernel launch, %.2f us per collective call\n",
+                c.host.kernel_launch.microseconds(), c.host.collective_launch.microseconds());
+  std::cout << line;
+  std::snprintf(line, sizeof line, "Collectives  base %.2f us + %.2f us per NVLink hop, %zu curves\n",
+                c.collective.base_latency.microseconds(), c.collective.intra_hop_latency.microseconds(),
+                c.collective.curves.size());
+  std::cout << line << "\nFit residuals |predicted / measured - 1|:\n";
+  std::snprintf(line, sizeof line, "  %-36s %-9s %7s %8s %8s\n", "group", "kind", "samples", "mean", "max");
+  std::cout << line;
+  for (const hardware::FitResidual& r : fit.residuals) {
+    std::snprintf(line, sizeof line, "  %-36s %-9s %7d %8s %8s\n", r.group.c_str(), r.kind.c_str(), r.samples,
+                  percent(r.mean_abs_error).c_str(), percent(r.max_abs_error).c_str());
+    std::cout << line;
+  }
+  std::cout << "\nWrote " << a.output << "; name it in a scenario as \"calibration\": \"" << c.name
+            << "\" (when in hardware/calibration/fitted/) or by path.\n";
+  return kExitOk;
+}
+
+}  // namespace dtsim::cli

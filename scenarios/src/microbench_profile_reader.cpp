@@ -1,0 +1,273 @@
+// Reading hardware/calibration/bench/run_all.py's profiles
+// (calibration_io.hpp states what is kept and what is left out).
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <string>
+
+#include "dtsim/scenarios/calibration_io.hpp"
+#include "json_reader.hpp"
+
+namespace dtsim::scenarios {
+
+namespace {
+
+using detail::child_path;
+using detail::describe;
+using detail::Diagnostics;
+using detail::Json;
+
+class RecordReader {
+ public:
+  RecordReader(const Json& record, std::string path, Diagnostics& d) : r_(record), path_(std::move(path)), d_(d) {}
+
+  bool has(std::string_view key) const { return r_.contains(std::string(key)); }
+  std::string text(std::string_view key) {
+    const Json* v = get(key);
+    if (v == nullptr) return {};
+    if (!v->is_string()) {
+      d_.add(child_path(path_, key), "expected a string, got " + describe(*v));
+      return {};
+    }
+    return v->get<std::string>();
+  }
+  std::int64_t integer(std::string_view key) {
+    const Json* v = get(key);
+    if (v == nullptr) return 0;
+    if (!v->is_number_integer() || v->get<std::int64_t>() < 0) {
+      d_.add(child_path(path_, key), "expected a non-negative integer, got " + describe(*v));
+      return 0;
+    }
+    return v->get<std::int64_t>();
+  }
+  // Absent or null: nullopt.
+  std::optional<std::int64_t> optional_integer(std::string_view key) {
+    const auto it = r_.find(std::string(key));
+    if (it == r_.end() || it->is_null()) return std::nullopt;
+    return integer(key);
+  }
+  double positive(std::string_view key) {
+    const Json* v = get(key);
+    if (v == nullptr) return 0.0;
+    if (!v->is_number() || !(v->get<double>() > 0.0) || !std::isfinite(v->get<double>())) {
+      d_.add(child_path(path_, key), "expected a positive number, got " + describe(*v));
+      return 0.0;
+    }
+    return v->get<double>();
+  }
+  Duration seconds(std::string_view key) { return seconds_to_duration(positive(key)); }
+  const std::string& path() const { return path_; }
+  void problem(std::string_view key, std::string message) { d_.add(child_path(path_, key), std::move(message)); }
+
+ private:
+  const Json* get(std::string_view key) {
+    const auto it = r_.find(std::string(key));
+    if (it == r_.end()) {
+      d_.add(child_path(path_, key), "missing");
+      return nullptr;
+    }
+    return &*it;
+  }
+  const Json& r_;
+  std::string path_;
+  Diagnostics& d_;
+};
+
+// The records of one suite, or nullptr when the profile does not have it.
+const Json* suite_results(const Json& doc, std::string_view suite, Diagnostics& d) {
+  const auto suites = doc.find("suites");
+  if (suites == doc.end() || !suites->is_object()) return nullptr;
+  const auto s = suites->find(std::string(suite));
+  if (s == suites->end()) return nullptr;
+  const std::string path = "/suites/" + std::string(suite) + "/results";
+  const auto results = s->find("results");
+  if (results == s->end() || !results->is_array()) {
+    d.add(path, "expected an array of measurements");
+    return nullptr;
+  }
+  return &*results;
+}
+
+template <typename Fn>
+void each_record(const Json& doc, std::string_view suite, Diagnostics& d, Fn fn) {
+  const Json* results = suite_results(doc, suite, d);
+  if (results == nullptr) return;
+  for (std::size_t i = 0; i < results->size(); ++i) {
+    const Json& rec = (*results)[i];
+    const std::string path = child_path("/suites/" + std::string(suite) + "/results", i);
+    if (!rec.is_object()) {
+      d.add(path, "expected an object, got " + describe(rec));
+      continue;
+    }
+    if (rec.contains("error")) continue;  // a measurement the profile marks as failed
+    RecordReader r(rec, path, d);
+    fn(r);
+  }
+}
+
+void read_gemm(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics& d) {
+  each_record(doc, "gemm", d, [&](RecordReader& r) {
+    hardware::GemmMeasurement m;
+    const std::string dtype = r.text("dtype");
+    if (dtype == "bf16") {
+      m.dtype = DType::kBf16;
+    } else if (dtype == "fp8_e4m3") {
+      m.dtype = DType::kFp8;
+    } else {
+      r.problem("dtype", "expected \"bf16\" or \"fp8_e4m3\", got \"" + dtype + "\"");
+      return;
+    }
+    m.shape.m = r.integer("M");
+    m.shape.n = r.integer("N");
+    m.shape.k = r.integer("K");
+    m.time = r.seconds("time_s");
+    p.gemm.push_back(m);
+  });
+}
+
+void read_attention(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics& d) {
+  each_record(doc, "attention", d, [&](RecordReader& r) {
+    if (r.text("backend") != "flash") return;
+    if (r.text("gqa_impl") == "repeat_interleave") return;
+    hardware::AttentionMeasurement m;
+    m.shape.batch = r.integer("batch");
+    m.shape.seq_q = m.shape.seq_kv = r.integer("seq");
+    m.shape.heads = r.integer("heads");
+    m.shape.kv_heads = r.integer("kv_heads");
+    m.shape.head_dim = r.integer("head_dim");
+    m.shape.causal = true;
+    const std::string phase = r.text("phase");
+    if (phase != "fwd" && phase != "fwd_bwd") {
+      r.problem("phase", "expected \"fwd\" or \"fwd_bwd\", got \"" + phase + "\"");
+      return;
+    }
+    m.shape.backward = phase == "fwd_bwd";
+    m.flops = Flops(r.positive("flops"));
+    m.time = r.seconds("time_s");
+    p.attention.push_back(m);
+  });
+}
+
+std::optional<OpClass> memory_bound_class(const std::string& op) {
+  if (op == "copy_d2d") return OpClass::kMemcpy;
+  if (op == "add" || op == "gelu_tanh" || op == "silu_mul") return OpClass::kElementwise;
+  if (op == "rmsnorm" || op == "layernorm") return OpClass::kNormalization;
+  if (op == "softmax" || op == "cross_entropy") return OpClass::kSoftmax;
+  if (op == "cast_bf16_to_fp32" || op == "cast_fp32_to_bf16") return OpClass::kCast;
+  return std::nullopt;
+}
+
+void read_memory_bound(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics& d) {
+  each_record(doc, "membound", d, [&](RecordReader& r) {
+    const std::string kind = r.text("kind");
+    const std::string op = r.text("op");
+    hardware::MemoryBoundMeasurement m;
+    m.op = op;
+    m.bytes = Bytes(r.integer("bytes_read") + r.integer("bytes_written"));
+    m.time = r.seconds("time_s");
+    if (kind == "optimizer") {
+      if (r.text("impl") != "fused") return;  // foreach is a slower framework path, not the fused kernel
+      m.op = "adamw_fused";
+      m.op_class = OpClass::kOptimizer;
+      constexpr std::int64_t kChunk = 320 * 65536;  // multi_tensor_apply's launch granularity
+      m.kernels = static_cast<std::int32_t>((r.integer("n_params") + kChunk - 1) / kChunk);
+    } else if (kind == "membound") {
+      const auto c = memory_bound_class(op);
+      if (!c) {
+        r.problem("op", "unknown memory-bound op \"" + op + "\" (no op class to fit it to)");
+        return;
+      }
+      m.op_class = *c;
+      const bool both = r.text("phase") == "fwd_bwd";
+      m.op += both ? " fwd+bwd" : " fwd";
+      // Absent or null: the bench did not count them; 1 is assumed.
+      const std::int64_t forward = std::max<std::int64_t>(r.optional_integer("n_kernels_eager").value_or(1), 1);
+      m.kernels = static_cast<std::int32_t>(both ? 2 * forward : forward);
+    } else {
+      r.problem("kind", "expected \"membound\" or \"optimizer\", got \"" + kind + "\"");
+      return;
+    }
+    p.memory_bound.push_back(m);
+  });
+}
+
+void read_launch(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics& d) {
+  each_record(doc, "overhead", d, [&](RecordReader& r) {
+    hardware::LaunchMeasurement m;
+    m.op = r.text("op");
+    // One launch plus a synchronize on an idle GPU: a round trip, not a launch cost.
+    if (m.op == "launch_plus_synchronize_roundtrip") return;
+    m.host_enqueue = r.seconds("eager_host_enqueue_s");
+    m.graph_gpu = r.seconds("graph_gpu_s");
+    p.launch.push_back(m);
+  });
+}
+
+std::optional<CollectiveKind> collective_kind(const std::string& op) {
+  if (op == "all_reduce") return CollectiveKind::kAllReduce;
+  if (op == "all_gather_into_tensor") return CollectiveKind::kAllGather;
+  if (op == "reduce_scatter_tensor") return CollectiveKind::kReduceScatter;
+  if (op == "all_to_all_single") return CollectiveKind::kAllToAll;
+  if (op == "broadcast") return CollectiveKind::kBroadcast;
+  if (op == "send_recv") return CollectiveKind::kSendRecv;
+  return std::nullopt;
+}
+
+void read_collectives(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics& d) {
+  each_record(doc, "collectives", d, [&](RecordReader& r) {
+    const std::string op = r.text("op");
+    const auto kind = collective_kind(op);
+    if (!kind) {
+      r.problem("op", "unknown collective \"" + op + "\"");
+      return;
+    }
+    hardware::CollectiveMeasurement m;
+    m.kind = *kind;
+    m.group_size = static_cast<int>(r.integer("group_size"));
+    m.bytes = Bytes(r.integer("size_bytes"));
+    m.time = r.seconds("time_s");
+    if (r.has("host_bound_time_s")) m.host_bound_time = r.seconds("host_bound_time_s");
+    p.collectives.push_back(m);
+  });
+}
+
+std::string system_text(const Json& doc, std::string_view key) {
+  const auto s = doc.find("system");
+  if (s == doc.end() || !s->is_object()) return {};
+  const auto v = s->find(std::string(key));
+  return v != s->end() && v->is_string() ? v->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+hardware::MicrobenchProfile read_microbench_profile(std::string_view json_text, std::string origin) {
+  const Json doc = detail::parse_json_document(json_text);
+  if (!doc.is_object()) throw InputError("", "expected a microbenchmark profile object, got " + describe(doc));
+  Diagnostics d;
+  const auto kind = doc.find("kind");
+  if (kind == doc.end() || !kind->is_string() || kind->get<std::string>() != "dtsim-microbench-profile") {
+    throw InputError("/kind", "expected \"dtsim-microbench-profile\" (written by hardware/calibration/bench/run_all.py), got " +
+                                  (kind == doc.end() ? std::string("nothing") : describe(*kind)));
+  }
+  hardware::MicrobenchProfile p;
+  p.origin = std::move(origin);
+  if (const auto tag = doc.find("machine_tag"); tag != doc.end() && tag->is_string()) p.machine = tag->get<std::string>();
+  p.gpu_name = system_text(doc, "gpu_name");
+  for (const auto& [key, label] : {std::pair{"driver_version", "driver "}, std::pair{"cuda_version_torch", "CUDA "},
+                                   std::pair{"nccl_version", "NCCL "}, std::pair{"torch_version", "PyTorch "}}) {
+    const std::string v = system_text(doc, key);
+    if (v.empty()) continue;
+    if (!p.versions.empty()) p.versions += ", ";
+    p.versions += label;
+    p.versions += v;
+  }
+  read_gemm(doc, p, d);
+  read_attention(doc, p, d);
+  read_memory_bound(doc, p, d);
+  read_launch(doc, p, d);
+  read_collectives(doc, p, d);
+  d.throw_if_any();
+  return p;
+}
+
+}  // namespace dtsim::scenarios

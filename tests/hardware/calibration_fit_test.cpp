@@ -1,0 +1,154 @@
+// dtsim calibrate's fitting: synthetic profiles generated from known
+// parameters must give those parameters back, and the lookups it feeds
+// (efficiency tables, collective curves) must interpolate as documented.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "dtsim/hardware/calibration_fit.hpp"
+#include "dtsim/hardware/collective_curve.hpp"
+#include "dtsim/hardware/efficiency_tables.hpp"
+#include "dtsim/hardware/op_cost_model.hpp"
+#include "dtsim/hardware/presets.hpp"
+
+using namespace dtsim;
+using namespace dtsim::hardware;
+using namespace dtsim::literals;
+
+namespace {
+
+const NodeSpec& h100_node() {
+  static const HardwareCatalog hw = builtin_hardware();
+  return *hw.find_node("dgx-h100");
+}
+
+// GEMMs timed exactly as the parametric model says: 1 us floor + FLOPs at
+// 0.8 x wave(128 x 256) x K / (K + 200) of peak.
+MicrobenchProfile synthetic_gemm_profile() {
+  const GpuSpec& gpu = h100_node().gpu;
+  Calibration truth = datasheet_defaults(gpu);
+  truth.gemm_tile_m = 128;
+  truth.gemm_tile_n = 256;
+  const OpCostModel shapes(gpu, truth);
+  MicrobenchProfile p;
+  p.origin = "synthetic";
+  p.launch.push_back({"tiny", 5_us, 1_us});
+  for (const std::int64_t m : {512, 2048, 3000, 8192}) {
+    for (const std::int64_t n : {1024, 2560, 6144}) {
+      for (const std::int64_t k : {256, 1024, 4096, 16384}) {
+        const GemmShape s{m, n, k, 1};
+        const double eff = 0.8 * shapes.wave_efficiency(s) * static_cast<double>(k) / (static_cast<double>(k) + 200.0);
+        const double flops = 2.0 * static_cast<double>(m * n * k);
+        p.gemm.push_back({s, DType::kBf16, 1_us + seconds_to_duration(flops / (gpu.peak_bf16.flops_per_second() * eff))});
+      }
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("the GEMM fit recovers the efficiency, K loss and tile it was generated with", "[hardware][calibrate]") {
+  const MicrobenchProfile p = synthetic_gemm_profile();
+  const CalibrationFit fit = fit_calibration(std::span(&p, 1), h100_node(), "synthetic");
+  const Calibration& c = fit.calibration;
+  CHECK(c.gemm_tile_m == 128);
+  CHECK(c.gemm_tile_n == 256);
+  CHECK(c.params(OpClass::kGemm).compute_efficiency == Approx(0.8).epsilon(1e-6));
+  CHECK(c.gemm_k_half == Approx(200.0).epsilon(1e-4));
+  CHECK(c.params(OpClass::kGemm).kernel_overhead == 1_us);
+  CHECK(c.host.kernel_launch == 5_us);
+  // The parametric form alone already reproduces every measurement.
+  bool found = false;
+  for (const FitResidual& r : fit.residuals) {
+    if (r.group == "gemm bf16 (parametric only)") {
+      found = true;
+      CHECK(r.max_abs_error < 1e-4);
+    }
+  }
+  CHECK(found);
+}
+
+TEST_CASE("the memory-bound fit recovers the per-kernel floor and bandwidth", "[hardware][calibrate]") {
+  MicrobenchProfile p = synthetic_gemm_profile();
+  const double hbm = h100_node().gpu.memory_bandwidth.bytes_per_second();
+  for (const std::int64_t mib : {1, 16, 256, 2048}) {
+    for (const int kernels : {1, 2}) {
+      const Bytes bytes(mib << 20);
+      const Duration t = 2_us * kernels + seconds_to_duration(bytes.as_double() / (0.85 * hbm));
+      p.memory_bound.push_back({"add", OpClass::kElementwise, bytes, kernels, t});
+    }
+  }
+  const Calibration c = fit_calibration(std::span(&p, 1), h100_node(), "synthetic").calibration;
+  CHECK(c.params(OpClass::kElementwise).memory_efficiency == Approx(0.85).epsilon(1e-6));
+  CHECK(c.params(OpClass::kElementwise).kernel_overhead.seconds() == Approx(2e-6).epsilon(1e-4));
+  // Embedding kernels are not measured: they take the elementwise fit.
+  CHECK(c.params(OpClass::kEmbedding).memory_efficiency == Approx(0.85).epsilon(1e-6));
+}
+
+TEST_CASE("the collective fit recovers latencies and reproduces every size", "[hardware][calibrate]") {
+  MicrobenchProfile p = synthetic_gemm_profile();
+  for (const int g : {2, 4}) {
+    for (const CollectiveKind k : {CollectiveKind::kAllReduce, CollectiveKind::kAllGather}) {
+      const double steps = k == CollectiveKind::kAllReduce ? 2.0 * (g - 1) : g - 1.0;
+      // 4 KiB: latency only (5 us + 1 us per step); larger: 200 GB/s of bus bandwidth.
+      p.collectives.push_back({k, g, 4_KiB, 5_us + 1_us * static_cast<std::int64_t>(steps), Duration::zero()});
+      for (const std::int64_t mib : {1, 8, 64, 512}) {
+        const Bytes b(mib << 20);
+        const double bus = b.as_double() * steps / g;
+        p.collectives.push_back({k, g, b, 10_us + seconds_to_duration(bus / 200e9), Duration::zero()});
+      }
+    }
+  }
+  const CalibrationFit fit = fit_calibration(std::span(&p, 1), h100_node(), "synthetic");
+  const CollectiveParams& c = fit.calibration.collective;
+  CHECK(c.base_latency.seconds() == Approx(5e-6).epsilon(1e-6));
+  CHECK(c.intra_hop_latency.seconds() == Approx(1e-6).epsilon(1e-6));
+  CHECK(c.curves.size() == 4);
+  int checked = 0;
+  for (const FitResidual& r : fit.residuals) {
+    if (r.kind == "in_sample" && r.group.find(">= 1 MiB") != std::string::npos) {
+      CHECK(r.max_abs_error < 1e-3);
+      ++checked;
+    }
+  }
+  CHECK(checked == 4);
+}
+
+TEST_CASE("a profile without GEMMs cannot be fitted", "[hardware][calibrate][reject]") {
+  MicrobenchProfile p;
+  CHECK_THROWS_WITH(fit_calibration(std::span(&p, 1), h100_node(), "x"),
+                    Catch::Contains("no GEMM measurements"));
+}
+
+TEST_CASE("GEMM samples correct the parametric efficiency near them only", "[hardware][calibrate]") {
+  const std::vector<GemmSample> samples{{GemmShape{4096, 4096, 4096, 1}, DType::kBf16, 0.6}};
+  const GemmEfficiencyTable table(samples, [](const GemmShape&, DType) { return 0.8; });
+  CHECK(table.correction(GemmShape{4096, 4096, 4096, 1}, DType::kBf16) == Approx(0.75));  // exact at the sample
+  CHECK(table.correction(GemmShape{4096, 4096, 4096, 1}, DType::kFp8) == 1.0);             // other dtype
+  CHECK(table.correction(GemmShape{16384, 4096, 4096, 1}, DType::kBf16) == 1.0);           // 2 octaves away
+  // Half-way to the radius: half trusted.
+  const double c = table.correction(GemmShape{static_cast<std::int64_t>(4096 * std::sqrt(2.0)), 4096, 4096, 1},
+                                    DType::kBf16);
+  CHECK(c == Approx(0.5 * 0.75 + 0.5).epsilon(1e-3));
+}
+
+TEST_CASE("attention efficiency interpolates in log2 of the sequence length", "[hardware][calibrate]") {
+  const AttentionEfficiencyTable t({{1024, 128, false, 0.2}, {4096, 128, false, 0.4}, {1024, 64, false, 0.1}});
+  CHECK(*t.efficiency(2048, 128, false) == Approx(0.3));
+  CHECK(*t.efficiency(512, 128, false) == Approx(0.2));    // flat below the first point
+  CHECK(*t.efficiency(65536, 128, false) == Approx(0.4));  // and above the last
+  CHECK(*t.efficiency(1024, 80, false) == Approx(0.1));    // nearest head width: 64
+  CHECK_FALSE(t.efficiency(1024, 128, true).has_value());  // no backward samples
+}
+
+TEST_CASE("collective curves interpolate in log2 of the size, nearest group size", "[hardware][calibrate]") {
+  CollectiveParams p;
+  p.curves.push_back({CollectiveKind::kAllReduce, 4, {{Bytes(1 << 20), 0.9}, {Bytes(4 << 20), 1.0}}});
+  p.curves.push_back({CollectiveKind::kAllReduce, 2, {{Bytes(1 << 20), 0.5}}});
+  CHECK(collective_curve_factor(p, CollectiveKind::kAllReduce, 4, Bytes(2 << 20)) == Approx(0.95));
+  CHECK(collective_curve_factor(p, CollectiveKind::kAllReduce, 8, Bytes(2 << 20)) == Approx(0.95));
+  CHECK(collective_curve_factor(p, CollectiveKind::kAllReduce, 2, Bytes(64 << 20)) == Approx(0.5));
+  CHECK(collective_curve_factor(p, CollectiveKind::kAllReduce, 3, Bytes(1 << 20)) == Approx(0.9));  // tie: larger
+  CHECK(collective_curve_factor(p, CollectiveKind::kAllGather, 4, Bytes(1 << 20)) == 1.0);
+}

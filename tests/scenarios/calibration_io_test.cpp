@@ -1,0 +1,167 @@
+// Calibration files: a write/read round trip, every rejected input naming its
+// JSON path, scenarios naming calibrations by name or path, and reading the
+// committed microbenchmark profiles.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "dtsim/hardware/presets.hpp"
+#include "dtsim/scenarios/calibration_io.hpp"
+#include "scenario_test_util.hpp"
+
+using namespace dtsim;
+using namespace dtsim::scenarios;
+using namespace dtsim::scenarios::testing;
+using namespace dtsim::literals;
+
+namespace {
+
+CalibrationFile sample_file() {
+  const hardware::GpuSpec gpu = *hardware::builtin_hardware().find_gpu("h100-sxm");
+  CalibrationFile f;
+  f.gpu = "h100-sxm";
+  f.calibration = hardware::datasheet_defaults(gpu);
+  f.calibration.name = "test-cal";
+  f.calibration.gemm_k_half = 123.5;
+  f.calibration.host.kernel_launch = Duration::from_ps(7'383'038);
+  f.calibration.gemm_samples.push_back({GemmShape{8192, 6144, 2048, 1}, DType::kBf16, 0.71});
+  f.calibration.attention_samples.push_back({2048, 128, true, 0.25});
+  f.calibration.collective.curves.push_back(
+      {CollectiveKind::kAllReduce, 4, {{Bytes(1 << 20), 0.5}, {Bytes(1 << 30), 0.9}}});
+  f.residuals.push_back({"gemm bf16", "in_sample", 10, 0.01, 0.05});
+  return f;
+}
+
+std::vector<Diagnostic> read_problems(const Json& j) {
+  try {
+    read_calibration_json(j.dump(), "t.json");
+  } catch (const InputError& e) {
+    return e.diagnostics();
+  }
+  return {};
+}
+
+std::filesystem::path temp_dir(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / ("dtsim-calibration-test-" + name);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("a calibration file reads back what was written", "[scenarios][calibration]") {
+  const CalibrationFile f = sample_file();
+  const std::string text = write_calibration_json(f);
+  const CalibrationFile g = read_calibration_json(text, "t.json");
+  CHECK(g.gpu == "h100-sxm");
+  CHECK(g.calibration.name == "test-cal");
+  CHECK(g.calibration.host.kernel_launch == f.calibration.host.kernel_launch);  // picosecond-exact
+  CHECK(g.calibration.gemm_k_half == Approx(123.5));
+  REQUIRE(g.calibration.gemm_samples.size() == 1);
+  CHECK(g.calibration.gemm_samples[0].shape.n == 6144);
+  REQUIRE(g.calibration.collective.curves.size() == 1);
+  CHECK(g.calibration.collective.curves[0].points[1].factor == Approx(0.9));
+  CHECK(g.calibration.params(OpClass::kGemm).compute_efficiency ==
+        Approx(f.calibration.params(OpClass::kGemm).compute_efficiency));
+  REQUIRE(g.residuals.size() == 1);
+  // Deterministic: writing what was read gives the same bytes.
+  CHECK(write_calibration_json(g) == text);
+}
+
+TEST_CASE("a bad calibration file names every problem's path", "[scenarios][calibration][reject]") {
+  Json j = Json::parse(write_calibration_json(sample_file()));
+  j["op"]["gemm"]["compute_efficiency"] = 2.0;
+  j["collective"]["curves"][0]["points"][1][0] = 1;
+  j["gemm"]["samples"][0][4] = "bf17";
+  j["host"]["kernel_lanch"] = "1 us";
+  const auto ds = read_problems(j);
+  std::string all;
+  for (const Diagnostic& d : ds) all += d.path + ": " + d.message + "\n";
+  INFO(all);
+  REQUIRE(ds.size() == 4);
+  CHECK(all.find("/op/gemm/compute_efficiency: expected a number in (0, 1.5], got 2.0 (number)") != std::string::npos);
+  CHECK(all.find("/gemm/samples/0/4: unknown value 'bf17'; did you mean 'bf16'?") != std::string::npos);
+  CHECK(all.find("/host/kernel_lanch: unknown key; did you mean 'kernel_launch'?") != std::string::npos);
+  CHECK(all.find("/collective/curves/0/points/1/0: sizes must ascend: 1 follows 1048576") != std::string::npos);
+}
+
+TEST_CASE("a file of another kind is not taken for a calibration", "[scenarios][calibration][reject]") {
+  Json j = Json::parse(write_calibration_json(sample_file()));
+  j["kind"] = "dtsim-microbench-profile";
+  const auto ds = read_problems(j);
+  REQUIRE(ds.size() == 1);
+  CHECK(ds[0].path == "/kind");
+}
+
+TEST_CASE("scenarios name calibrations by name or by path", "[scenarios][calibration]") {
+  const auto dir = temp_dir("lookup");
+  {
+    std::ofstream(dir / "test-cal.json") << write_calibration_json(sample_file());
+  }
+  Catalogs c = builtin_catalogs();
+  c.calibration_dirs = {dir};
+  Json j = minimal_scenario();  // dgx-h100
+  j["calibration"] = "test-cal";
+  const Scenario s = load_scenario(j.dump(), c);
+  CHECK(s.spec.calibration.name == "test-cal");
+  CHECK(s.spec.calibration.gemm_samples.size() == 1);
+
+  // A path is relative to the scenario file's folder.
+  j["calibration"] = "test-cal.json";
+  const Scenario by_path = load_scenario(j.dump(), builtin_catalogs(), (dir / "scenario.json").string());
+  CHECK(by_path.spec.calibration.name == "test-cal");
+
+  // Measured on another GPU: rejected.
+  j["cluster"]["node"] = "dgx-h200";
+  j["calibration"] = "test-cal";
+  const auto ds = validate_scenario(j.dump(), c);
+  REQUIRE(ds.size() == 1);
+  CHECK(ds[0].path == "/calibration");
+  CHECK(ds[0].message ==
+        "calibration 'test-cal' was measured on 'h100-sxm' GPUs, but the cluster's GPU is 'h200'; fit one for it with "
+        "`dtsim calibrate` or use \"datasheet-defaults\"");
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a broken calibration file is reported through the scenario", "[scenarios][calibration][reject]") {
+  const auto dir = temp_dir("broken");
+  {
+    std::ofstream(dir / "broken.json") << "{\"schema_version\": 1}";
+  }
+  Catalogs c = builtin_catalogs();
+  c.calibration_dirs = {dir};
+  Json j = minimal_scenario();
+  j["calibration"] = "broken";
+  const auto ds = validate_scenario(j.dump(), c);
+  REQUIRE_FALSE(ds.empty());
+  CHECK(ds[0].path == "/calibration");
+  CHECK(ds[0].message.find("broken.json' at /kind: missing") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("the committed H200 profile reads completely", "[scenarios][calibration][profile]") {
+  const auto p = read_microbench_profile(read_text_file(source_path("hardware/calibration/data/h200-x4-microbench.json")),
+                                         "h200-x4-microbench.json");
+  CHECK(p.gpu_name == "NVIDIA H200");
+  CHECK(p.gemm.size() == 1628);                // every bf16 and fp8 record
+  CHECK(p.attention.size() == 96 * 2);         // flash, MHA and native GQA, fwd and fwd+bwd
+  CHECK(p.memory_bound.size() == 180 + 12);    // + fused AdamW
+  CHECK(p.launch.size() == 6);                 // the launch-plus-synchronize round trip is not a launch cost
+  CHECK(p.collectives.size() == 209);
+  CHECK(p.versions.find("NCCL 2.28.9") != std::string::npos);
+}
+
+TEST_CASE("a profile record the fit cannot use is an error, not skipped", "[scenarios][calibration][reject]") {
+  const Json doc = Json::parse(R"({"kind": "dtsim-microbench-profile", "suites": {"gemm": {"results": [
+      {"dtype": "bf16", "M": 64, "N": 64, "K": 64, "time_s": 1e-6},
+      {"dtype": "int8", "M": 64, "N": 64, "K": 64, "time_s": 1e-6},
+      {"dtype": "bf16", "M": 64, "N": 64, "K": 64, "error": "OOM"}]}}})");
+  try {
+    read_microbench_profile(doc.dump(), "p.json");
+    FAIL("expected an InputError");
+  } catch (const InputError& e) {
+    REQUIRE(e.diagnostics().size() == 1);
+    CHECK(e.diagnostics()[0].path == "/suites/gemm/results/1/dtype");
+  }
+}
