@@ -180,6 +180,17 @@ std::vector<Diagnostic> validate_calibration(const Calibration& cal, const std::
   }
   if (cal.gemm_tile_m < 1) out.push_back({path + "/gemm_tile_m", "GEMM tile size must be positive"});
   if (cal.gemm_tile_n < 1) out.push_back({path + "/gemm_tile_n", "GEMM tile size must be positive"});
+  const auto slowdown = [&](double v, const std::string& field) {
+    if (!(std::isfinite(v) && v >= 1.0 && v <= 10.0)) {
+      out.push_back({path + field, "slowdown factor must be in [1, 10], got " + std::to_string(v)});
+    }
+  };
+  slowdown(cal.overlap.compute_slowdown, "/overlap/compute_slowdown");
+  slowdown(cal.overlap.memory_slowdown, "/overlap/memory_slowdown");
+  latency(cal.host.kernel_launch, "/host/kernel_launch");
+  latency(cal.host.collective_launch, "/host/collective_launch");
+  latency(cal.host.dtensor_op, "/host/dtensor_op");
+  latency(cal.host.dtensor_redistribute, "/host/dtensor_redistribute");
   const CollectiveParams& c = cal.collective;
   efficiency(c.nvlink_efficiency, "/collective/nvlink_efficiency");
   efficiency(c.network_efficiency, "/collective/network_efficiency");

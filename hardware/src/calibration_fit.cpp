@@ -27,6 +27,8 @@ struct Records {
   std::vector<MemoryBoundMeasurement> memory_bound;
   std::vector<LaunchMeasurement> launch;
   std::vector<CollectiveMeasurement> collectives;
+  std::vector<DTensorHostMeasurement> dtensor;
+  std::vector<OverlapMeasurement> overlap;
 };
 
 Records gather(std::span<const MicrobenchProfile> profiles) {
@@ -37,6 +39,8 @@ Records gather(std::span<const MicrobenchProfile> profiles) {
     r.memory_bound.insert(r.memory_bound.end(), p.memory_bound.begin(), p.memory_bound.end());
     r.launch.insert(r.launch.end(), p.launch.begin(), p.launch.end());
     r.collectives.insert(r.collectives.end(), p.collectives.begin(), p.collectives.end());
+    r.dtensor.insert(r.dtensor.end(), p.dtensor.begin(), p.dtensor.end());
+    r.overlap.insert(r.overlap.end(), p.overlap.begin(), p.overlap.end());
   }
   return r;
 }
@@ -106,6 +110,36 @@ void fit_host(const Records& r, Calibration& cal) {
     if (m.host_bound_time > m.time && m.bytes <= Bytes(1 << 20)) coll.push_back((m.host_bound_time - m.time).seconds());
   }
   if (!coll.empty()) cal.host.collective_launch = seconds_to_duration(median(coll));
+
+  // DTensor, at the largest TP size measured: the median extra over plain
+  // tensors of the ops that move no data, and the extra of a row-parallel
+  // linear whose partial result is reduced over that of a column-parallel one.
+  int tp = 0;
+  for (const DTensorHostMeasurement& m : r.dtensor) tp = std::max(tp, m.tp);
+  std::vector<double> extra;
+  std::optional<double> rowwise, colwise;
+  for (const DTensorHostMeasurement& m : r.dtensor) {
+    if (m.tp != tp) continue;
+    if (m.op == "linear_rowwise_reduced") {
+      rowwise = m.dtensor.seconds();
+      continue;
+    }
+    if (m.op == "linear_colwise") colwise = m.dtensor.seconds();
+    extra.push_back(std::max((m.dtensor - m.plain).seconds(), 0.0));
+  }
+  if (!extra.empty()) cal.host.dtensor_op = seconds_to_duration(median(extra));
+  if (rowwise && colwise) cal.host.dtensor_redistribute = seconds_to_duration(std::max(*rowwise - *colwise, 0.0));
+}
+
+// Slowdown of kernels under concurrent NCCL, at the largest group measured.
+void fit_overlap(const Records& r, Calibration& cal) {
+  int world = 0;
+  for (const OverlapMeasurement& m : r.overlap) world = std::max(world, m.world);
+  for (const OverlapMeasurement& m : r.overlap) {
+    if (m.world != world || m.alone <= Duration::zero()) continue;
+    const double s = std::clamp(m.with_collective.seconds() / m.alone.seconds(), 1.0, 10.0);
+    (m.op_class == OpClass::kGemm ? cal.overlap.compute_slowdown : cal.overlap.memory_slowdown) = s;
+  }
 }
 
 // peak x wave / achieved = a + b / K over the records of one dtype.
@@ -389,6 +423,7 @@ CalibrationFit fit_calibration(std::span<const MicrobenchProfile> profiles, cons
   cal.source = describe_sources(profiles);
 
   fit_host(r, cal);
+  fit_overlap(r, cal);
   const Duration floor = kernel_floor(r, cal.params(OpClass::kGemm).kernel_overhead);
   for (const OpClass c : {OpClass::kGemm, OpClass::kAttention}) cal.params(c).kernel_overhead = floor;
   fit_gemm(r, gpu, cal);

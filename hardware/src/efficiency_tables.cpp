@@ -16,13 +16,25 @@ GemmEfficiencyTable::Cell GemmEfficiencyTable::cell_of(DType dtype, double lm, d
 
 double GemmEfficiencyTable::correction(const GemmShape& shape, DType dtype) const {
   if (cells_.empty()) return 1.0;
+  const auto key = std::make_tuple(shape.m, shape.n, shape.k, static_cast<int>(dtype));
+  {
+    const std::lock_guard<std::mutex> lock(cache_mutex_);
+    if (const auto it = cache_.find(key); it != cache_.end()) return it->second;
+  }
+  const double c = lookup(shape, dtype);
+  const std::lock_guard<std::mutex> lock(cache_mutex_);
+  cache_.emplace(key, c);
+  return c;
+}
+
+double GemmEfficiencyTable::lookup(const GemmShape& shape, DType dtype) const {
   const double lm = log2_of(shape.m), ln = log2_of(shape.n), lk = log2_of(shape.k);
   const auto [d, cm, cn, ck] = cell_of(dtype, lm, ln, lk);
-  constexpr double kRadius = 1.0;
+  constexpr double kRadius = 2.0;
   double weight_sum = 0.0, weighted = 0.0, nearest = std::numeric_limits<double>::infinity();
-  for (int dm = -1; dm <= 1; ++dm) {
-    for (int dn = -1; dn <= 1; ++dn) {
-      for (int dk = -1; dk <= 1; ++dk) {
+  for (int dm = -2; dm <= 2; ++dm) {
+    for (int dn = -2; dn <= 2; ++dn) {
+      for (int dk = -2; dk <= 2; ++dk) {
         const auto it = cells_.find({d, cm + dm, cn + dn, ck + dk});
         if (it == cells_.end()) continue;
         for (const Entry& e : it->second) {
@@ -37,8 +49,9 @@ double GemmEfficiencyTable::correction(const GemmShape& shape, DType dtype) cons
     }
   }
   if (weight_sum == 0.0) return 1.0;
-  // Fade towards the parametric model as the nearest sample gets farther.
-  const double trust = 1.0 - nearest / kRadius;
+  // Fade towards the parametric model as the nearest sample gets farther:
+  // 3/4 trusted one octave away, nothing at two.
+  const double trust = 1.0 - (nearest / kRadius) * (nearest / kRadius);
   return trust * (weighted / weight_sum) + (1.0 - trust);
 }
 

@@ -1,5 +1,7 @@
 #include "lowering_stage.hpp"
 
+#include "dtsim/models/framework_profile.hpp"
+
 #include <string>
 
 #include "dtsim/core/error.hpp"
@@ -25,6 +27,7 @@ ModelLayout::ModelLayout(const ModelSpec& model, const TrainingSpec& training, c
   if (!problems.empty()) throw InputError(std::move(problems));
 
   decoder_ = decoder_layer_ops(model, training, plan);
+  apply_framework(decoder_, training);
   embedding_ = embedding_ops(model, training, plan);
   head_ = head_and_loss_ops(model, training, plan);
   embedding_matrix_ = padded_vocab_size(model, plan.tp) / plan.tp * model.hidden;

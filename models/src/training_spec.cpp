@@ -11,6 +11,15 @@ std::string_view to_string(PrecisionMode p) {
   return "unknown";
 }
 
+std::string_view to_string(Framework f) {
+  switch (f) {
+    case Framework::kMegatron: return "megatron";
+    case Framework::kPyTorchEager: return "pytorch-eager";
+    case Framework::kPyTorchCompile: return "pytorch-compile";
+  }
+  return "unknown";
+}
+
 std::string_view to_string(Recompute r) {
   switch (r) {
     case Recompute::kNone: return "none";

@@ -185,9 +185,9 @@ class Reader {
   Diagnostics& d_;
 };
 
-constexpr std::array<std::string_view, 11> kTopKeys{"schema_version", "kind",      "name",      "gpu",
+constexpr std::array<std::string_view, 12> kTopKeys{"schema_version", "kind",      "name",      "gpu",
                                                     "source",         "op",        "gemm",      "attention",
-                                                    "collective",     "host",      "residuals"};
+                                                    "collective",     "host",      "overlap",   "residuals"};
 constexpr std::array<std::string_view, 4> kOpKeys{"compute_efficiency", "fp8_compute_efficiency", "memory_efficiency",
                                                   "kernel_overhead"};
 constexpr std::array<std::string_view, 4> kGemmKeys{"tile_m", "tile_n", "k_half", "samples"};
@@ -196,7 +196,9 @@ constexpr std::array<std::string_view, 8> kCollectiveKeys{
     "nvlink_efficiency",      "network_efficiency",     "base_latency", "intra_hop_latency", "inter_hop_latency",
     "tree_intra_hop_latency", "tree_inter_hop_latency", "curves"};
 constexpr std::array<std::string_view, 3> kCurveKeys{"kind", "group_size", "points"};
-constexpr std::array<std::string_view, 2> kHostKeys{"kernel_launch", "collective_launch"};
+constexpr std::array<std::string_view, 4> kHostKeys{"kernel_launch", "collective_launch", "dtensor_op",
+                                                    "dtensor_redistribute"};
+constexpr std::array<std::string_view, 2> kOverlapKeys{"compute_slowdown", "memory_slowdown"};
 constexpr std::array<std::string_view, 5> kResidualKeys{"group", "kind", "samples", "mean_abs_error", "max_abs_error"};
 constexpr std::array<std::string_view, 4> kDtypes{"fp32", "bf16", "fp16", "fp8"};
 constexpr std::array<std::string_view, 2> kDirections{"fwd", "bwd"};
@@ -392,6 +394,12 @@ std::string write_calibration_json(const CalibrationFile& file) {
   w.key("host").begin_object();
   w.key("kernel_launch").string(duration_text(cal.host.kernel_launch));
   w.key("collective_launch").string(duration_text(cal.host.collective_launch));
+  w.key("dtensor_op").string(duration_text(cal.host.dtensor_op));
+  w.key("dtensor_redistribute").string(duration_text(cal.host.dtensor_redistribute));
+  w.end_object();
+  w.key("overlap").begin_object();
+  w.key("compute_slowdown").number(cal.overlap.compute_slowdown);
+  w.key("memory_slowdown").number(cal.overlap.memory_slowdown);
   w.end_object();
   w.key("residuals").begin_array();
   for (const hardware::FitResidual& f : file.residuals) {
@@ -436,6 +444,12 @@ CalibrationFile read_calibration_json(std::string_view text, std::string_view or
   if (const Json* h = r.object(doc, "", "host", kHostKeys)) {
     f.calibration.host.kernel_launch = r.duration(*h, "/host", "kernel_launch");
     f.calibration.host.collective_launch = r.duration(*h, "/host", "collective_launch");
+    f.calibration.host.dtensor_op = r.duration(*h, "/host", "dtensor_op");
+    f.calibration.host.dtensor_redistribute = r.duration(*h, "/host", "dtensor_redistribute");
+  }
+  if (const Json* o = r.object(doc, "", "overlap", kOverlapKeys)) {
+    f.calibration.overlap.compute_slowdown = r.number(*o, "/overlap", "compute_slowdown", 1.0, 10.0);
+    f.calibration.overlap.memory_slowdown = r.number(*o, "/overlap", "memory_slowdown", 1.0, 10.0);
   }
   read_residuals(r, doc, f.residuals, d);
   // The cross-field checks, once every field read cleanly (a value that did

@@ -231,6 +231,48 @@ void read_collectives(const Json& doc, hardware::MicrobenchProfile& p, Diagnosti
   });
 }
 
+// bench_framework.py's records, one list per torchrun size.
+void read_framework(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics& d) {
+  const auto runs = doc.find("runs");
+  if (runs == doc.end() || !runs->is_array()) {
+    d.add("/runs", "missing; expected the framework benchmark's runs");
+    return;
+  }
+  for (std::size_t i = 0; i < runs->size(); ++i) {
+    const Json& run = (*runs)[i];
+    const auto results = run.find("results");
+    const std::string path = child_path(child_path("/runs", i), "results");
+    if (results == run.end() || !results->is_array()) {
+      d.add(path, "expected an array of measurements");
+      continue;
+    }
+    for (std::size_t j = 0; j < results->size(); ++j) {
+      const Json& rec = (*results)[j];
+      if (!rec.is_object()) {
+        d.add(child_path(path, j), "expected an object, got " + describe(rec));
+        continue;
+      }
+      if (rec.contains("error")) continue;
+      RecordReader r(rec, child_path(path, j), d);
+      const std::string kind = r.text("kind");
+      if (kind == "dtensor_host") {
+        p.dtensor.push_back({r.text("op"), static_cast<int>(r.integer("tp")), r.seconds("host_op_s"),
+                             r.seconds("host_op_plain_s")});
+      } else if (kind == "overlap_slowdown") {
+        hardware::OverlapMeasurement m;
+        m.kernel = r.text("kernel");
+        m.op_class = m.kernel.rfind("gemm", 0) == 0 ? OpClass::kGemm : OpClass::kMemcpy;
+        m.world = static_cast<int>(r.integer("world"));
+        m.alone = r.seconds("time_alone_s");
+        m.with_collective = r.seconds("time_with_nccl_s");
+        p.overlap.push_back(m);
+      } else {
+        r.problem("kind", "expected \"dtensor_host\" or \"overlap_slowdown\", got \"" + kind + "\"");
+      }
+    }
+  }
+}
+
 std::string system_text(const Json& doc, std::string_view key) {
   const auto s = doc.find("system");
   if (s == doc.end() || !s->is_object()) return {};
@@ -245,9 +287,12 @@ hardware::MicrobenchProfile read_microbench_profile(std::string_view json_text, 
   if (!doc.is_object()) throw InputError("", "expected a microbenchmark profile object, got " + describe(doc));
   Diagnostics d;
   const auto kind = doc.find("kind");
-  if (kind == doc.end() || !kind->is_string() || kind->get<std::string>() != "dtsim-microbench-profile") {
-    throw InputError("/kind", "expected \"dtsim-microbench-profile\" (written by hardware/calibration/bench/run_all.py), got " +
-                                  (kind == doc.end() ? std::string("nothing") : describe(*kind)));
+  const std::string kind_text = kind != doc.end() && kind->is_string() ? kind->get<std::string>() : std::string();
+  if (kind_text != "dtsim-microbench-profile" && kind_text != "dtsim-framework-profile") {
+    throw InputError("/kind",
+                     "expected \"dtsim-microbench-profile\" (hardware/calibration/bench/run_all.py) or "
+                     "\"dtsim-framework-profile\" (bench_framework.py), got " +
+                         (kind == doc.end() ? std::string("nothing") : describe(*kind)));
   }
   hardware::MicrobenchProfile p;
   p.origin = std::move(origin);
@@ -261,11 +306,15 @@ hardware::MicrobenchProfile read_microbench_profile(std::string_view json_text, 
     p.versions += label;
     p.versions += v;
   }
-  read_gemm(doc, p, d);
-  read_attention(doc, p, d);
-  read_memory_bound(doc, p, d);
-  read_launch(doc, p, d);
-  read_collectives(doc, p, d);
+  if (kind_text == "dtsim-framework-profile") {
+    read_framework(doc, p, d);
+  } else {
+    read_gemm(doc, p, d);
+    read_attention(doc, p, d);
+    read_memory_bound(doc, p, d);
+    read_launch(doc, p, d);
+    read_collectives(doc, p, d);
+  }
   d.throw_if_any();
   return p;
 }

@@ -40,6 +40,9 @@ inline constexpr NamedValue kPrecisionChoices[] = {
 inline constexpr NamedValue kRecomputeChoices[] = {{"none", as_int(models::Recompute::kNone)},
                                                    {"selective", as_int(models::Recompute::kSelective)},
                                                    {"full", as_int(models::Recompute::kFull)}};
+inline constexpr NamedValue kFrameworkChoices[] = {{"megatron", as_int(models::Framework::kMegatron)},
+                                                   {"pytorch-eager", as_int(models::Framework::kPyTorchEager)},
+                                                   {"pytorch-compile", as_int(models::Framework::kPyTorchCompile)}};
 inline constexpr NamedValue kScheduleChoices[] = {
     {"gpipe", as_int(models::PipelineSchedule::kGPipe)},
     {"1f1b", as_int(models::PipelineSchedule::kOneFOneB)},
@@ -185,7 +188,7 @@ inline constexpr std::array<Field<models::ModelSpec>, 17> kModelFields{{
 
 // ---- training ------------------------------------------------------------------------
 
-inline constexpr std::array<Field<models::TrainingSpec>, 6> kTrainingFields{{
+inline constexpr std::array<Field<models::TrainingSpec>, 7> kTrainingFields{{
     {{.key = "seq_len", .type = ValueType::kInteger, .presence = Presence::kRequired,
       .description = "Sequence length, tokens.", .min = 1, .max = kMaxSeq},
      [](models::TrainingSpec& t, const Value& v) { t.seq_len = v.integer; }},
@@ -213,6 +216,13 @@ inline constexpr std::array<Field<models::TrainingSpec>, 6> kTrainingFields{{
     {{.key = "clip_grad_norm", .type = ValueType::kBoolean, .presence = Presence::kDefault, .default_value = "true",
       .description = "Clip the gradient norm each step (its norm and scaling kernels run)."},
      [](models::TrainingSpec& t, const Value& v) { t.clip_grad_norm = v.boolean; }},
+    {{.key = "framework", .type = ValueType::kChoice, .presence = Presence::kDefault, .default_value = "\"megatron\"",
+      .description = "Software stack: megatron (fused rotary, SwiGLU, norms); pytorch-eager (every small op its "
+                     "own kernel; TP through DTensor, whose host dispatch the calibration's host costs charge); "
+                     "pytorch-compile (torch.compile'd blocks: fused like megatron, DTensor host costs kept). "
+                     "docs/calibration.md.",
+      .choices = kFrameworkChoices},
+     [](models::TrainingSpec& t, const Value& v) { t.framework = static_cast<models::Framework>(v.choice); }},
 }};
 
 // ---- plan ----------------------------------------------------------------------------

@@ -41,7 +41,7 @@ struct ProgramInfo {
   std::vector<std::uint32_t> dep_count;
 };
 
-ProgramInfo analyse(const Program& p, const hardware::OpCostModel& cost) {
+ProgramInfo analyse(const Program& p, const hardware::OpCostModel& cost, const ReplayInputs& in) {
   ProgramInfo info;
   info.program = &p;
   const auto& tasks = p.tasks();
@@ -55,7 +55,15 @@ ProgramInfo analyse(const Program& p, const hardware::OpCostModel& cost) {
   for (std::size_t i = 0; i < n; ++i) {
     const Task& t = tasks[i];
     if (t.kind == TaskKind::kCompute) info.compute_time[i] = cost.duration(p.work(t));
-    host += t.kind == TaskKind::kCompute ? cost.host_issue_time(p.work(t)) : cost.calibration().host.collective_launch;
+    if (t.kind == TaskKind::kCompute) {
+      host += cost.host_issue_time(p.work(t));
+      if (p.work(t).op_class == OpClass::kGemm) host += in.extra_host_per_gemm;
+    } else {
+      host += cost.calibration().host.collective_launch;
+      if (t.kind == TaskKind::kCollective && p.collective(t).group == GroupKind::kTensor) {
+        host += in.extra_host_per_tp_collective;
+      }
+    }
     info.issued_at[i] = host;
     auto& st = info.stream_tasks[static_cast<std::size_t>(t.stream)];
     info.position_in_stream[i] = static_cast<std::uint32_t>(st.size());
@@ -244,7 +252,7 @@ void Replayer::setup() {
   const auto& layout = *in_.layout;
   DTSIM_CHECK(static_cast<int>(programs.size()) == layout.num_classes(), "one program per pipeline stage");
   infos_.reserve(programs.size());
-  for (const auto& p : programs) infos_.push_back(analyse(p, *in_.cost));
+  for (const auto& p : programs) infos_.push_back(analyse(p, *in_.cost, in_));
 
   std::vector<int> simulated;
   if (in_.symmetric) {
@@ -354,10 +362,20 @@ void Replayer::start_task(std::uint32_t sr, TaskId t) {
   rs.trace.cause[t] = cause;
 
   switch (task.kind) {
-    case TaskKind::kCompute:
-      engine_.schedule_after(rs.info->compute_time[t], EventPriority::kCompletion, compute_done_,
-                             (static_cast<std::uint64_t>(sr) << 32) | t);
+    case TaskKind::kCompute: {
+      Duration d = rs.info->compute_time[t];
+      // NCCL kernels in flight on this GPU take SMs and bandwidth from it
+      // (OverlapParams); decided at start, for the whole kernel.
+      const bool comm_in_flight = rs.busy[static_cast<std::size_t>(StreamKind::kTensorComm)] ||
+                                  rs.busy[static_cast<std::size_t>(StreamKind::kDataComm)];
+      if (comm_in_flight) {
+        const OpClass c = rs.info->program->work(task).op_class;
+        const bool tensor_core = c == OpClass::kGemm || c == OpClass::kAttention;
+        d = seconds_to_duration(d.seconds() * (tensor_core ? in_.overlap.compute_slowdown : in_.overlap.memory_slowdown));
+      }
+      engine_.schedule_after(d, EventPriority::kCompletion, compute_done_, (static_cast<std::uint64_t>(sr) << 32) | t);
       break;
+    }
     case TaskKind::kCollective:
       arrive_collective(sr, t);
       break;

@@ -36,6 +36,13 @@ struct ReplayInputs {
   hardware::CollectiveParams collective_params;
   hardware::CollectiveAlgorithm algorithm = hardware::CollectiveAlgorithm::kAuto;
   bool symmetric = true;
+  // Host time beyond the cost model's launch costs (PyTorch DTensor dispatch
+  // under tensor parallelism; zero otherwise): per GEMM kernel, and per TP
+  // collective times the DTensor reductions it stands for (GroupKind::kTensor).
+  Duration extra_host_per_gemm;
+  Duration extra_host_per_tp_collective;
+  // Compute slowdown while the rank has a collective in flight.
+  hardware::OverlapParams overlap;
   std::uint64_t event_limit = UINT64_MAX;
 };
 

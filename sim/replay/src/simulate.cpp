@@ -73,6 +73,16 @@ Report simulate(const SimulationSpec& spec) {
   in.algorithm = spec.options.algorithm;
   in.symmetric = spec.options.use_symmetry;
   in.event_limit = spec.options.event_limit;
+  in.overlap = spec.calibration.overlap;
+  // PyTorch TP goes through DTensor: each linear's dispatch and each reduction
+  // of a partial result cost the host extra (HostParams). Where Megatron's
+  // backward reduces the fused QKV (and MLP-up) input gradient once, DTensor
+  // reduces q, k, v (and w1, w3) separately: a layer has 2 + 5 = 7 DTensor
+  // reductions for its 4 TP collectives, so each is charged 7/4 of one.
+  if (spec.training.framework != models::Framework::kMegatron && spec.plan.tp > 1) {
+    in.extra_host_per_gemm = spec.calibration.host.dtensor_op;
+    in.extra_host_per_tp_collective = seconds_to_duration(spec.calibration.host.dtensor_redistribute.seconds() * 1.75);
+  }
   ReplayResult result = replay(in);
 
   Report r;

@@ -92,6 +92,21 @@ struct AttentionSample {
 struct HostParams {
   Duration kernel_launch;
   Duration collective_launch;
+  // PyTorch DTensor (tensor parallelism in the pytorch frameworks): extra host
+  // time per op on DTensors, and per redistribution that reduces a partial
+  // result (a TP collective), over the plain-tensor cost.
+  Duration dtensor_op;
+  Duration dtensor_redistribute;
+};
+
+// Kernels that run while a collective of their GPU is in flight slow down
+// (NCCL's kernels take SMs and HBM bandwidth): the replay stretches a compute
+// task that starts while its rank has a collective in flight by these
+// factors, tensor-core classes (GEMM, attention) by compute_slowdown, the
+// others by memory_slowdown. 1: no interference.
+struct OverlapParams {
+  double compute_slowdown = 1.0;
+  double memory_slowdown = 1.0;
 };
 
 struct Calibration {
@@ -106,6 +121,7 @@ struct Calibration {
   double gemm_k_half = 0.0;
   CollectiveParams collective;
   HostParams host;
+  OverlapParams overlap;
   std::vector<GemmSample> gemm_samples;
   std::vector<AttentionSample> attention_samples;
 

@@ -5,9 +5,11 @@
 // GEMM: measured samples correct the parametric efficiency
 //   param(M, N, K) = compute_efficiency x wave(M, N) x K / (K + gemm_k_half).
 // The correction is an inverse-distance-weighted mean of measured / param over
-// the samples of the same dtype within distance 1 in log2 space (a factor 2
-// in one dimension), fading to no correction at that radius; exact at a
-// measured shape. Lookups touch only the 27 grid cells around the query.
+// the samples of the same dtype within distance 2 in log2 space (a factor 4
+// in one dimension), trusted 1 - (d / 2)^2 where d is the nearest sample's
+// distance (3/4 one octave away, none at two), so it is exact at a measured
+// shape and fades to the parametric model away from them. Lookups touch only
+// the 125 grid cells around the query, and are cached per shape.
 //
 // Attention: the efficiency at the query's sequence length, interpolated
 // linearly in log2(seq) between the measured lengths of the nearest measured
@@ -16,6 +18,8 @@
 
 #include <cstdint>
 #include <map>
+#include <mutex>
+#include <unordered_map>
 #include <optional>
 #include <tuple>
 #include <vector>
@@ -49,7 +53,21 @@ class GemmEfficiencyTable {
   using Cell = std::tuple<int, int, int, int>;
   static double log2_of(std::int64_t v);
   static Cell cell_of(DType dtype, double lm, double ln, double lk);
+  double lookup(const GemmShape& shape, DType dtype) const;
   std::map<Cell, std::vector<Entry>> cells_;
+  // Shapes repeat across a program's tasks: remember each answer. Guarded so
+  // that one cost model may serve several threads.
+  struct ShapeHash {
+    std::size_t operator()(const std::tuple<std::int64_t, std::int64_t, std::int64_t, int>& k) const {
+      const auto [m, n, kk, d] = k;
+      std::size_t h = std::hash<std::int64_t>{}(m);
+      h = h * 1000003u ^ std::hash<std::int64_t>{}(n);
+      h = h * 1000003u ^ std::hash<std::int64_t>{}(kk);
+      return h * 31u + static_cast<std::size_t>(d);
+    }
+  };
+  mutable std::mutex cache_mutex_;
+  mutable std::unordered_map<std::tuple<std::int64_t, std::int64_t, std::int64_t, int>, double, ShapeHash> cache_;
 };
 
 class AttentionEfficiencyTable {

@@ -58,6 +58,24 @@ struct CollectiveMeasurement {
   Duration host_bound_time;       // zero when not measured: with an idle GPU at each launch
 };
 
+// Host time of one eager op on DTensors over a TP mesh, and of the same op on
+// plain tensors (bench_framework.py).
+struct DTensorHostMeasurement {
+  std::string op;  // "add", "linear_colwise", "linear_rowwise_reduced", ...
+  int tp = 2;
+  Duration dtensor;
+  Duration plain;
+};
+
+// A kernel timed alone and while NCCL all-reduces run on another stream.
+struct OverlapMeasurement {
+  std::string kernel;  // "gemm_bf16_8192", "copy_1GiB"
+  OpClass op_class = OpClass::kGemm;
+  int world = 2;
+  Duration alone;
+  Duration with_collective;
+};
+
 struct MicrobenchProfile {
   std::string origin;      // the file it was read from
   std::string machine;     // machine_tag, e.g. "h200-x4"
@@ -68,6 +86,8 @@ struct MicrobenchProfile {
   std::vector<MemoryBoundMeasurement> memory_bound;
   std::vector<LaunchMeasurement> launch;
   std::vector<CollectiveMeasurement> collectives;
+  std::vector<DTensorHostMeasurement> dtensor;
+  std::vector<OverlapMeasurement> overlap;
 };
 
 }  // namespace dtsim::hardware

@@ -19,6 +19,22 @@ enum class PrecisionMode : std::uint8_t {
   kPureBf16,
 };
 
+// The software stack the step runs under (docs/calibration.md): what it fuses
+// and what its host side costs.
+enum class Framework : std::uint8_t {
+  // Megatron-LM / Transformer Engine: fused rotary, SwiGLU, norms and
+  // bias-dropout-add; TP through its own collectives.
+  kMegatron,
+  // Eager PyTorch (torch.nn + DTensor for TP, as in torchtitan without
+  // compile, or hardware/calibration/training): every small op is its own
+  // kernel (rotary as slices, multiplies and a concatenation; SiLU and the
+  // gate product separately), and TP ops pay DTensor's host dispatch.
+  kPyTorchEager,
+  // PyTorch with torch.compile on each block: elementwise chains fused as in
+  // Megatron; TP still dispatched through DTensor on the host.
+  kPyTorchCompile,
+};
+
 enum class Recompute : std::uint8_t {
   kNone,
   kSelective,  // recompute the attention core only (cheap with flash attention)
@@ -36,10 +52,12 @@ struct TrainingSpec {
   // bf16) follow torch.nn.utils.clip_grad_norm_, which also rescales every
   // gradient. False: neither kernel runs (plain optimizer.step()).
   bool clip_grad_norm = true;
+  Framework framework = Framework::kMegatron;
   // AdamW is the only optimizer modelled: two moments per parameter.
 };
 
 std::string_view to_string(PrecisionMode p);
 std::string_view to_string(Recompute r);
+std::string_view to_string(Framework f);
 
 }  // namespace dtsim::models

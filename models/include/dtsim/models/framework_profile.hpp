@@ -1,0 +1,29 @@
+// How a software stack (TrainingSpec::framework) changes the kernels of a
+// layer: Megatron and torch.compile fuse the elementwise chains that eager
+// PyTorch launches op by op. Host-side costs (DTensor dispatch) are charged by
+// the replay from the calibration; this file only reshapes kernel lists.
+//
+// Eager PyTorch, per layer (the rotate-half rotary and SwiGLU of
+// hardware/calibration/training/model.py, torchtitan-style code):
+//  - rotary on q and k: x1*cos, x2*sin, subtract, x1*sin, x2*cos, add and a
+//    concatenation, 7 kernels per tensor, moving 7 tensor-sizes of data where
+//    the fused kernel moves 2 (read + write): 14 kernels, bytes x 3.5.
+//    Backward: the multiplies' gradients, their sums and the slice
+//    backward's zero-fill and copies: 10 kernels per tensor, bytes x 4.
+//  - SwiGLU: silu (read f, write f) then the gate product (read 2f, write f):
+//    2 kernels, 5f instead of 3f. Backward: both products' gradients and
+//    silu's: 3 kernels, 9f instead of 5f.
+//  - The attention output's transpose back to [tokens, heads x dim] is a
+//    copy (read + write of the output), and so is its gradient's.
+// Megatron and pytorch-compile: unchanged (the lists are Megatron's fused ones).
+#pragma once
+
+#include "dtsim/models/layer_ops.hpp"
+#include "dtsim/models/training_spec.hpp"
+
+namespace dtsim::models {
+
+// Reshapes `ops` (a decoder layer's lists) for t.framework, in place.
+void apply_framework(LayerOps& ops, const TrainingSpec& t);
+
+}  // namespace dtsim::models
