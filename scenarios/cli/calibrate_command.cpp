@@ -63,15 +63,6 @@ CalibrateArgs parse_calibrate_args(std::span<const std::string_view> args) {
   return c;
 }
 
-// The node preset matching what the driver called the GPU.
-std::string node_for_gpu(const std::string& gpu_name) {
-  if (gpu_name.find("H200") != std::string::npos) return "dgx-h200";
-  if (gpu_name.find("H100") != std::string::npos) return "dgx-h100";
-  if (gpu_name.find("A100") != std::string::npos) return "dgx-a100";
-  if (gpu_name.find("B200") != std::string::npos) return "dgx-b200";
-  return {};
-}
-
 std::string percent(double x) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * x);

@@ -6,6 +6,14 @@ namespace dtsim::cli {
 
 using namespace dtsim::scenarios;
 
+std::string node_for_gpu(const std::string& gpu_name) {
+  if (gpu_name.find("H200") != std::string::npos) return "dgx-h200";
+  if (gpu_name.find("H100") != std::string::npos) return "dgx-h100";
+  if (gpu_name.find("A100") != std::string::npos) return "dgx-a100";
+  if (gpu_name.find("B200") != std::string::npos) return "dgx-b200";
+  return {};
+}
+
 // "unknown option '--jsn' for 'run'; did you mean '--json'?"
 std::string with_hint(std::string_view what, std::string_view got, std::span<const std::string_view> known,
                       std::string_view context) {

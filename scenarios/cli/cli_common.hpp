@@ -42,6 +42,9 @@ class FileInputError : public std::runtime_error {
 std::string with_hint(std::string_view what, std::string_view got, std::span<const std::string_view> known,
                       std::string_view context = {});
 
+// The node preset for what the driver calls a GPU ("NVIDIA H200" -> "dgx-h200"); "" if none.
+std::string node_for_gpu(const std::string& gpu_name);
+
 // Loads a scenario file; input problems become FileInputError naming it.
 scenarios::Scenario load(const std::string& file, const scenarios::Catalogs& catalogs);
 
@@ -51,5 +54,6 @@ int command_validate(std::span<const std::string_view> args);
 int command_list(std::span<const std::string_view> args);
 int command_describe(std::span<const std::string_view> args);
 int command_calibrate(std::span<const std::string_view> args);
+int command_compare(std::span<const std::string_view> args);
 
 }  // namespace dtsim::cli

@@ -37,12 +37,16 @@ constexpr std::string_view kUsage =
     "      Fit the cost model to microbenchmark profiles measured with\n"
     "      hardware/calibration/bench/run_all.py; print the fit residuals and write\n"
     "      a calibration file that scenarios name (docs/calibration.md).\n"
+    "  dtsim compare RUNS.json [--calibration NAME|FILE] [--node NODE] [--markdown]\n"
+    "      Predict every real training run of a file written by\n"
+    "      hardware/calibration/training/run_training.py and print measured vs\n"
+    "      predicted step time and peak memory, with the mean absolute error.\n"
     "  dtsim --help | --version\n"
     "\n"
     "Exit status: 0 success, 2 bad input or usage, 3 internal error.\n";
 
 int dispatch(std::span<const std::string_view> args) {
-  static constexpr std::string_view kCommands[] = {"run", "validate", "list", "describe", "calibrate", "help"};
+  static constexpr std::string_view kCommands[] = {"run", "validate", "list", "describe", "calibrate", "compare", "help"};
   if (args.empty()) throw UsageError("no command given");
   const std::string_view command = args[0];
   const auto rest = args.subspan(1);
@@ -59,6 +63,7 @@ int dispatch(std::span<const std::string_view> args) {
   if (command == "list") return command_list(rest);
   if (command == "describe") return command_describe(rest);
   if (command == "calibrate") return command_calibrate(rest);
+  if (command == "compare") return command_compare(rest);
   if (command.size() > 1 && command[0] == '-') throw UsageError("unknown option '" + std::string(command) + "'");
   throw UsageError(with_hint("command", command, kCommands));
 }

@@ -93,7 +93,38 @@ def tp_parallelize(model, tp_mesh, cfg, loss_parallel_out):
         parallelize_module(blk, tp_mesh, plan)
 
 
-def run(cfg, result_path):
+def profile_one_step(step, cfg, rank, out_dir):
+    """One more step under torch.profiler; rank 0 writes where host and GPU
+    time went: wall time, GPU kernel time, kernel count, and the ops with the
+    most self CPU time (<name>-profile.json; not part of the timed result)."""
+    from torch.profiler import ProfilerActivity, profile
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        t0 = time.perf_counter()
+        step()
+        torch.cuda.synchronize()
+        wall = time.perf_counter() - t0
+    if rank != 0:
+        return
+    kernels = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
+    gpu_s = sum(e.device_time for e in kernels) / 1e6 if kernels else 0.0
+    avg = prof.key_averages()
+    top = sorted(avg, key=lambda a: a.self_cpu_time_total, reverse=True)[:40]
+    summary = {
+        "config": cfg["name"], "wall_s_under_profiler": wall, "gpu_kernel_time_s": gpu_s,
+        "gpu_kernels": len(kernels),
+        "cpu_ops_total": sum(a.count for a in avg if a.device_type == torch.autograd.DeviceType.CPU),
+        "top_self_cpu": [{"name": a.key, "count": a.count, "self_cpu_s": a.self_cpu_time_total / 1e6,
+                          "cpu_total_s": a.cpu_time_total / 1e6} for a in top],
+    }
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, f"{cfg['name']}-profile.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    print(f"PROFILE {cfg['name']}: wall {wall*1e3:.1f} ms, GPU kernels {gpu_s*1e3:.1f} ms in {len(kernels)} kernels",
+          flush=True)
+
+
+def run(cfg, result_path, profile_dir=None):
     t_start = time.time()
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
@@ -254,6 +285,8 @@ def run(cfg, result_path):
         times.append(time.perf_counter() - t0)
     peak_steady = torch.cuda.max_memory_allocated()
     reserved_steady = torch.cuda.max_memory_reserved()
+    if profile_dir:
+        profile_one_step(step, cfg, rank, profile_dir)
     mine = {
         "rank": rank, "pp_rank": pp_rank, "dp_rank": dp_rank,
         "tp_rank": sub("tp").get_local_rank() if tp > 1 else 0,
@@ -329,11 +362,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--config-json", required=True)
     ap.add_argument("--result", required=True)
+    ap.add_argument("--profile", default=None, help="also profile one extra step; write DIR/<name>-profile.json")
     a = ap.parse_args()
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
     cfg = json.loads(a.config_json)
     try:
-        run(cfg, a.result)
+        run(cfg, a.result, a.profile)
     except Exception:  # noqa: BLE001
         tb = traceback.format_exc()
         print(tb, file=sys.stderr, flush=True)

@@ -1,0 +1,170 @@
+// dtsim compare: predict measured training runs and print the errors, the
+// table docs/validation.md carries.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli_common.hpp"
+#include "dtsim/scenarios/calibration_io.hpp"
+#include "dtsim/scenarios/scenario.hpp"
+#include "dtsim/scenarios/training_runs.hpp"
+
+namespace dtsim::cli {
+
+using namespace dtsim::scenarios;
+
+namespace {
+
+struct CompareArgs {
+  std::string runs;
+  std::string calibration = "datasheet-defaults";
+  std::optional<std::string> node;
+  bool markdown = false;
+};
+
+CompareArgs parse_compare_args(std::span<const std::string_view> args) {
+  static constexpr std::string_view kOptions[] = {"--calibration", "--node", "--markdown"};
+  CompareArgs c;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string_view a = args[i];
+    const auto value = [&](std::string_view option) {
+      if (a.size() > option.size() && a[option.size()] == '=') return std::string(a.substr(option.size() + 1));
+      if (i + 1 >= args.size()) throw UsageError(std::string(option) + " needs a value");
+      return std::string(args[++i]);
+    };
+    if (a == "--markdown") {
+      c.markdown = true;
+    } else if (a.rfind("--calibration", 0) == 0 && (a.size() == 13 || a[13] == '=')) {
+      c.calibration = value("--calibration");
+    } else if (a.rfind("--node", 0) == 0 && (a.size() == 6 || a[6] == '=')) {
+      c.node = value("--node");
+    } else if (a.size() > 1 && a[0] == '-') {
+      throw UsageError(with_hint("option", a, kOptions, "compare"));
+    } else if (c.runs.empty()) {
+      c.runs = std::string(a);
+    } else {
+      throw UsageError("unexpected argument '" + std::string(a) + "'; compare takes one runs file");
+    }
+  }
+  if (c.runs.empty()) throw UsageError("compare needs a training-runs file (run_training.py's JSON)");
+  return c;
+}
+
+hardware::Calibration calibration_for(const std::string& name, const hardware::NodeSpec& node,
+                                      const Catalogs& catalogs) {
+  if (name == "datasheet-defaults") return hardware::datasheet_defaults(node.gpu);
+  const auto file = find_calibration_file(name, std::filesystem::current_path(), catalogs.calibration_dirs);
+  if (!file) throw InputError("", "unknown calibration '" + name + "' (a file path, datasheet-defaults, or a name in hardware/calibration/fitted)");
+  CalibrationFile f;
+  try {
+    f = read_calibration_json(read_text_file(*file), file->string());
+  } catch (const InputError& e) {
+    throw FileInputError(file->string(), e);
+  }
+  if (f.gpu != node.gpu.name) {
+    throw InputError("", "calibration '" + f.calibration.name + "' was measured on " + f.gpu + " GPUs, the runs on " +
+                             node.gpu.name);
+  }
+  return f.calibration;
+}
+
+std::string fmt(const char* f, double a) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, a);
+  return buf;
+}
+
+struct Summary {
+  double mean = 0.0, worst = 0.0;
+  std::string worst_name;
+};
+
+template <typename Get>
+Summary summarize(const std::vector<RunComparison>& rows, Get get) {
+  Summary s;
+  for (const RunComparison& r : rows) {
+    const double e = std::abs(get(r));
+    s.mean += e;
+    if (e >= s.worst) {
+      s.worst = e;
+      s.worst_name = r.name;
+    }
+  }
+  if (!rows.empty()) s.mean /= static_cast<double>(rows.size());
+  return s;
+}
+
+}  // namespace
+
+int command_compare(std::span<const std::string_view> args) {
+  const CompareArgs a = parse_compare_args(args);
+  const std::string text = read_text_file(a.runs);
+  const Catalogs catalogs = builtin_catalogs();
+  // The node: named, or from the GPU the runs were measured on.
+  std::string node_name = a.node.value_or("");
+  if (node_name.empty()) {
+    TrainingRuns probe;
+    try {
+      probe = read_training_runs(text, *catalogs.hardware.find_node("dgx-h100"), hardware::Calibration{});
+    } catch (const InputError& e) {
+      throw FileInputError(a.runs, e);
+    }
+    node_name = node_for_gpu(probe.gpu_name);
+    if (node_name.empty()) throw UsageError("cannot tell the node of GPU '" + probe.gpu_name + "'; name it with --node");
+  }
+  const hardware::NodeSpec* node = catalogs.hardware.find_node(node_name);
+  if (node == nullptr) {
+    const std::vector<std::string> names = catalogs.hardware.node_names();
+    const std::vector<std::string_view> views(names.begin(), names.end());
+    throw UsageError(with_hint("node", node_name, views, "compare"));
+  }
+  const hardware::Calibration cal = calibration_for(a.calibration, *node, catalogs);
+  TrainingRuns runs;
+  try {
+    runs = read_training_runs(text, *node, cal);
+  } catch (const InputError& e) {
+    throw FileInputError(a.runs, e);
+  }
+  const std::vector<RunComparison> rows = compare_runs(runs);
+  const Summary step = summarize(rows, [](const RunComparison& r) { return r.step_error; });
+  const Summary mem = summarize(rows, [](const RunComparison& r) { return r.memory_error; });
+  const auto ms = [](Duration d) { return fmt("%.1f", d.seconds() * 1e3); };
+  const auto gib = [](Bytes b) { return fmt("%.2f", b.as_double() / (1024.0 * 1024.0 * 1024.0)); };
+  const auto pct = [](double e) { return fmt("%+.1f%%", 100.0 * e); };
+
+  if (a.markdown) {
+    std::cout << "| run | GPUs | measured ms | predicted ms | error | measured GiB | predicted GiB | error |\n"
+              << "|---|---|---|---|---|---|---|---|\n";
+    for (const RunComparison& r : rows) {
+      std::cout << "| " << r.name << " | " << r.gpus << " | " << ms(r.measured) << " | " << ms(r.predicted) << " | "
+                << pct(r.step_error) << " | " << gib(r.measured_memory) << " | " << gib(r.predicted_memory) << " | "
+                << pct(r.memory_error) << " |\n";
+    }
+  } else {
+    char line[256];
+    std::snprintf(line, sizeof line, "%-32s %4s %12s %12s %8s %10s %10s %8s\n", "run", "GPUs", "measured ms",
+                  "predicted ms", "error", "meas GiB", "pred GiB", "error");
+    std::cout << line;
+    for (const RunComparison& r : rows) {
+      std::snprintf(line, sizeof line, "%-32s %4d %12s %12s %8s %10s %10s %8s\n", r.name.c_str(), r.gpus,
+                    ms(r.measured).c_str(), ms(r.predicted).c_str(), pct(r.step_error).c_str(),
+                    gib(r.measured_memory).c_str(), gib(r.predicted_memory).c_str(), pct(r.memory_error).c_str());
+      std::cout << line;
+    }
+  }
+  std::cout << "\n" << rows.size() << " runs on " << node->name << " (" << runs.not_ok << " not ok, left out), calibration "
+            << cal.name << ": step time mean |error| " << fmt("%.1f%%", 100.0 * step.mean) << ", worst "
+            << fmt("%.1f%%", 100.0 * step.worst) << " (" << step.worst_name << "); peak memory mean |error| "
+            << fmt("%.1f%%", 100.0 * mem.mean) << ", worst " << fmt("%.1f%%", 100.0 * mem.worst) << " ("
+            << mem.worst_name << ")\n";
+  return kExitOk;
+}
+
+}  // namespace dtsim::cli

@@ -1,0 +1,68 @@
+// Real training runs measured by hardware/calibration/training/run_training.py
+// ("dtsim-training-validation" files), turned into the scenarios that
+// predict them, and the comparison `dtsim compare` prints.
+//
+// How a run's config maps onto a scenario (hardware/calibration/README.md
+// describes the configs):
+//  - model: arch "llama" -> RMSNorm, SwiGLU, rotary, no biases; "gpt" ->
+//    LayerNorm, GELU, learned positions, biases (max_seq_len = seq_len);
+//    layers, hidden, heads, KV heads, FFN, vocabulary and tying as given;
+//  - training: micro_batch, global batch = micro_batch x (grad_accum, or
+//    n_microbatches under PP) x dp; precision bf16 -> pure_bf16, amp_bf16 and
+//    fsdp_mp_bf16 -> amp_bf16; activation_checkpointing full -> recompute
+//    full; no gradient clipping (the harness does not clip); framework
+//    pytorch-compile when compile is set, else pytorch-eager;
+//  - plan: tp, pp, dp; sequence_parallel = sp; schedule gpipe / 1f1b; FSDP2 ->
+//    zero_stage 3; DDP -> zero_stage 0 with dp_bucket_size = ddp_bucket_mb MiB;
+//  - cluster: one node of n_gpus GPUs of the given node preset.
+// Runs whose status is not "ok" are left out (and counted).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dtsim/core/units.hpp"
+#include "dtsim/hardware/calibration.hpp"
+#include "dtsim/hardware/cluster_spec.hpp"
+#include "dtsim/sim/simulation.hpp"
+
+namespace dtsim::scenarios {
+
+struct MeasuredRun {
+  std::string name;
+  int gpus = 1;
+  Duration step_time;  // median over timed steps of the max over ranks
+  Duration step_p10;
+  Duration step_p90;
+  Bytes peak_memory;   // steady-state peak allocated, max over ranks
+  sim::SimulationSpec spec;
+};
+
+struct TrainingRuns {
+  std::string gpu_name;  // as the driver reports it
+  std::vector<MeasuredRun> runs;
+  int not_ok = 0;        // runs left out: failed or timed out
+};
+
+// Reads a training-validation file; every run is set up for `node` (its GPU
+// count replaced by the run's) and `calibration`. Throws InputError naming
+// the JSON path of anything it cannot map.
+TrainingRuns read_training_runs(std::string_view json_text, const hardware::NodeSpec& node,
+                                const hardware::Calibration& calibration);
+
+struct RunComparison {
+  std::string name;
+  int gpus = 1;
+  Duration measured;
+  Duration predicted;
+  double step_error = 0.0;  // predicted / measured - 1
+  Bytes measured_memory;
+  Bytes predicted_memory;
+  double memory_error = 0.0;
+};
+
+// Simulates every run (in parallel; the result is in input order).
+std::vector<RunComparison> compare_runs(const TrainingRuns& runs);
+
+}  // namespace dtsim::scenarios

@@ -1,0 +1,223 @@
+// Measured training runs -> scenarios -> predictions (training_runs.hpp).
+#include "dtsim/scenarios/training_runs.hpp"
+
+#include <tbb/parallel_for.h>
+
+#include <cmath>
+
+#include "json_reader.hpp"
+
+namespace dtsim::scenarios {
+
+namespace {
+
+using detail::child_path;
+using detail::describe;
+using detail::Diagnostics;
+using detail::Json;
+
+class ConfigReader {
+ public:
+  ConfigReader(const Json& object, std::string path, Diagnostics& d) : o_(object), path_(std::move(path)), d_(d) {}
+  const Json* get(std::string_view key) {
+    const auto it = o_.find(std::string(key));
+    if (it == o_.end()) {
+      d_.add(child_path(path_, key), "missing");
+      return nullptr;
+    }
+    return &*it;
+  }
+  std::int64_t integer(std::string_view key, std::int64_t lo = 0) {
+    const Json* v = get(key);
+    if (v == nullptr) return lo;
+    if (!v->is_number_integer() || v->get<std::int64_t>() < lo) {
+      d_.add(child_path(path_, key), "expected an integer >= " + std::to_string(lo) + ", got " + describe(*v));
+      return lo;
+    }
+    return v->get<std::int64_t>();
+  }
+  bool boolean(std::string_view key) {
+    const Json* v = get(key);
+    if (v == nullptr) return false;
+    if (!v->is_boolean()) {
+      d_.add(child_path(path_, key), "expected true or false, got " + describe(*v));
+      return false;
+    }
+    return v->get<bool>();
+  }
+  // A string, or "" for null.
+  std::string text(std::string_view key) {
+    const Json* v = get(key);
+    if (v == nullptr || v->is_null()) return {};
+    if (!v->is_string()) {
+      d_.add(child_path(path_, key), "expected a string, got " + describe(*v));
+      return {};
+    }
+    return v->get<std::string>();
+  }
+  double positive(std::string_view key) {
+    const Json* v = get(key);
+    if (v == nullptr) return 0.0;
+    if (!v->is_number() || !(v->get<double>() > 0.0)) {
+      d_.add(child_path(path_, key), "expected a positive number, got " + describe(*v));
+      return 0.0;
+    }
+    return v->get<double>();
+  }
+  void problem(std::string_view key, std::string message) { d_.add(child_path(path_, key), std::move(message)); }
+
+ private:
+  const Json& o_;
+  std::string path_;
+  Diagnostics& d_;
+};
+
+models::ModelSpec model_of(ConfigReader& c) {
+  models::ModelSpec m;
+  m.name = c.text("name");
+  m.num_layers = c.integer("n_layers", 1);
+  m.hidden = c.integer("hidden", 1);
+  m.num_heads = c.integer("n_heads", 1);
+  m.num_kv_heads = c.integer("n_kv_heads", 1);
+  m.head_dim = m.num_heads > 0 ? m.hidden / m.num_heads : 0;
+  m.ffn_hidden = c.integer("ffn_hidden", 1);
+  m.vocab_size = c.integer("vocab", 1);
+  m.tied_embeddings = c.boolean("tied");
+  m.max_seq_len = c.integer("seq_len", 1);
+  const std::string arch = c.text("arch");
+  if (arch == "llama") {
+    m.mlp = models::MlpKind::kSwiGlu;
+    m.norm = models::NormKind::kRmsNorm;
+    m.position = models::PositionKind::kRotary;
+  } else if (arch == "gpt") {
+    m.mlp = models::MlpKind::kGelu;
+    m.norm = models::NormKind::kLayerNorm;
+    m.position = models::PositionKind::kLearned;
+    m.linear_bias = true;
+  } else {
+    c.problem("arch", "expected \"llama\" or \"gpt\", got \"" + arch + "\"");
+  }
+  m.source = "hardware/calibration/training/model.py";
+  return m;
+}
+
+void training_and_plan(ConfigReader& c, models::TrainingSpec& t, models::ParallelPlan& p) {
+  p.tp = static_cast<int>(c.integer("tp", 1));
+  p.pp = static_cast<int>(c.integer("pp", 1));
+  p.dp = static_cast<int>(c.integer("dp", 1));
+  p.sequence_parallel = c.boolean("sp");
+  t.seq_len = c.integer("seq_len", 1);
+  t.micro_batch = c.integer("micro_batch", 1);
+  const std::int64_t micro_batches = p.pp > 1 ? c.integer("n_microbatches", 1) : c.integer("grad_accum", 1);
+  t.global_batch = t.micro_batch * micro_batches * p.dp;
+  t.clip_grad_norm = false;
+  const std::string precision = c.text("precision");
+  if (precision == "bf16") {
+    t.precision = models::PrecisionMode::kPureBf16;
+  } else if (precision == "amp_bf16" || precision == "fsdp_mp_bf16") {
+    t.precision = models::PrecisionMode::kAmpBf16;
+  } else {
+    c.problem("precision", "expected bf16, amp_bf16 or fsdp_mp_bf16, got \"" + precision + "\"");
+  }
+  const std::string ac = c.text("activation_checkpointing");
+  t.recompute = ac == "full" ? models::Recompute::kFull : models::Recompute::kNone;
+  if (ac != "full" && ac != "none") c.problem("activation_checkpointing", "expected none or full, got \"" + ac + "\"");
+  t.framework = c.boolean("compile") ? models::Framework::kPyTorchCompile : models::Framework::kPyTorchEager;
+  if (p.pp > 1) {
+    const std::string s = c.text("pp_schedule");
+    if (s == "gpipe") {
+      p.schedule = models::PipelineSchedule::kGPipe;
+    } else if (s == "1f1b") {
+      p.schedule = models::PipelineSchedule::kOneFOneB;
+    } else {
+      c.problem("pp_schedule", "expected gpipe or 1f1b, got \"" + s + "\"");
+    }
+  }
+  if (p.dp > 1) {
+    const std::string impl = c.text("dp_impl");
+    if (impl == "fsdp2") {
+      p.zero_stage = 3;
+    } else if (impl == "ddp") {
+      p.zero_stage = 0;
+      p.dp_bucket_size = Bytes(c.integer("ddp_bucket_mb", 1) << 20);
+    } else {
+      c.problem("dp_impl", "expected ddp or fsdp2 with dp > 1, got \"" + impl + "\"");
+    }
+  }
+}
+
+Duration seconds(double s) { return seconds_to_duration(s); }
+
+}  // namespace
+
+TrainingRuns read_training_runs(std::string_view json_text, const hardware::NodeSpec& node,
+                                const hardware::Calibration& calibration) {
+  const Json doc = detail::parse_json_document(json_text);
+  if (!doc.is_object()) throw InputError("", "expected a training-validation object, got " + describe(doc));
+  const auto kind = doc.find("kind");
+  if (kind == doc.end() || *kind != "dtsim-training-validation") {
+    throw InputError("/kind", "expected \"dtsim-training-validation\" (hardware/calibration/training/run_training.py)");
+  }
+  Diagnostics d;
+  TrainingRuns out;
+  if (const auto sys = doc.find("system"); sys != doc.end() && sys->is_object()) {
+    if (const auto g = sys->find("gpu_name"); g != sys->end() && g->is_string()) out.gpu_name = g->get<std::string>();
+  }
+  const auto runs = doc.find("runs");
+  if (runs == doc.end() || !runs->is_array()) throw InputError("/runs", "missing; expected an array of runs");
+  for (std::size_t i = 0; i < runs->size(); ++i) {
+    const Json& run = (*runs)[i];
+    const std::string path = child_path("/runs", i);
+    if (!run.is_object()) {
+      d.add(path, "expected an object, got " + describe(run));
+      continue;
+    }
+    ConfigReader r(run, path, d);
+    if (r.text("status") != "ok") {
+      ++out.not_ok;
+      continue;
+    }
+    const Json* config = r.get("config");
+    const Json* stats = r.get("step_time");
+    if (config == nullptr || stats == nullptr || !config->is_object() || !stats->is_object()) continue;
+    ConfigReader c(*config, child_path(path, "config"), d);
+    ConfigReader s(*stats, child_path(path, "step_time"), d);
+    MeasuredRun m;
+    m.spec.model = model_of(c);
+    m.name = m.spec.model.name;
+    training_and_plan(c, m.spec.training, m.spec.plan);
+    m.gpus = m.spec.plan.world_size();
+    m.spec.cluster.node = node;
+    m.spec.cluster.node.gpus_per_node = m.gpus;
+    m.spec.cluster.node.nics_per_node = std::min(std::max(node.nics_per_node, 1), m.gpus);
+    m.spec.cluster.num_nodes = 1;
+    m.spec.calibration = calibration;
+    m.step_time = seconds(s.positive("time_s"));
+    m.step_p10 = seconds(s.positive("time_p10_s"));
+    m.step_p90 = seconds(s.positive("time_p90_s"));
+    m.peak_memory = Bytes(r.integer("peak_alloc_steady_bytes_max_over_ranks", 1));
+    out.runs.push_back(std::move(m));
+  }
+  d.throw_if_any();
+  return out;
+}
+
+std::vector<RunComparison> compare_runs(const TrainingRuns& runs) {
+  std::vector<RunComparison> out(runs.runs.size());
+  tbb::parallel_for(std::size_t{0}, runs.runs.size(), [&](std::size_t i) {
+    const MeasuredRun& m = runs.runs[i];
+    const sim::Report r = sim::simulate(m.spec);
+    RunComparison& c = out[i];
+    c.name = m.name;
+    c.gpus = m.gpus;
+    c.measured = m.step_time;
+    c.predicted = r.step_time;
+    c.step_error = r.step_time.seconds() / m.step_time.seconds() - 1.0;
+    c.measured_memory = m.peak_memory;
+    c.predicted_memory = r.peak_memory;
+    c.memory_error = r.peak_memory.as_double() / m.peak_memory.as_double() - 1.0;
+  });
+  return out;
+}
+
+}  // namespace dtsim::scenarios
