@@ -28,9 +28,13 @@ Bytes temporary_bytes(const StageModel& sm, const ModelSpec& model, const Traini
                       const ParallelPlan& plan, const ModelLayout& layout) {
   Bytes t;
   if (sm.holds_head) {
-    // Megatron's cross-entropy works on fp32 logits: T x (padded V / tp) x 4.
+    // Megatron's fused cross-entropy works on fp32 logits: T x (padded V / tp)
+    // x 4. PyTorch's F.cross_entropy(logits.float()) keeps the bf16 logits
+    // (2), saves the fp32 log-softmax (4) and builds its fp32 gradient (4)
+    // at the start of backward: 10 bytes per logit.
     const std::int64_t rows = padded_vocab_size(model, plan.tp) / plan.tp;
-    t = std::max(t, Bytes(training.micro_batch * training.seq_len * rows * 4));
+    const std::int64_t per_logit = training.framework == Framework::kMegatron ? 4 : 10;
+    t = std::max(t, Bytes(training.micro_batch * training.seq_len * rows * per_logit));
   }
   // Recompute re-materializes one layer's tensors for its backward.
   t = std::max(t, sum_saved(layout.decoder().recompute));

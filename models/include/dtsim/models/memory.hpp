@@ -42,7 +42,8 @@ struct MemoryBreakdown {
 //    1F1B stage s holds min(pp - s, m) micro-batches, GPipe m, interleaved
 //    stage 0 pp (1 + (pp - 1) / (pp v)) (reference §6);
 //  - temporary = the largest transient: on the last stage one micro-batch's
-//    fp32 logits (T x padded V / tp x 4), under recompute one layer's
+//    fp32 logits (T x padded V / tp x 4; the PyTorch frameworks x 10: bf16
+//    logits, fp32 log-softmax and its gradient), under recompute one layer's
 //    re-materialized tensors;
 //  - communication_buffers = a message each way between stages (pp > 1);
 //    ZeRO-3: the gathered bf16 parameters of the largest unit (twice with
