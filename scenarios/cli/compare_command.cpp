@@ -133,6 +133,14 @@ int command_compare(std::span<const std::string_view> args) {
     throw FileInputError(a.runs, e);
   }
   const std::vector<RunComparison> rows = compare_runs(runs);
+  // With a fitted calibration, the datasheet defaults' predictions alongside.
+  const bool both = cal.name != "datasheet-defaults";
+  std::vector<RunComparison> defaults;
+  if (both) {
+    TrainingRuns d = runs;
+    for (MeasuredRun& m : d.runs) m.spec.calibration = hardware::datasheet_defaults(node->gpu);
+    defaults = compare_runs(d);
+  }
   const Summary step = summarize(rows, [](const RunComparison& r) { return r.step_error; });
   const Summary mem = summarize(rows, [](const RunComparison& r) { return r.memory_error; });
   const auto ms = [](Duration d) { return fmt("%.1f", d.seconds() * 1e3); };
@@ -140,12 +148,16 @@ int command_compare(std::span<const std::string_view> args) {
   const auto pct = [](double e) { return fmt("%+.1f%%", 100.0 * e); };
 
   if (a.markdown) {
-    std::cout << "| run | GPUs | measured ms | predicted ms | error | measured GiB | predicted GiB | error |\n"
-              << "|---|---|---|---|---|---|---|---|\n";
-    for (const RunComparison& r : rows) {
-      std::cout << "| " << r.name << " | " << r.gpus << " | " << ms(r.measured) << " | " << ms(r.predicted) << " | "
-                << pct(r.step_error) << " | " << gib(r.measured_memory) << " | " << gib(r.predicted_memory) << " | "
-                << pct(r.memory_error) << " |\n";
+    std::cout << "| run | GPUs | measured ms (p10-p90) | " << (both ? "datasheet ms (error) | " : "") << cal.name
+              << " ms | error | measured GiB | predicted GiB | error |\n"
+              << (both ? "|---|---|---|---|---|---|---|---|---|\n" : "|---|---|---|---|---|---|---|---|\n");
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const RunComparison& r = rows[i];
+      std::cout << "| " << r.name << " | " << r.gpus << " | " << ms(r.measured) << " (" << ms(r.measured_p10) << "-"
+                << ms(r.measured_p90) << ") | ";
+      if (both) std::cout << ms(defaults[i].predicted) << " (" << pct(defaults[i].step_error) << ") | ";
+      std::cout << ms(r.predicted) << " | " << pct(r.step_error) << " | " << gib(r.measured_memory) << " | "
+                << gib(r.predicted_memory) << " | " << pct(r.memory_error) << " |\n";
     }
   } else {
     char line[256];
@@ -158,6 +170,11 @@ int command_compare(std::span<const std::string_view> args) {
                     gib(r.measured_memory).c_str(), gib(r.predicted_memory).c_str(), pct(r.memory_error).c_str());
       std::cout << line;
     }
+  }
+  if (both) {
+    const Summary d = summarize(defaults, [](const RunComparison& r) { return r.step_error; });
+    std::cout << "\nWith datasheet-defaults: step time mean |error| " << fmt("%.1f%%", 100.0 * d.mean) << ", worst "
+              << fmt("%.1f%%", 100.0 * d.worst) << " (" << d.worst_name << ")";
   }
   std::cout << "\n" << rows.size() << " runs on " << node->name << " (" << runs.not_ok << " not ok, left out), calibration "
             << cal.name << ": step time mean |error| " << fmt("%.1f%%", 100.0 * step.mean) << ", worst "

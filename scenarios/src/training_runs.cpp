@@ -211,6 +211,8 @@ std::vector<RunComparison> compare_runs(const TrainingRuns& runs) {
     c.name = m.name;
     c.gpus = m.gpus;
     c.measured = m.step_time;
+    c.measured_p10 = m.step_p10;
+    c.measured_p90 = m.step_p90;
     c.predicted = r.step_time;
     c.step_error = r.step_time.seconds() / m.step_time.seconds() - 1.0;
     c.measured_memory = m.peak_memory;

@@ -55,6 +55,8 @@ struct RunComparison {
   std::string name;
   int gpus = 1;
   Duration measured;
+  Duration measured_p10;
+  Duration measured_p90;
   Duration predicted;
   double step_error = 0.0;  // predicted / measured - 1
   Bytes measured_memory;

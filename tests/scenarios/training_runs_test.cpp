@@ -1,0 +1,101 @@
+// Measured training runs: the mapping from a run's config to a scenario, and
+// the calibrated accuracy on the committed runs, held as a floor so that a
+// change that makes predictions worse fails here (docs/validation.md has the
+// per-run table; the bounds sit just outside today's figures).
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "dtsim/scenarios/calibration_io.hpp"
+#include "dtsim/scenarios/training_runs.hpp"
+#include "scenario_test_util.hpp"
+
+using namespace dtsim;
+using namespace dtsim::scenarios;
+using namespace dtsim::scenarios::testing;
+
+namespace {
+
+TrainingRuns committed_runs(const std::string& runs, const std::string& node, const std::string& calibration) {
+  const Catalogs& c = catalogs();
+  const hardware::NodeSpec& n = *c.hardware.find_node(node);
+  const CalibrationFile cal = read_calibration_json(
+      read_text_file(source_path("hardware/calibration/fitted/" + calibration + ".json")), calibration);
+  return read_training_runs(read_text_file(source_path("hardware/calibration/data/" + runs + ".json")), n,
+                            cal.calibration);
+}
+
+struct Errors {
+  double mean = 0.0, worst = 0.0;
+};
+
+Errors step_errors(const std::vector<RunComparison>& rows, int gpus) {
+  Errors e;
+  int n = 0;
+  for (const RunComparison& r : rows) {
+    if (r.gpus != gpus) continue;
+    e.mean += std::abs(r.step_error);
+    e.worst = std::max(e.worst, std::abs(r.step_error));
+    ++n;
+  }
+  if (n > 0) e.mean /= n;
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("a run's config maps onto the scenario that predicts it", "[scenarios][validation]") {
+  const TrainingRuns runs = committed_runs("h200-x4-serial-training", "dgx-h200", "h200-x4");
+  REQUIRE(runs.runs.size() == 19);
+  CHECK(runs.gpu_name == "NVIDIA H200");
+  const MeasuredRun* tp2dp2 = nullptr;
+  const MeasuredRun* pp2 = nullptr;
+  for (const MeasuredRun& r : runs.runs) {
+    if (r.name == "4g_tp2spdp2_llama4k_amp") tp2dp2 = &r;
+    if (r.name == "2g_pp2_gpipe_llama2k_bf16") pp2 = &r;
+  }
+  REQUIRE(tp2dp2 != nullptr);
+  CHECK(tp2dp2->spec.plan.tp == 2);
+  CHECK(tp2dp2->spec.plan.dp == 2);
+  CHECK(tp2dp2->spec.plan.sequence_parallel);
+  CHECK(tp2dp2->spec.plan.zero_stage == 3);  // FSDP2
+  CHECK(tp2dp2->spec.training.precision == models::PrecisionMode::kAmpBf16);
+  CHECK(tp2dp2->spec.training.framework == models::Framework::kPyTorchEager);
+  CHECK(tp2dp2->spec.cluster.num_gpus() == 4);
+  REQUIRE(pp2 != nullptr);
+  CHECK(pp2->spec.plan.schedule == models::PipelineSchedule::kGPipe);
+  CHECK(pp2->spec.training.global_batch == 2 * 8);  // micro-batch 2 x 8 micro-batches
+  CHECK(pp2->spec.model.num_layers == 8);
+}
+
+TEST_CASE("calibrated single-GPU predictions stay within today's accuracy", "[scenarios][validation]") {
+  // H100 and H200, 12 runs each, calibrations fitted on microbenchmarks only.
+  const auto h100 = compare_runs(committed_runs("h100-x1-training", "dgx-h100", "h100-x1"));
+  const Errors a = step_errors(h100, 1);
+  INFO("H100 mean " << a.mean << " worst " << a.worst);
+  CHECK(a.mean < 0.06);
+  CHECK(a.worst < 0.13);
+  const auto h200 = compare_runs(committed_runs("h200-x4-training", "dgx-h200", "h200-x4"));
+  const Errors b = step_errors(h200, 1);
+  INFO("H200 mean " << b.mean << " worst " << b.worst);
+  CHECK(b.mean < 0.05);
+  CHECK(b.worst < 0.12);
+}
+
+TEST_CASE("a training-runs file with an unknown precision is rejected with its path", "[scenarios][validation][reject]") {
+  const Json doc = Json::parse(R"({"kind": "dtsim-training-validation", "runs": [{"status": "ok",
+      "config": {"name": "x", "arch": "llama", "n_layers": 2, "hidden": 256, "n_heads": 4, "n_kv_heads": 4,
+                 "ffn_hidden": 512, "vocab": 1000, "tied": false, "seq_len": 128, "micro_batch": 1,
+                 "grad_accum": 1, "n_microbatches": 1, "precision": "fp8", "dp": 1, "dp_impl": "none", "tp": 1,
+                 "sp": false, "pp": 1, "pp_schedule": null, "ddp_bucket_mb": 25,
+                 "activation_checkpointing": "none", "compile": false},
+      "step_time": {"time_s": 0.01, "time_p10_s": 0.01, "time_p90_s": 0.01},
+      "peak_alloc_steady_bytes_max_over_ranks": 1000}]})");
+  try {
+    read_training_runs(doc.dump(), *catalogs().hardware.find_node("dgx-h100"), hardware::Calibration{});
+    FAIL("expected an InputError");
+  } catch (const InputError& e) {
+    REQUIRE(e.diagnostics().size() == 1);
+    CHECK(e.diagnostics()[0].path == "/runs/0/config/precision");
+  }
+}
