@@ -79,13 +79,13 @@ struct AttentionPair {
   const AttentionMeasurement* forward = nullptr;
   const AttentionMeasurement* forward_backward = nullptr;
 };
-using AttentionKey = std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t>;
+using AttentionKey = std::tuple<AttentionKernel, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t>;
 
 std::map<AttentionKey, AttentionPair> pair_attention(const std::vector<AttentionMeasurement>& records) {
   std::map<AttentionKey, AttentionPair> pairs;
   for (const AttentionMeasurement& m : records) {
     const AttentionShape& s = m.shape;
-    AttentionPair& p = pairs[{s.seq_q, s.head_dim, s.heads, s.kv_heads, s.batch}];
+    AttentionPair& p = pairs[{s.kernel, s.seq_q, s.head_dim, s.heads, s.kv_heads, s.batch}];
     (s.backward ? p.forward_backward : p.forward) = &m;
   }
   return pairs;
@@ -233,18 +233,18 @@ void fit_gemm(const Records& r, const GpuSpec& gpu, Calibration& cal) {
 void fit_attention(const Records& r, const GpuSpec& gpu, Calibration& cal) {
   const Duration overhead = cal.params(OpClass::kAttention).kernel_overhead;
   const double peak = peak_bf16(gpu);
-  // Mean over the shapes (MHA, GQA) measured at each (seq, head_dim, direction).
-  std::map<std::tuple<std::int64_t, std::int64_t, bool>, std::vector<double>> eff;
+  // Mean over the shapes (MHA, GQA) measured at each (kernel, seq, head_dim, direction).
+  std::map<std::tuple<AttentionKernel, std::int64_t, std::int64_t, bool>, std::vector<double>> eff;
   for (const auto& [key, pair] : pair_attention(r.attention)) {
     if (pair.forward == nullptr) continue;
     const double fwd_busy = (pair.forward->time - overhead).seconds();
     if (fwd_busy <= 0.0) continue;
-    const auto [seq, head_dim, heads, kv, batch] = key;
-    eff[{seq, head_dim, false}].push_back(pair.forward->flops.count() / fwd_busy / peak);
+    const auto [kernel, seq, head_dim, heads, kv, batch] = key;
+    eff[{kernel, seq, head_dim, false}].push_back(pair.forward->flops.count() / fwd_busy / peak);
     if (pair.forward_backward == nullptr) continue;
     const double bwd_busy = (pair.forward_backward->time - pair.forward->time - overhead).seconds();
     const double bwd_flops = pair.forward_backward->flops.count() - pair.forward->flops.count();
-    if (bwd_busy > 0.0 && bwd_flops > 0.0) eff[{seq, head_dim, true}].push_back(bwd_flops / bwd_busy / peak);
+    if (bwd_busy > 0.0 && bwd_flops > 0.0) eff[{kernel, seq, head_dim, true}].push_back(bwd_flops / bwd_busy / peak);
   }
   if (eff.empty()) return;
   cal.attention_samples.clear();
@@ -253,8 +253,8 @@ void fit_attention(const Records& r, const GpuSpec& gpu, Calibration& cal) {
     double mean = 0.0;
     for (const double e : v) mean += e;
     mean /= static_cast<double>(v.size());
-    const auto [seq, head_dim, backward] = key;
-    cal.attention_samples.push_back({seq, head_dim, backward, clamp_efficiency(mean)});
+    const auto [kernel, seq, head_dim, backward] = key;
+    cal.attention_samples.push_back({kernel, seq, head_dim, backward, clamp_efficiency(mean)});
     all.push_back(mean);
   }
   cal.params(OpClass::kAttention).compute_efficiency = clamp_efficiency(median(all));
@@ -340,37 +340,43 @@ void gemm_residuals(const Records& r, const GpuSpec& gpu, const Calibration& cal
 void attention_residuals(const Records& r, const GpuSpec& gpu, const Calibration& cal, std::vector<FitResidual>& out) {
   if (cal.attention_samples.empty()) return;
   const OpCostModel fitted(gpu, cal);
-  // Held out: every other measured sequence length of each head width.
-  std::map<std::pair<std::int64_t, bool>, std::vector<std::int64_t>> seqs;
-  for (const AttentionSample& s : cal.attention_samples) seqs[{s.head_dim, s.backward}].push_back(s.seq);
-  Calibration half = cal;
-  half.attention_samples.clear();
-  std::map<std::pair<std::int64_t, std::int64_t>, bool> kept;  // (head_dim, seq) -> in the half table
+  // Held out: every other measured sequence length of each kernel and head width.
+  using SeqKey = std::tuple<AttentionKernel, std::int64_t, std::int64_t>;  // kernel, head_dim, seq
+  std::map<std::pair<AttentionKernel, std::int64_t>, std::vector<std::int64_t>> seqs;
+  for (const AttentionSample& s : cal.attention_samples) {
+    if (!s.backward) seqs[{s.kernel, s.head_dim}].push_back(s.seq);
+  }
+  std::map<SeqKey, bool> kept;  // in the half table
   for (auto& [key, v] : seqs) {
     std::sort(v.begin(), v.end());
-    for (std::size_t i = 0; i < v.size(); ++i) kept[{key.first, v[i]}] = i % 2 == 0;
+    for (std::size_t i = 0; i < v.size(); ++i) kept[{key.first, key.second, v[i]}] = i % 2 == 0;
   }
+  Calibration half = cal;
+  half.attention_samples.clear();
   for (const AttentionSample& s : cal.attention_samples) {
-    if (kept[{s.head_dim, s.seq}]) half.attention_samples.push_back(s);
+    if (kept[{s.kernel, s.head_dim, s.seq}]) half.attention_samples.push_back(s);
   }
   const OpCostModel held(gpu, half);
-  ResidualAccumulator in_f("attention fwd", "in_sample"), in_fb("attention fwd+bwd", "in_sample");
-  ResidualAccumulator out_f("attention fwd", "held_out"), out_fb("attention fwd+bwd", "held_out");
+  std::map<std::string, ResidualAccumulator> acc;
+  const auto add = [&](const std::string& group, const std::string& kind, double predicted, double measured) {
+    acc.try_emplace(group + "|" + kind, group, kind).first->second.add(predicted, measured);
+  };
   for (const auto& [key, pair] : pair_attention(r.attention)) {
     if (pair.forward == nullptr) continue;
     const AttentionShape& s = pair.forward->shape;
+    const std::string name = "attention " + std::string(to_string(s.kernel));
     const ComputeWork f = attention_work(s, false, pair.forward->flops);
     const ComputeWork b = attention_work(s, true, pair.forward->flops);
-    const bool is_held = !kept[{s.head_dim, s.seq_q}];
-    in_f.add(fitted.duration(f).seconds(), pair.forward->time.seconds());
-    if (is_held) out_f.add(held.duration(f).seconds(), pair.forward->time.seconds());
+    const bool is_held = !kept[{s.kernel, s.head_dim, s.seq_q}];
+    add(name + " fwd", "in_sample", fitted.duration(f).seconds(), pair.forward->time.seconds());
+    if (is_held) add(name + " fwd", "held_out", held.duration(f).seconds(), pair.forward->time.seconds());
     if (pair.forward_backward != nullptr) {
       const double measured = pair.forward_backward->time.seconds();
-      in_fb.add((fitted.duration(f) + fitted.duration(b)).seconds(), measured);
-      if (is_held) out_fb.add((held.duration(f) + held.duration(b)).seconds(), measured);
+      add(name + " fwd+bwd", "in_sample", (fitted.duration(f) + fitted.duration(b)).seconds(), measured);
+      if (is_held) add(name + " fwd+bwd", "held_out", (held.duration(f) + held.duration(b)).seconds(), measured);
     }
   }
-  for (const auto* acc : {&in_f, &in_fb, &out_f, &out_fb}) acc->emit(out);
+  for (const auto& [k, a] : acc) a.emit(out);
 }
 
 void memory_bound_residuals(const Records& r, const GpuSpec& gpu, const Calibration& cal,

@@ -57,20 +57,21 @@ double GemmEfficiencyTable::lookup(const GemmShape& shape, DType dtype) const {
 
 AttentionEfficiencyTable::AttentionEfficiencyTable(const std::vector<AttentionSample>& samples) {
   for (const AttentionSample& s : samples) {
-    points_[{s.head_dim, s.backward}].emplace_back(std::log2(static_cast<double>(std::max<std::int64_t>(s.seq, 1))),
+    points_[{s.kernel, s.head_dim, s.backward}].emplace_back(std::log2(static_cast<double>(std::max<std::int64_t>(s.seq, 1))),
                                                    s.efficiency);
   }
   for (auto& [key, pts] : points_) std::sort(pts.begin(), pts.end());
 }
 
-std::optional<double> AttentionEfficiencyTable::efficiency(std::int64_t seq, std::int64_t head_dim,
-                                                           bool backward) const {
+std::optional<double> AttentionEfficiencyTable::efficiency(AttentionKernel kernel, std::int64_t seq,
+                                                           std::int64_t head_dim, bool backward) const {
   // The nearest measured head width with this direction (ties: the smaller).
   const std::vector<std::pair<double, double>>* best = nullptr;
   std::int64_t best_gap = std::numeric_limits<std::int64_t>::max();
   for (const auto& [key, pts] : points_) {
-    if (key.second != backward) continue;
-    const std::int64_t gap = std::llabs(key.first - head_dim);
+    const auto& [k, dim, bwd] = key;
+    if (k != kernel || bwd != backward) continue;
+    const std::int64_t gap = std::llabs(dim - head_dim);
     if (gap < best_gap) {
       best_gap = gap;
       best = &pts;

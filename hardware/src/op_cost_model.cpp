@@ -77,7 +77,9 @@ double OpCostModel::compute_efficiency(const ComputeWork& work) const {
   const OpClassParams& p = calibration_.params(work.op_class);
   if (work.op_class == OpClass::kAttention && work.attention && !fp8_units) {
     const AttentionShape& a = *work.attention;
-    if (const auto measured = attention_table_.efficiency(a.seq_kv, a.head_dim, a.backward)) return *measured;
+    if (const auto measured = attention_table_.efficiency(a.kernel, a.seq_kv, a.head_dim, a.backward)) {
+      return *measured;
+    }
   }
   const double wave = work.gemm ? wave_efficiency(*work.gemm) : 1.0;
   return p.compute_efficiency_for(unit) * wave;

@@ -28,6 +28,14 @@ LayerStep output_copy(const LayerStep& attention, bool backward) {
   return c;
 }
 
+// PyTorch's scaled_dot_product_attention runs FlashAttention-2 (its flash
+// backend); Megatron's Transformer Engine runs cuDNN's fused attention.
+void flash2_attention(std::vector<LayerStep>& steps) {
+  for (LayerStep& s : steps) {
+    if (s.work.attention) s.work.attention->kernel = AttentionKernel::kFlash2;
+  }
+}
+
 void eager(std::vector<LayerStep>& steps, bool backward) {
   std::vector<LayerStep> out;
   out.reserve(steps.size() + 1);
@@ -47,6 +55,8 @@ void eager(std::vector<LayerStep>& steps, bool backward) {
 }  // namespace
 
 void apply_framework(LayerOps& ops, const TrainingSpec& t) {
+  if (t.framework == Framework::kMegatron) return;
+  for (auto* list : {&ops.forward, &ops.recompute, &ops.backward}) flash2_attention(*list);
   if (t.framework != Framework::kPyTorchEager) return;
   eager(ops.forward, false);
   eager(ops.recompute, false);

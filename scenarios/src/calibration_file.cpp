@@ -202,6 +202,7 @@ constexpr std::array<std::string_view, 2> kOverlapKeys{"compute_slowdown", "memo
 constexpr std::array<std::string_view, 5> kResidualKeys{"group", "kind", "samples", "mean_abs_error", "max_abs_error"};
 constexpr std::array<std::string_view, 4> kDtypes{"fp32", "bf16", "fp16", "fp8"};
 constexpr std::array<std::string_view, 2> kDirections{"fwd", "bwd"};
+constexpr std::array<std::string_view, 2> kAttentionKernels{"cudnn", "flash2"};  // AttentionKernel order
 
 void read_ops(Reader& r, const Json& doc, hardware::Calibration& cal) {
   std::vector<std::string_view> names;
@@ -257,13 +258,15 @@ void read_attention(Reader& r, const Json& doc, hardware::Calibration& cal) {
   if (samples == nullptr) return;
   for (std::size_t i = 0; i < samples->size(); ++i) {
     const std::string p = child_path("/attention/samples", i);
-    const Json* t = r.tuple((*samples)[i], p, 4, "[seq, head_dim, \"fwd\" | \"bwd\", efficiency]");
+    const Json* t =
+        r.tuple((*samples)[i], p, 5, "[\"flash2\" | \"cudnn\", seq, head_dim, \"fwd\" | \"bwd\", efficiency]");
     if (t == nullptr) continue;
     hardware::AttentionSample s;
-    s.seq = r.integer((*t)[0], child_path(p, 0), 1, std::int64_t{1} << 40);
-    s.head_dim = r.integer((*t)[1], child_path(p, 1), 1, 65536);
-    s.backward = r.choice((*t)[2], child_path(p, 2), kDirections) == 1;
-    s.efficiency = r.number((*t)[3], child_path(p, 3), 0.0, 1.5, true);
+    s.kernel = static_cast<AttentionKernel>(r.choice((*t)[0], child_path(p, 0), kAttentionKernels));
+    s.seq = r.integer((*t)[1], child_path(p, 1), 1, std::int64_t{1} << 40);
+    s.head_dim = r.integer((*t)[2], child_path(p, 2), 1, 65536);
+    s.backward = r.choice((*t)[3], child_path(p, 3), kDirections) == 1;
+    s.efficiency = r.number((*t)[4], child_path(p, 4), 0.0, 1.5, true);
     cal.attention_samples.push_back(s);
   }
 }
@@ -366,7 +369,8 @@ std::string write_calibration_json(const CalibrationFile& file) {
   w.end_array().end_object();
   w.key("attention").begin_object().key("samples").begin_array();
   for (const hardware::AttentionSample& s : cal.attention_samples) {
-    w.begin_array().integer(s.seq).integer(s.head_dim).string(s.backward ? "bwd" : "fwd").number(s.efficiency);
+    w.begin_array().string(to_string(s.kernel)).integer(s.seq).integer(s.head_dim);
+    w.string(s.backward ? "bwd" : "fwd").number(s.efficiency);
     w.end_array();
   }
   w.end_array().end_object();

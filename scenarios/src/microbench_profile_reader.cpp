@@ -127,9 +127,17 @@ void read_gemm(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics& d) 
 
 void read_attention(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics& d) {
   each_record(doc, "attention", d, [&](RecordReader& r) {
-    if (r.text("backend") != "flash") return;
-    if (r.text("gqa_impl") == "repeat_interleave") return;
+    const std::string backend = r.text("backend");
+    if (r.text("gqa_impl") == "repeat_interleave") return;  // includes the copies of K and V
     hardware::AttentionMeasurement m;
+    if (backend == "flash") {
+      m.shape.kernel = AttentionKernel::kFlash2;
+    } else if (backend == "cudnn") {
+      m.shape.kernel = AttentionKernel::kCudnn;
+    } else {
+      r.problem("backend", "expected \"flash\" or \"cudnn\", got \"" + backend + "\"");
+      return;
+    }
     m.shape.batch = r.integer("batch");
     m.shape.seq_q = m.shape.seq_kv = r.integer("seq");
     m.shape.heads = r.integer("heads");

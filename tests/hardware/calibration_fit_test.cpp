@@ -133,12 +133,17 @@ TEST_CASE("GEMM samples correct the parametric efficiency near them only", "[har
 }
 
 TEST_CASE("attention efficiency interpolates in log2 of the sequence length", "[hardware][calibrate]") {
-  const AttentionEfficiencyTable t({{1024, 128, false, 0.2}, {4096, 128, false, 0.4}, {1024, 64, false, 0.1}});
-  CHECK(*t.efficiency(2048, 128, false) == Approx(0.3));
-  CHECK(*t.efficiency(512, 128, false) == Approx(0.2));    // flat below the first point
-  CHECK(*t.efficiency(65536, 128, false) == Approx(0.4));  // and above the last
-  CHECK(*t.efficiency(1024, 80, false) == Approx(0.1));    // nearest head width: 64
-  CHECK_FALSE(t.efficiency(1024, 128, true).has_value());  // no backward samples
+  constexpr auto kF = AttentionKernel::kFlash2;
+  const AttentionEfficiencyTable t({{kF, 1024, 128, false, 0.2},
+                                    {kF, 4096, 128, false, 0.4},
+                                    {kF, 1024, 64, false, 0.1},
+                                    {AttentionKernel::kCudnn, 1024, 128, false, 0.6}});
+  CHECK(*t.efficiency(kF, 2048, 128, false) == Approx(0.3));
+  CHECK(*t.efficiency(kF, 512, 128, false) == Approx(0.2));    // flat below the first point
+  CHECK(*t.efficiency(kF, 65536, 128, false) == Approx(0.4));  // and above the last
+  CHECK(*t.efficiency(kF, 1024, 80, false) == Approx(0.1));    // nearest head width: 64
+  CHECK(*t.efficiency(AttentionKernel::kCudnn, 1024, 64, false) == Approx(0.6));  // its own kernel only
+  CHECK_FALSE(t.efficiency(kF, 1024, 128, true).has_value());  // no backward samples
 }
 
 TEST_CASE("collective curves interpolate in log2 of the size, nearest group size", "[hardware][calibrate]") {

@@ -26,7 +26,7 @@ CalibrationFile sample_file() {
   f.calibration.gemm_k_half = 123.5;
   f.calibration.host.kernel_launch = Duration::from_ps(7'383'038);
   f.calibration.gemm_samples.push_back({GemmShape{8192, 6144, 2048, 1}, DType::kBf16, 0.71});
-  f.calibration.attention_samples.push_back({2048, 128, true, 0.25});
+  f.calibration.attention_samples.push_back({AttentionKernel::kCudnn, 2048, 128, true, 0.25});
   f.calibration.collective.curves.push_back(
       {CollectiveKind::kAllReduce, 4, {{Bytes(1 << 20), 0.5}, {Bytes(1 << 30), 0.9}}});
   f.residuals.push_back({"gemm bf16", "in_sample", 10, 0.01, 0.05});
@@ -145,7 +145,7 @@ TEST_CASE("the committed H200 profile reads completely", "[scenarios][calibratio
                                          "h200-x4-microbench.json");
   CHECK(p.gpu_name == "NVIDIA H200");
   CHECK(p.gemm.size() == 1628);                // every bf16 and fp8 record
-  CHECK(p.attention.size() == 96 * 2);         // flash, MHA and native GQA, fwd and fwd+bwd
+  CHECK(p.attention.size() == 96 * 2 + 48 * 2);  // flash (MHA, native GQA) and cuDNN, fwd and fwd+bwd
   CHECK(p.memory_bound.size() == 180 + 12);    // + fused AdamW
   CHECK(p.launch.size() == 6);                 // the launch-plus-synchronize round trip is not a launch cost
   CHECK(p.collectives.size() == 209);

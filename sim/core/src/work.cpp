@@ -12,6 +12,14 @@ std::string_view to_string(DType t) {
   return "?";
 }
 
+std::string_view to_string(AttentionKernel k) {
+  switch (k) {
+    case AttentionKernel::kCudnn: return "cudnn";
+    case AttentionKernel::kFlash2: return "flash2";
+  }
+  return "unknown";
+}
+
 std::string_view to_string(OpClass c) {
   switch (c) {
     case OpClass::kGemm: return "gemm";

@@ -75,9 +75,10 @@ struct GemmSample {
   double efficiency = 1.0;
 };
 
-// Achieved / peak FLOP rate of causal flash attention at one sequence length
-// and head width, forward or backward.
+// Achieved / peak FLOP rate of causal fused attention at one sequence length
+// and head width, forward or backward, for one kernel implementation.
 struct AttentionSample {
+  AttentionKernel kernel = AttentionKernel::kFlash2;
   std::int64_t seq = 0;
   std::int64_t head_dim = 0;
   bool backward = false;

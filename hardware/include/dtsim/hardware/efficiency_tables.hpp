@@ -13,7 +13,8 @@
 //
 // Attention: the efficiency at the query's sequence length, interpolated
 // linearly in log2(seq) between the measured lengths of the nearest measured
-// head width (forward and backward separately), flat beyond the ends.
+// head width of the same kernel (forward and backward separately), flat
+// beyond the ends; nothing when that kernel was not measured.
 #pragma once
 
 #include <cstdint>
@@ -75,11 +76,12 @@ class AttentionEfficiencyTable {
   explicit AttentionEfficiencyTable(const std::vector<AttentionSample>& samples);
   bool empty() const { return points_.empty(); }
   // Unset when the table is empty.
-  std::optional<double> efficiency(std::int64_t seq, std::int64_t head_dim, bool backward) const;
+  std::optional<double> efficiency(AttentionKernel kernel, std::int64_t seq, std::int64_t head_dim,
+                                   bool backward) const;
 
  private:
-  // (head_dim, backward) -> (log2 seq, efficiency), ascending seq.
-  std::map<std::pair<std::int64_t, bool>, std::vector<std::pair<double, double>>> points_;
+  // (kernel, head_dim, backward) -> (log2 seq, efficiency), ascending seq.
+  std::map<std::tuple<AttentionKernel, std::int64_t, bool>, std::vector<std::pair<double, double>>> points_;
 };
 
 }  // namespace dtsim::hardware

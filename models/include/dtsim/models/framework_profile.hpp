@@ -15,7 +15,10 @@
 //    silu's: 3 kernels, 9f instead of 5f.
 //  - The attention output's transpose back to [tokens, heads x dim] is a
 //    copy (read + write of the output), and so is its gradient's.
-// Megatron and pytorch-compile: unchanged (the lists are Megatron's fused ones).
+// Both PyTorch frameworks run attention as FlashAttention-2 (SDPA's flash
+// backend); Megatron as cuDNN fused attention (Transformer Engine). Megatron
+// is otherwise unchanged (the lists are its fused ones), and so is
+// pytorch-compile.
 #pragma once
 
 #include "dtsim/models/layer_ops.hpp"

@@ -10,7 +10,7 @@
 //                    "memory_efficiency": 0.88, "kernel_overhead": "0.92 us"}, ...},
 //    "gemm": {"tile_m": 128, "tile_n": 256, "k_half": 35.2,
 //             "samples": [[M, N, K, batch, "bf16", efficiency], ...]},
-//    "attention": {"samples": [[seq, head_dim, "fwd" | "bwd", efficiency], ...]},
+//    "attention": {"samples": [["flash2" | "cudnn", seq, head_dim, "fwd" | "bwd", efficiency], ...]},
 //    "collective": {"nvlink_efficiency": ..., "network_efficiency": ...,
 //                   "base_latency": "7.5 us", "intra_hop_latency": ..., "inter_hop_latency": ...,
 //                   "tree_intra_hop_latency": ..., "tree_inter_hop_latency": ...,
@@ -56,9 +56,9 @@ CalibrationFile read_calibration_json(std::string_view text, std::string_view or
 
 // Reads the measurements of a microbenchmark profile. Records marked with an
 // "error" are skipped (the profile says they failed); anything else the fit
-// cannot use is an InputError naming the record's JSON path. Attention uses
-// the flash backend's records (what the training harness runs); cuDNN and
-// repeat_interleave GQA records are left out. Kernel counts of memory-bound
+// cannot use is an InputError naming the record's JSON path. Attention keeps
+// the flash (FlashAttention-2) and cuDNN records apart; repeat_interleave GQA
+// records (which include copying K and V) are left out. Kernel counts of memory-bound
 // records without "n_kernels_eager" are 1 (forward) and 2 x forward
 // (forward + backward); fused AdamW counts multi_tensor_apply's launches,
 // ceil(n_params / (320 x 65536)), like the optimizer kernels dtsim models.

@@ -51,6 +51,14 @@ struct GemmShape {
   std::int64_t batch = 1;
 };
 
+// Which fused-attention implementation runs: measured efficiencies differ by
+// 2x on Hopper (hardware/calibration/README.md).
+enum class AttentionKernel : std::uint8_t {
+  kCudnn,   // cuDNN fused attention (Transformer Engine, Megatron on Hopper)
+  kFlash2,  // FlashAttention-2, PyTorch SDPA's flash backend
+};
+std::string_view to_string(AttentionKernel k);
+
 struct AttentionShape {
   std::int64_t batch = 0;
   std::int64_t seq_q = 0;
@@ -60,6 +68,7 @@ struct AttentionShape {
   std::int64_t head_dim = 0;
   bool causal = true;
   bool backward = false;
+  AttentionKernel kernel = AttentionKernel::kCudnn;
 };
 
 // One kernel's work. FLOPs are the useful floating-point operations (a
