@@ -44,6 +44,7 @@ ModelLayout::ModelLayout(const ModelSpec& model, const TrainingSpec& training, c
   // down), plus 4 biases with linear_bias; the head casts its vocabulary matrix.
   // Under ZeRO-3 FSDP's mixed precision casts the shards before gathering them
   // in bf16 and frees them after use: no autocast copies (torchtitan's setup).
+  casts_recomputed_ = training.recompute == Recompute::kFull;
   if (plan.zero_stage < 3) {
     const std::int32_t layer_tensors = model.linear_bias ? 8 : 4;
     decoder_casts_ = weight_cast_ops(decoder_.parameters - norm_per_layer_, training, layer_tensors);
@@ -81,7 +82,8 @@ Unit ModelLayout::make_unit(UnitKind kind, std::int32_t layer) const {
       u.parameters = head_parameters_;
       break;
   }
-  u.saved_per_microbatch = u.ops->saved_activations + sum_saved(*u.casts);
+  const bool casts_kept = !(kind == UnitKind::kDecoder && casts_recomputed_);
+  u.saved_per_microbatch = u.ops->saved_activations + (casts_kept ? sum_saved(*u.casts) : Bytes());
   return u;
 }
 

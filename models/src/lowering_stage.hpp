@@ -78,6 +78,9 @@ class ModelLayout {
   int pp_ = 1;
   int v_ = 1;
   bool tied_ = false;
+  // Full recompute checkpoints each layer, AMP's weight casts included: their
+  // bf16 copies are made again in the recompute, not kept from the forward.
+  bool casts_recomputed_ = false;
   LayerOps decoder_;
   LayerOps embedding_;
   LayerOps head_;

@@ -41,9 +41,14 @@ Bytes temporary_bytes(const StageModel& sm, const ModelSpec& model, const Traini
   return t;
 }
 
-Bytes communication_bytes(const StageModel& sm, const ParallelPlan& plan, const ParameterBytes& pb,
-                          const ModelLayout& layout) {
+Bytes communication_bytes(const StageModel& sm, const TrainingSpec& training, const ParallelPlan& plan,
+                          const ParameterBytes& pb, const ModelLayout& layout) {
   Bytes c;
+  // PyTorch DDP (gradient_as_bucket_view off, its default) copies gradients
+  // into flat bucket buffers of its own: a second gradient buffer.
+  if (plan.dp > 1 && plan.zero_stage == 0 && training.framework != Framework::kMegatron) {
+    c += Bytes(sm.parameters * pb.gradients);
+  }
   if (plan.pp > 1) c += layout.p2p_bytes() * 2;  // a message in flight each way
   if (plan.dp > 1 && plan.zero_stage >= 3) {
     std::int64_t largest = 0;
@@ -103,7 +108,7 @@ std::vector<MemoryBreakdown> estimate_memory(const ModelSpec& model, const Train
     mb.activations = peak_held_bytes(passes, per_chunk);
     mb.microbatches_in_flight = peak_in_flight(passes, plan.virtual_stages).peak;
     mb.temporary = temporary_bytes(sm, model, training, plan, layout);
-    mb.communication_buffers = communication_bytes(sm, plan, pb, layout);
+    mb.communication_buffers = communication_bytes(sm, training, plan, pb, layout);
     out.push_back(mb);
   }
   return out;

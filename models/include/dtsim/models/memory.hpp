@@ -38,7 +38,8 @@ struct MemoryBreakdown {
 //    figures assume 2-byte gradients: use kPureBf16's or add 2 P.)
 //  - activations = the peak over the stage's schedule of the saved
 //    activations of the forwards held before their backward, each chunk's
-//    forward keeping its units' saved_activations (+ AMP's bf16 weight copies):
+//    forward keeping its units' saved_activations (+ AMP's bf16 weight copies,
+//    except a decoder layer's under full recompute, which re-casts them):
 //    1F1B stage s holds min(pp - s, m) micro-batches, GPipe m, interleaved
 //    stage 0 pp (1 + (pp - 1) / (pp v)) (reference §6);
 //  - temporary = the largest transient: on the last stage one micro-batch's
@@ -46,6 +47,8 @@ struct MemoryBreakdown {
 //    logits, fp32 log-softmax and its gradient), under recompute one layer's
 //    re-materialized tensors;
 //  - communication_buffers = a message each way between stages (pp > 1);
+//    PyTorch DDP (ZeRO-0 under the pytorch frameworks): P x gradients of
+//    bucket buffers (gradient_as_bucket_view is off by default);
 //    ZeRO-3: the gathered bf16 parameters of the largest unit (twice with
 //    fsdp_prefetch) and its unsharded gradient. (ZeRO 0-2 buckets are views
 //    into the gradient buffer.)
