@@ -21,15 +21,8 @@ namespace {
 using fit::median;
 using fit::ResidualAccumulator;
 
-struct Records {
-  std::vector<GemmMeasurement> gemm;
-  std::vector<AttentionMeasurement> attention;
-  std::vector<MemoryBoundMeasurement> memory_bound;
-  std::vector<LaunchMeasurement> launch;
-  std::vector<CollectiveMeasurement> collectives;
-  std::vector<DTensorHostMeasurement> dtensor;
-  std::vector<OverlapMeasurement> overlap;
-};
+// Every measurement of every profile, in one list per kind.
+using Records = MicrobenchProfile;
 
 Records gather(std::span<const MicrobenchProfile> profiles) {
   Records r;

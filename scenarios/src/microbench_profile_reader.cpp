@@ -7,6 +7,7 @@
 
 #include "dtsim/scenarios/calibration_io.hpp"
 #include "json_reader.hpp"
+#include "record_reader.hpp"
 
 namespace dtsim::scenarios {
 
@@ -16,62 +17,7 @@ using detail::child_path;
 using detail::describe;
 using detail::Diagnostics;
 using detail::Json;
-
-class RecordReader {
- public:
-  RecordReader(const Json& record, std::string path, Diagnostics& d) : r_(record), path_(std::move(path)), d_(d) {}
-
-  bool has(std::string_view key) const { return r_.contains(std::string(key)); }
-  std::string text(std::string_view key) {
-    const Json* v = get(key);
-    if (v == nullptr) return {};
-    if (!v->is_string()) {
-      d_.add(child_path(path_, key), "expected a string, got " + describe(*v));
-      return {};
-    }
-    return v->get<std::string>();
-  }
-  std::int64_t integer(std::string_view key) {
-    const Json* v = get(key);
-    if (v == nullptr) return 0;
-    if (!v->is_number_integer() || v->get<std::int64_t>() < 0) {
-      d_.add(child_path(path_, key), "expected a non-negative integer, got " + describe(*v));
-      return 0;
-    }
-    return v->get<std::int64_t>();
-  }
-  // Absent or null: nullopt.
-  std::optional<std::int64_t> optional_integer(std::string_view key) {
-    const auto it = r_.find(std::string(key));
-    if (it == r_.end() || it->is_null()) return std::nullopt;
-    return integer(key);
-  }
-  double positive(std::string_view key) {
-    const Json* v = get(key);
-    if (v == nullptr) return 0.0;
-    if (!v->is_number() || !(v->get<double>() > 0.0) || !std::isfinite(v->get<double>())) {
-      d_.add(child_path(path_, key), "expected a positive number, got " + describe(*v));
-      return 0.0;
-    }
-    return v->get<double>();
-  }
-  Duration seconds(std::string_view key) { return seconds_to_duration(positive(key)); }
-  const std::string& path() const { return path_; }
-  void problem(std::string_view key, std::string message) { d_.add(child_path(path_, key), std::move(message)); }
-
- private:
-  const Json* get(std::string_view key) {
-    const auto it = r_.find(std::string(key));
-    if (it == r_.end()) {
-      d_.add(child_path(path_, key), "missing");
-      return nullptr;
-    }
-    return &*it;
-  }
-  const Json& r_;
-  std::string path_;
-  Diagnostics& d_;
-};
+using detail::RecordReader;
 
 // The records of one suite, or nullptr when the profile does not have it.
 const Json* suite_results(const Json& doc, std::string_view suite, Diagnostics& d) {

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "json_reader.hpp"
+#include "record_reader.hpp"
 
 namespace dtsim::scenarios {
 
@@ -16,61 +17,7 @@ using detail::describe;
 using detail::Diagnostics;
 using detail::Json;
 
-class ConfigReader {
- public:
-  ConfigReader(const Json& object, std::string path, Diagnostics& d) : o_(object), path_(std::move(path)), d_(d) {}
-  const Json* get(std::string_view key) {
-    const auto it = o_.find(std::string(key));
-    if (it == o_.end()) {
-      d_.add(child_path(path_, key), "missing");
-      return nullptr;
-    }
-    return &*it;
-  }
-  std::int64_t integer(std::string_view key, std::int64_t lo = 0) {
-    const Json* v = get(key);
-    if (v == nullptr) return lo;
-    if (!v->is_number_integer() || v->get<std::int64_t>() < lo) {
-      d_.add(child_path(path_, key), "expected an integer >= " + std::to_string(lo) + ", got " + describe(*v));
-      return lo;
-    }
-    return v->get<std::int64_t>();
-  }
-  bool boolean(std::string_view key) {
-    const Json* v = get(key);
-    if (v == nullptr) return false;
-    if (!v->is_boolean()) {
-      d_.add(child_path(path_, key), "expected true or false, got " + describe(*v));
-      return false;
-    }
-    return v->get<bool>();
-  }
-  // A string, or "" for null.
-  std::string text(std::string_view key) {
-    const Json* v = get(key);
-    if (v == nullptr || v->is_null()) return {};
-    if (!v->is_string()) {
-      d_.add(child_path(path_, key), "expected a string, got " + describe(*v));
-      return {};
-    }
-    return v->get<std::string>();
-  }
-  double positive(std::string_view key) {
-    const Json* v = get(key);
-    if (v == nullptr) return 0.0;
-    if (!v->is_number() || !(v->get<double>() > 0.0)) {
-      d_.add(child_path(path_, key), "expected a positive number, got " + describe(*v));
-      return 0.0;
-    }
-    return v->get<double>();
-  }
-  void problem(std::string_view key, std::string message) { d_.add(child_path(path_, key), std::move(message)); }
-
- private:
-  const Json& o_;
-  std::string path_;
-  Diagnostics& d_;
-};
+using ConfigReader = detail::RecordReader;
 
 models::ModelSpec model_of(ConfigReader& c) {
   models::ModelSpec m;
@@ -146,8 +93,6 @@ void training_and_plan(ConfigReader& c, models::TrainingSpec& t, models::Paralle
   }
 }
 
-Duration seconds(double s) { return seconds_to_duration(s); }
-
 }  // namespace
 
 TrainingRuns read_training_runs(std::string_view json_text, const hardware::NodeSpec& node,
@@ -192,9 +137,9 @@ TrainingRuns read_training_runs(std::string_view json_text, const hardware::Node
     m.spec.cluster.node.nics_per_node = std::min(std::max(node.nics_per_node, 1), m.gpus);
     m.spec.cluster.num_nodes = 1;
     m.spec.calibration = calibration;
-    m.step_time = seconds(s.positive("time_s"));
-    m.step_p10 = seconds(s.positive("time_p10_s"));
-    m.step_p90 = seconds(s.positive("time_p90_s"));
+    m.step_time = s.seconds("time_s");
+    m.step_p10 = s.seconds("time_p10_s");
+    m.step_p90 = s.seconds("time_p90_s");
     m.peak_memory = Bytes(r.integer("peak_alloc_steady_bytes_max_over_ranks", 1));
     out.runs.push_back(std::move(m));
   }
