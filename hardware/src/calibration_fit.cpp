@@ -34,6 +34,7 @@ Records gather(std::span<const MicrobenchProfile> profiles) {
     r.collectives.insert(r.collectives.end(), p.collectives.begin(), p.collectives.end());
     r.dtensor.insert(r.dtensor.end(), p.dtensor.begin(), p.dtensor.end());
     r.overlap.insert(r.overlap.end(), p.overlap.begin(), p.overlap.end());
+    r.layer_host.insert(r.layer_host.end(), p.layer_host.begin(), p.layer_host.end());
   }
   return r;
 }
@@ -122,6 +123,16 @@ void fit_host(const Records& r, Calibration& cal) {
   }
   if (!extra.empty()) cal.host.dtensor_op = seconds_to_duration(median(extra));
   if (rowwise && colwise) cal.host.dtensor_redistribute = seconds_to_duration(std::max(*rowwise - *colwise, 0.0));
+
+  // Eager layers: each TP measurement as it is; the plain layer once per
+  // number of processes that shared the host.
+  cal.host.layers.clear();
+  std::map<int, std::vector<double>> plain;
+  for (const LayerHostMeasurement& m : r.layer_host) {
+    cal.host.layers.push_back({m.tp, m.sequence_parallel, m.tp, m.layer});
+    plain[m.tp].push_back(m.plain_layer.seconds());
+  }
+  for (const auto& [processes, v] : plain) cal.host.layers.push_back({1, false, processes, seconds_to_duration(median(v))});
 }
 
 // Slowdown of kernels under concurrent NCCL, at the largest group measured.

@@ -196,8 +196,8 @@ constexpr std::array<std::string_view, 8> kCollectiveKeys{
     "nvlink_efficiency",      "network_efficiency",     "base_latency", "intra_hop_latency", "inter_hop_latency",
     "tree_intra_hop_latency", "tree_inter_hop_latency", "curves"};
 constexpr std::array<std::string_view, 3> kCurveKeys{"kind", "group_size", "points"};
-constexpr std::array<std::string_view, 4> kHostKeys{"kernel_launch", "collective_launch", "dtensor_op",
-                                                    "dtensor_redistribute"};
+constexpr std::array<std::string_view, 5> kHostKeys{"kernel_launch", "collective_launch", "dtensor_op",
+                                                    "dtensor_redistribute", "layers"};
 constexpr std::array<std::string_view, 2> kOverlapKeys{"compute_slowdown", "memory_slowdown"};
 constexpr std::array<std::string_view, 5> kResidualKeys{"group", "kind", "samples", "mean_abs_error", "max_abs_error"};
 constexpr std::array<std::string_view, 4> kDtypes{"fp32", "bf16", "fp16", "fp8"};
@@ -318,6 +318,31 @@ void read_collective(Reader& r, const Json& doc, hardware::Calibration& cal, Dia
   }
 }
 
+void read_layer_hosts(Reader& r, const Json& host, std::vector<hardware::LayerHost>& out) {
+  const Json* layers = r.array(host, "/host", "layers");
+  if (layers == nullptr) return;
+  for (std::size_t i = 0; i < layers->size(); ++i) {
+    const std::string p = child_path("/host/layers", i);
+    const Json* t = r.tuple((*layers)[i], p, 4, "[tp, sequence_parallel, processes, \"duration\"]");
+    if (t == nullptr) continue;
+    hardware::LayerHost l;
+    l.tp = static_cast<int>(r.integer((*t)[0], child_path(p, 0), 1, 1 << 20));
+    if (!(*t)[1].is_boolean()) {
+      r.error(child_path(p, 1), "expected true or false, got " + describe((*t)[1]));
+    } else {
+      l.sequence_parallel = (*t)[1].get<bool>();
+    }
+    l.processes = static_cast<int>(r.integer((*t)[2], child_path(p, 2), 1, 1 << 20));
+    const auto d = (*t)[3].is_string() ? parse_duration((*t)[3].get<std::string>()) : ParseResult<Duration>::fail("");
+    if (!d || *d < Duration::zero()) {
+      r.error(child_path(p, 3), "expected a non-negative duration string (\"1.8 ms\"), got " + describe((*t)[3]));
+    } else {
+      l.layer = *d;
+    }
+    out.push_back(l);
+  }
+}
+
 void read_residuals(Reader& r, const Json& doc, std::vector<hardware::FitResidual>& out, Diagnostics& d) {
   const Json* res = r.array(doc, "", "residuals");
   if (res == nullptr) return;
@@ -400,6 +425,12 @@ std::string write_calibration_json(const CalibrationFile& file) {
   w.key("collective_launch").string(duration_text(cal.host.collective_launch));
   w.key("dtensor_op").string(duration_text(cal.host.dtensor_op));
   w.key("dtensor_redistribute").string(duration_text(cal.host.dtensor_redistribute));
+  w.key("layers").begin_array();
+  for (const hardware::LayerHost& l : cal.host.layers) {
+    w.begin_array().integer(l.tp).boolean(l.sequence_parallel).integer(l.processes).string(duration_text(l.layer));
+    w.end_array();
+  }
+  w.end_array();
   w.end_object();
   w.key("overlap").begin_object();
   w.key("compute_slowdown").number(cal.overlap.compute_slowdown);
@@ -450,6 +481,7 @@ CalibrationFile read_calibration_json(std::string_view text, std::string_view or
     f.calibration.host.collective_launch = r.duration(*h, "/host", "collective_launch");
     f.calibration.host.dtensor_op = r.duration(*h, "/host", "dtensor_op");
     f.calibration.host.dtensor_redistribute = r.duration(*h, "/host", "dtensor_redistribute");
+    read_layer_hosts(r, *h, f.calibration.host.layers);
   }
   if (const Json* o = r.object(doc, "", "overlap", kOverlapKeys)) {
     f.calibration.overlap.compute_slowdown = r.number(*o, "/overlap", "compute_slowdown", 1.0, 10.0);

@@ -212,6 +212,9 @@ void read_framework(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics
       if (kind == "dtensor_host") {
         p.dtensor.push_back({r.text("op"), static_cast<int>(r.integer("tp")), r.seconds("host_op_s"),
                              r.seconds("host_op_plain_s")});
+      } else if (kind == "tp_layer_host") {
+        p.layer_host.push_back({static_cast<int>(r.integer("tp")), r.boolean("sp"), r.seconds("host_layer_s"),
+                                r.seconds("host_layer_plain_s")});
       } else if (kind == "overlap_slowdown") {
         hardware::OverlapMeasurement m;
         m.kernel = r.text("kernel");
@@ -221,7 +224,8 @@ void read_framework(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics
         m.with_collective = r.seconds("time_with_nccl_s");
         p.overlap.push_back(m);
       } else {
-        r.problem("kind", "expected \"dtensor_host\" or \"overlap_slowdown\", got \"" + kind + "\"");
+        r.problem("kind",
+                  "expected \"dtensor_host\", \"tp_layer_host\" or \"overlap_slowdown\", got \"" + kind + "\"");
       }
     }
   }

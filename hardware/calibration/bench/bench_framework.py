@@ -15,7 +15,15 @@ Two measurements, written as records of kind "dtensor_host" and
    partial result reduced: includes an all-reduce launch), sdpa-free.
    Field host_op_s (DTensor) and host_op_plain_s (plain tensor).
 
-2. overlap_slowdown: GPU time of a compute kernel alone and while NCCL
+2. tp_layer_host: host time of one decoder layer's forward + backward
+   (hardware/calibration/training/model.py's Llama block, tiny sizes so that
+   the GPU never waits the host out), eager, with the training harness's TP
+   plan (train.tp_parallelize, with and without sequence parallelism) and
+   without TP (plain tensors): 4 layers, loss = sum of the output, host wall
+   time of 20 steps without synchronizing / (20 x 4).  Fields
+   host_layer_s (TP) and host_layer_plain_s.
+
+3. overlap_slowdown: GPU time of a compute kernel alone and while NCCL
    all-reduces of 256 MiB run back to back on another stream over all ranks
    (the DP-gradient overlap of a training step).  Kernels: bf16 GEMM 8192^3,
    and a 1 GiB device copy.  Field slowdown = time_with_nccl / time_alone.
@@ -88,6 +96,54 @@ def dtensor_records(world, rank, quick):
     return out
 
 
+def tp_layer_records(world, rank, quick):
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, os.path.join(here, "..", "training"))
+    import model as M  # noqa: E402  (the harness's model)
+    from train import tp_parallelize  # noqa: E402
+    from torch.distributed.device_mesh import init_device_mesh
+    dev = torch.device("cuda", torch.cuda.current_device())
+    layers, steps = 4, (3 if quick else 20)
+    cfg = dict(arch="llama", n_layers=layers, hidden=256, n_heads=8, n_kv_heads=8, ffn_hidden=512, vocab=1024,
+               tied=False, seq_len=64 * world, activation_checkpointing="none")
+    mesh = init_device_mesh("cuda", (world,), mesh_dim_names=("tp",))
+    out = []
+
+    def host_per_layer(model, x):
+        def step():
+            model(x).float().sum().backward()
+        for _ in range(3):
+            step()
+        torch.cuda.synchronize()
+        samples = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                step()
+            t1 = time.perf_counter()
+            torch.cuda.synchronize()
+            samples.append((t1 - t0) / (steps * layers))
+        return summarize(samples)
+
+    plain = M.Transformer(cfg, first=False, last=False).to(dev, torch.bfloat16)
+    x = torch.randn(1, cfg["seq_len"], cfg["hidden"], device=dev, dtype=torch.bfloat16, requires_grad=True)
+    p = host_per_layer(plain, x)
+    for sp in (False, True):
+        c = dict(cfg, sp=sp)
+        m = M.Transformer(c, first=False, last=False).to(dev, torch.bfloat16)
+        tp_parallelize(m, mesh, c, loss_parallel_out=False)
+        xs = torch.randn(1, cfg["seq_len"] // (world if sp else 1), cfg["hidden"], device=dev,
+                         dtype=torch.bfloat16, requires_grad=True)
+        d = host_per_layer(m, xs)
+        rec = {"kind": "tp_layer_host", "tp": world, "sp": sp, "layers": layers, "hidden": cfg["hidden"],
+               "host_layer_s": d["time_s"], "host_layer": d, "host_layer_plain_s": p["time_s"], "host_layer_plain": p}
+        if rank == 0:
+            out.append(rec)
+            log(f"tp{world} sp={sp} layer fwd+bwd host: {d['time_s']*1e6:.0f} us (plain {p['time_s']*1e6:.0f} us)")
+        dist.barrier()
+    return out
+
+
 def gpu_time(fn, reps):
     s = torch.cuda.Event(enable_timing=True)
     e = torch.cuda.Event(enable_timing=True)
@@ -149,6 +205,7 @@ def main():
     results = []
     t0 = time.time()
     results += dtensor_records(world, rank, args.quick)
+    results += tp_layer_records(world, rank, args.quick)
     results += overlap_records(world, rank, args.quick)
     if rank == 0:
         write_json(args.out, {"results": results, "world_size": world, "wall_s": time.time() - t0,

@@ -55,14 +55,17 @@ ProgramInfo analyse(const Program& p, const hardware::OpCostModel& cost, const R
   for (std::size_t i = 0; i < n; ++i) {
     const Task& t = tasks[i];
     if (t.kind == TaskKind::kCompute) info.compute_time[i] = cost.duration(p.work(t));
-    if (t.kind == TaskKind::kCompute) {
+    const bool tp_collective = t.kind == TaskKind::kCollective && p.collective(t).group == GroupKind::kTensor;
+    if (in.host_per_launch && t.kind == TaskKind::kCompute) {
+      host += *in.host_per_launch * std::max<std::int64_t>(p.work(t).kernels, 0);
+    } else if (in.host_per_launch && tp_collective) {
+      host += *in.host_per_launch;
+    } else if (t.kind == TaskKind::kCompute) {
       host += cost.host_issue_time(p.work(t));
       if (p.work(t).op_class == OpClass::kGemm) host += in.extra_host_per_gemm;
     } else {
       host += cost.calibration().host.collective_launch;
-      if (t.kind == TaskKind::kCollective && p.collective(t).group == GroupKind::kTensor) {
-        host += in.extra_host_per_tp_collective;
-      }
+      if (tp_collective) host += in.extra_host_per_tp_collective;
     }
     info.issued_at[i] = host;
     auto& st = info.stream_tasks[static_cast<std::size_t>(t.stream)];

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "dtsim/core/units.hpp"
@@ -41,6 +42,10 @@ struct ReplayInputs {
   // collective times the DTensor reductions it stands for (GroupKind::kTensor).
   Duration extra_host_per_gemm;
   Duration extra_host_per_tp_collective;
+  // When set: the host time of every kernel launch and TP collective call,
+  // in place of the calibration's launch costs (a measured eager layer's
+  // host time spread over its kernels).
+  std::optional<Duration> host_per_launch;
   // Compute slowdown while the rank has a collective in flight.
   hardware::OverlapParams overlap;
   std::uint64_t event_limit = UINT64_MAX;

@@ -90,9 +90,22 @@ struct AttentionSample {
 // until its host has issued it (a rank's host issues its program in order and
 // never waits), so small kernels become launch-bound as they are in eager
 // PyTorch. Zero: the host is assumed always ahead of the GPU.
+// The host time of one eager PyTorch decoder layer, forward + backward: with
+// tensor parallelism through DTensor over `tp` GPUs (sequence parallel or
+// not), or without (tp = 1), measured with `processes` processes sharing the
+// host. The pytorch frameworks spread it over the layer's kernels.
+struct LayerHost {
+  int tp = 1;
+  bool sequence_parallel = false;
+  int processes = 1;
+  Duration layer;
+};
+
 struct HostParams {
   Duration kernel_launch;
   Duration collective_launch;
+  // Measured eager layers (empty: host cost from kernel_launch alone).
+  std::vector<LayerHost> layers;
   // PyTorch DTensor (tensor parallelism in the pytorch frameworks): extra host
   // time per op on DTensors, and per redistribution that reduces a partial
   // result (a TP collective), over the plain-tensor cost.

@@ -67,6 +67,16 @@ struct DTensorHostMeasurement {
   Duration plain;
 };
 
+// Host time of one eager decoder layer's forward + backward, with the
+// harness's tensor-parallel plan over `tp` processes and without TP (plain),
+// measured while `tp` processes share the host (bench_framework.py).
+struct LayerHostMeasurement {
+  int tp = 2;
+  bool sequence_parallel = false;
+  Duration layer;
+  Duration plain_layer;
+};
+
 // A kernel timed alone and while NCCL all-reduces run on another stream.
 struct OverlapMeasurement {
   std::string kernel;  // "gemm_bf16_8192", "copy_1GiB"
@@ -88,6 +98,7 @@ struct MicrobenchProfile {
   std::vector<CollectiveMeasurement> collectives;
   std::vector<DTensorHostMeasurement> dtensor;
   std::vector<OverlapMeasurement> overlap;
+  std::vector<LayerHostMeasurement> layer_host;
 };
 
 }  // namespace dtsim::hardware
