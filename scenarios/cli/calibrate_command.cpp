@@ -25,6 +25,7 @@ struct CalibrateArgs {
   std::string name;
   std::string output;
   std::optional<std::string> node;
+  std::optional<int> gpus;  // keep only measurements of groups up to this size
 };
 
 std::string option_value(std::span<const std::string_view> args, std::size_t& i, std::string_view option) {
@@ -40,8 +41,22 @@ bool is_option(std::string_view a, std::string_view option) {
   return a == option || (a.size() > option.size() && a.substr(0, option.size()) == option && a[option.size()] == '=');
 }
 
+std::optional<int> parse_positive(const std::string& s) {
+  if (s.empty() || s.size() > 6 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  const int n = std::stoi(s);
+  return n > 0 ? std::optional<int>(n) : std::nullopt;
+}
+
+// A machine with fewer GPUs than the profile's: only what it could have measured.
+void keep_groups_up_to(hardware::MicrobenchProfile& p, int gpus) {
+  std::erase_if(p.collectives, [&](const auto& m) { return m.group_size > gpus; });
+  std::erase_if(p.dtensor, [&](const auto& m) { return m.tp > gpus; });
+  std::erase_if(p.overlap, [&](const auto& m) { return m.world > gpus; });
+  std::erase_if(p.layer_host, [&](const auto& m) { return m.tp > gpus; });
+}
+
 CalibrateArgs parse_calibrate_args(std::span<const std::string_view> args) {
-  static constexpr std::string_view kOptions[] = {"--name", "--output", "--node"};
+  static constexpr std::string_view kOptions[] = {"--name", "--output", "--node", "--gpus"};
   CalibrateArgs c;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view a = args[i];
@@ -51,6 +66,11 @@ CalibrateArgs parse_calibrate_args(std::span<const std::string_view> args) {
       c.output = a == "-o" ? option_value(args, i, "-o") : option_value(args, i, "--output");
     } else if (is_option(a, "--node")) {
       c.node = option_value(args, i, "--node");
+    } else if (is_option(a, "--gpus")) {
+      const std::string v = option_value(args, i, "--gpus");
+      const auto n = parse_positive(v);
+      if (!n) throw UsageError("--gpus needs a positive integer, got '" + v + "'");
+      c.gpus = *n;
     } else if (a.size() > 1 && a[0] == '-') {
       throw UsageError(with_hint("option", a, kOptions, "calibrate"));
     } else {
@@ -77,6 +97,7 @@ int command_calibrate(std::span<const std::string_view> args) {
   for (const std::string& file : a.profiles) {
     try {
       profiles.push_back(read_microbench_profile(read_text_file(file), file));
+      if (a.gpus) keep_groups_up_to(profiles.back(), *a.gpus);
     } catch (const InputError& e) {
       throw FileInputError(file, e);
     }
