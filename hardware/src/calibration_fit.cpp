@@ -1,28 +1,18 @@
-// Compute part of the calibration fit and the orchestration
-// (calibration_fit.hpp states what is fitted and how).
+// The calibration fit's orchestration (calibration_fit.hpp states what is
+// fitted and how; the parts live in compute_fit.cpp, host_fit.cpp and
+// collective_fit.cpp).
 #include "dtsim/hardware/calibration_fit.hpp"
 
-#include <Eigen/Dense>
-#include <array>
-#include <cmath>
-#include <cstdio>
-#include <map>
-#include <optional>
-#include <tuple>
+#include <string>
 
 #include "dtsim/core/error.hpp"
-#include "dtsim/hardware/op_cost_model.hpp"
 #include "fit_common.hpp"
 
 namespace dtsim::hardware {
 
 namespace {
 
-using fit::median;
-using fit::ResidualAccumulator;
-
-// Every measurement of every profile, in one list per kind.
-using Records = MicrobenchProfile;
+using Records = fit::Records;
 
 Records gather(std::span<const MicrobenchProfile> profiles) {
   Records r;
@@ -37,365 +27,6 @@ Records gather(std::span<const MicrobenchProfile> profiles) {
     r.layer_host.insert(r.layer_host.end(), p.layer_host.begin(), p.layer_host.end());
   }
   return r;
-}
-
-ComputeWork gemm_work(const GemmMeasurement& m) {
-  ComputeWork w;
-  w.op_class = OpClass::kGemm;
-  w.dtype = m.dtype;
-  const GemmShape& s = m.shape;
-  w.flops = Flops(2.0 * static_cast<double>(s.m) * static_cast<double>(s.n) * static_cast<double>(s.k) *
-                  static_cast<double>(s.batch));
-  const std::int64_t in_size = dtype_size(m.dtype);
-  w.bytes_read = Bytes((s.m * s.k + s.k * s.n) * s.batch * in_size);
-  w.bytes_written = Bytes(s.m * s.n * s.batch * 2);  // bf16 output for both dtypes
-  w.gemm = s;
-  return w;
-}
-
-ComputeWork attention_work(const AttentionShape& shape, bool backward, Flops forward_flops) {
-  ComputeWork w;
-  w.op_class = OpClass::kAttention;
-  w.dtype = DType::kBf16;
-  w.flops = backward ? forward_flops * 2.5 : forward_flops;
-  w.attention = shape;
-  w.attention->backward = backward;
-  const double tokens = static_cast<double>(shape.batch * shape.seq_q);
-  const double io = tokens * static_cast<double>(shape.head_dim) * 2.0 *
-                    static_cast<double>(2 * shape.heads + 2 * shape.kv_heads);
-  w.bytes_read = Bytes(static_cast<std::int64_t>(backward ? 2.0 * io : 0.75 * io));
-  w.bytes_written = Bytes(static_cast<std::int64_t>(backward ? io : 0.25 * io));
-  return w;
-}
-
-// Attention forward and forward+backward of one shape, paired up.
-struct AttentionPair {
-  const AttentionMeasurement* forward = nullptr;
-  const AttentionMeasurement* forward_backward = nullptr;
-};
-using AttentionKey = std::tuple<AttentionKernel, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t>;
-
-std::map<AttentionKey, AttentionPair> pair_attention(const std::vector<AttentionMeasurement>& records) {
-  std::map<AttentionKey, AttentionPair> pairs;
-  for (const AttentionMeasurement& m : records) {
-    const AttentionShape& s = m.shape;
-    AttentionPair& p = pairs[{s.kernel, s.seq_q, s.head_dim, s.heads, s.kv_heads, s.batch}];
-    (s.backward ? p.forward_backward : p.forward) = &m;
-  }
-  return pairs;
-}
-
-double peak_bf16(const GpuSpec& gpu) { return gpu.peak_bf16.flops_per_second(); }
-
-// Per-kernel floor inside a CUDA graph: the launch records' median, or the
-// datasheet default when none were measured.
-Duration kernel_floor(const Records& r, Duration fallback) {
-  std::vector<double> v;
-  for (const LaunchMeasurement& m : r.launch) v.push_back(m.graph_gpu.seconds());
-  return v.empty() ? fallback : seconds_to_duration(median(v));
-}
-
-void fit_host(const Records& r, Calibration& cal) {
-  std::vector<double> host;
-  for (const LaunchMeasurement& m : r.launch) host.push_back(m.host_enqueue.seconds());
-  if (!host.empty()) cal.host.kernel_launch = seconds_to_duration(median(host));
-  std::vector<double> coll;
-  for (const CollectiveMeasurement& m : r.collectives) {
-    if (m.host_bound_time > m.time && m.bytes <= Bytes(1 << 20)) coll.push_back((m.host_bound_time - m.time).seconds());
-  }
-  if (!coll.empty()) cal.host.collective_launch = seconds_to_duration(median(coll));
-
-  // DTensor, at the largest TP size measured: the median extra over plain
-  // tensors of the ops that move no data, and the extra of a row-parallel
-  // linear whose partial result is reduced over that of a column-parallel one.
-  int tp = 0;
-  for (const DTensorHostMeasurement& m : r.dtensor) tp = std::max(tp, m.tp);
-  std::vector<double> extra;
-  std::optional<double> rowwise, colwise;
-  for (const DTensorHostMeasurement& m : r.dtensor) {
-    if (m.tp != tp) continue;
-    if (m.op == "linear_rowwise_reduced") {
-      rowwise = m.dtensor.seconds();
-      continue;
-    }
-    if (m.op == "linear_colwise") colwise = m.dtensor.seconds();
-    extra.push_back(std::max((m.dtensor - m.plain).seconds(), 0.0));
-  }
-  if (!extra.empty()) cal.host.dtensor_op = seconds_to_duration(median(extra));
-  if (rowwise && colwise) cal.host.dtensor_redistribute = seconds_to_duration(std::max(*rowwise - *colwise, 0.0));
-
-  // Eager layers: each TP measurement as it is; the plain layer once per
-  // number of processes that shared the host.
-  cal.host.layers.clear();
-  std::map<int, std::vector<double>> plain;
-  for (const LayerHostMeasurement& m : r.layer_host) {
-    cal.host.layers.push_back({m.tp, m.sequence_parallel, m.tp, m.layer});
-    plain[m.tp].push_back(m.plain_layer.seconds());
-  }
-  for (const auto& [processes, v] : plain) cal.host.layers.push_back({1, false, processes, seconds_to_duration(median(v))});
-}
-
-// Slowdown of kernels under concurrent NCCL, at the largest group measured.
-void fit_overlap(const Records& r, Calibration& cal) {
-  int world = 0;
-  for (const OverlapMeasurement& m : r.overlap) world = std::max(world, m.world);
-  for (const OverlapMeasurement& m : r.overlap) {
-    if (m.world != world || m.alone <= Duration::zero()) continue;
-    const double s = std::clamp(m.with_collective.seconds() / m.alone.seconds(), 1.0, 10.0);
-    (m.op_class == OpClass::kGemm ? cal.overlap.compute_slowdown : cal.overlap.memory_slowdown) = s;
-  }
-}
-
-// peak x wave / achieved = a + b / K over the records of one dtype.
-struct GemmLine {
-  double a = 0.0, b = 0.0, sse = 0.0;
-};
-
-GemmLine fit_gemm_line(const std::vector<GemmMeasurement>& records, DType dtype, const OpCostModel& shape_model,
-                       double peak, Duration overhead) {
-  std::vector<std::array<double, 3>> rows;  // 1/K, y, weight
-  for (const GemmMeasurement& m : records) {
-    if (m.dtype != dtype) continue;
-    const double busy = (m.time - overhead).seconds();
-    if (busy <= 0.0) continue;
-    const double achieved = gemm_work(m).flops.count() / busy / peak;
-    const double y = shape_model.wave_efficiency(m.shape) / achieved;
-    rows.push_back({1.0 / static_cast<double>(std::max<std::int64_t>(m.shape.k, 1)), y, 1.0 / y});
-  }
-  GemmLine line;
-  if (rows.empty()) return line;
-  Eigen::MatrixXd a(static_cast<Eigen::Index>(rows.size()), 2);
-  Eigen::VectorXd y(static_cast<Eigen::Index>(rows.size()));
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    const auto r = static_cast<Eigen::Index>(i);
-    a(r, 0) = rows[i][2];
-    a(r, 1) = rows[i][0] * rows[i][2];
-    y(r) = rows[i][1] * rows[i][2];
-  }
-  const Eigen::VectorXd x = a.colPivHouseholderQr().solve(y);
-  line.a = x(0);
-  line.b = x(1);
-  if (line.b < 0.0 || line.a <= 0.0) {  // no K loss visible: a constant efficiency
-    line.b = 0.0;
-    line.a = y.sum() / a.col(0).sum();
-  }
-  line.sse = (a * Eigen::Vector2d(line.a, line.b) - y).squaredNorm();
-  return line;
-}
-
-double clamp_efficiency(double e) { return std::clamp(e, 1e-3, 1.5); }
-
-void fit_gemm(const Records& r, const GpuSpec& gpu, Calibration& cal) {
-  OpClassParams& p = cal.params(OpClass::kGemm);
-  const Duration overhead = p.kernel_overhead;
-  const double peak = peak_bf16(gpu);
-  GemmLine best;
-  std::pair<int, int> best_tile{cal.gemm_tile_m, cal.gemm_tile_n};
-  bool first = true;
-  for (const auto& [tm, tn] : {std::pair{128, 128}, std::pair{128, 256}, std::pair{256, 128}}) {
-    Calibration trial = cal;
-    trial.gemm_tile_m = tm;
-    trial.gemm_tile_n = tn;
-    const OpCostModel shapes(gpu, trial);
-    const GemmLine line = fit_gemm_line(r.gemm, DType::kBf16, shapes, peak, overhead);
-    if (line.a > 0.0 && (first || line.sse < best.sse)) {
-      best = line;
-      best_tile = {tm, tn};
-      first = false;
-    }
-  }
-  if (first) return;  // no usable bf16 record
-  cal.gemm_tile_m = best_tile.first;
-  cal.gemm_tile_n = best_tile.second;
-  p.compute_efficiency = clamp_efficiency(1.0 / best.a);
-  cal.gemm_k_half = best.b / best.a;
-
-  const double fp8_peak = gpu.peak_fp8.flops_per_second();
-  if (fp8_peak > 0.0) {
-    const OpCostModel shapes(gpu, cal);
-    std::vector<double> ratio;  // parametric shape factor / achieved
-    for (const GemmMeasurement& m : r.gemm) {
-      if (m.dtype != DType::kFp8) continue;
-      const double busy = (m.time - overhead).seconds();
-      if (busy <= 0.0) continue;
-      const double k = static_cast<double>(m.shape.k);
-      ratio.push_back(shapes.wave_efficiency(m.shape) * k / (k + cal.gemm_k_half) /
-                      (gemm_work(m).flops.count() / busy / fp8_peak));
-    }
-    if (!ratio.empty()) p.fp8_compute_efficiency = clamp_efficiency(1.0 / median(ratio));
-  }
-
-  cal.gemm_samples.clear();
-  for (const GemmMeasurement& m : r.gemm) {
-    const double unit_peak = m.dtype == DType::kFp8 && fp8_peak > 0.0 ? fp8_peak : peak;
-    const double busy = (m.time - overhead).seconds();
-    if (busy <= 0.0) continue;
-    cal.gemm_samples.push_back({m.shape, m.dtype, clamp_efficiency(gemm_work(m).flops.count() / busy / unit_peak)});
-  }
-}
-
-void fit_attention(const Records& r, const GpuSpec& gpu, Calibration& cal) {
-  const Duration overhead = cal.params(OpClass::kAttention).kernel_overhead;
-  const double peak = peak_bf16(gpu);
-  // Mean over the shapes (MHA, GQA) measured at each (kernel, seq, head_dim, direction).
-  std::map<std::tuple<AttentionKernel, std::int64_t, std::int64_t, bool>, std::vector<double>> eff;
-  for (const auto& [key, pair] : pair_attention(r.attention)) {
-    if (pair.forward == nullptr) continue;
-    const double fwd_busy = (pair.forward->time - overhead).seconds();
-    if (fwd_busy <= 0.0) continue;
-    const auto [kernel, seq, head_dim, heads, kv, batch] = key;
-    eff[{kernel, seq, head_dim, false}].push_back(pair.forward->flops.count() / fwd_busy / peak);
-    if (pair.forward_backward == nullptr) continue;
-    const double bwd_busy = (pair.forward_backward->time - pair.forward->time - overhead).seconds();
-    const double bwd_flops = pair.forward_backward->flops.count() - pair.forward->flops.count();
-    if (bwd_busy > 0.0 && bwd_flops > 0.0) eff[{kernel, seq, head_dim, true}].push_back(bwd_flops / bwd_busy / peak);
-  }
-  if (eff.empty()) return;
-  cal.attention_samples.clear();
-  std::vector<double> all;
-  for (const auto& [key, v] : eff) {
-    double mean = 0.0;
-    for (const double e : v) mean += e;
-    mean /= static_cast<double>(v.size());
-    const auto [kernel, seq, head_dim, backward] = key;
-    cal.attention_samples.push_back({kernel, seq, head_dim, backward, clamp_efficiency(mean)});
-    all.push_back(mean);
-  }
-  cal.params(OpClass::kAttention).compute_efficiency = clamp_efficiency(median(all));
-}
-
-// time = kernels x t0 + bytes x c per class, rows weighted by 1 / time.
-void fit_memory_bound(const Records& r, const GpuSpec& gpu, Calibration& cal) {
-  std::map<OpClass, std::vector<const MemoryBoundMeasurement*>> by_class;
-  for (const MemoryBoundMeasurement& m : r.memory_bound) {
-    if (m.time.seconds() > 0.0 && m.bytes > Bytes(0)) by_class[m.op_class].push_back(&m);
-  }
-  const double hbm = gpu.memory_bandwidth.bytes_per_second();
-  for (const auto& [op_class, v] : by_class) {
-    Eigen::MatrixXd a(static_cast<Eigen::Index>(v.size()), 2);
-    Eigen::VectorXd y(static_cast<Eigen::Index>(v.size()));
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      const auto row = static_cast<Eigen::Index>(i);
-      const double w = 1.0 / v[i]->time.seconds();
-      a(row, 0) = static_cast<double>(v[i]->kernels) * w;
-      a(row, 1) = v[i]->bytes.as_double() * w;
-      y(row) = 1.0;
-    }
-    Eigen::Vector2d x = a.colPivHouseholderQr().solve(y);
-    if (x(0) < 0.0) {  // no visible floor: bandwidth only
-      x(0) = 0.0;
-      x(1) = y.dot(a.col(1)) / a.col(1).squaredNorm();
-    }
-    if (x(1) <= 0.0) continue;
-    OpClassParams& p = cal.params(op_class);
-    p.kernel_overhead = seconds_to_duration(x(0));
-    p.memory_efficiency = clamp_efficiency(1.0 / (x(1) * hbm));
-  }
-  // Embedding kernels (gather / scatter-add) are not measured: the elementwise fit.
-  if (by_class.count(OpClass::kElementwise) != 0 && by_class.count(OpClass::kEmbedding) == 0) {
-    const OpClassParams& e = cal.params(OpClass::kElementwise);
-    cal.params(OpClass::kEmbedding).memory_efficiency = e.memory_efficiency;
-    cal.params(OpClass::kEmbedding).kernel_overhead = e.kernel_overhead;
-  }
-}
-
-std::string dtype_group(DType t) { return std::string("gemm ") + std::string(to_string(t)); }
-
-void gemm_residuals(const Records& r, const GpuSpec& gpu, const Calibration& cal, std::vector<FitResidual>& out) {
-  const OpCostModel fitted(gpu, cal);
-  // Held out: a table of every other record (by FLOPs) predicts the rest.
-  std::vector<const GemmMeasurement*> sorted;
-  for (const GemmMeasurement& m : r.gemm) sorted.push_back(&m);
-  std::stable_sort(sorted.begin(), sorted.end(),
-                   [](const auto* a, const auto* b) { return gemm_work(*a).flops < gemm_work(*b).flops; });
-  Calibration half = cal;
-  half.gemm_samples.clear();
-  for (std::size_t i = 0; i < sorted.size(); i += 2) {
-    for (const GemmSample& s : cal.gemm_samples) {
-      const GemmShape& a = s.shape;
-      const GemmShape& b = sorted[i]->shape;
-      if (s.dtype == sorted[i]->dtype && a.m == b.m && a.n == b.n && a.k == b.k && a.batch == b.batch) {
-        half.gemm_samples.push_back(s);
-        break;
-      }
-    }
-  }
-  const OpCostModel held(gpu, half);
-  Calibration no_table = cal;
-  no_table.gemm_samples.clear();
-  const OpCostModel parametric(gpu, no_table);
-  for (const DType t : {DType::kBf16, DType::kFp8}) {
-    ResidualAccumulator in(dtype_group(t), "in_sample"), out_half(dtype_group(t), "held_out"),
-        param(dtype_group(t) + " (parametric only)", "in_sample");
-    for (std::size_t i = 0; i < sorted.size(); ++i) {
-      const GemmMeasurement& m = *sorted[i];
-      if (m.dtype != t) continue;
-      const ComputeWork w = gemm_work(m);
-      in.add(fitted.duration(w).seconds(), m.time.seconds());
-      param.add(parametric.duration(w).seconds(), m.time.seconds());
-      if (i % 2 == 1) out_half.add(held.duration(w).seconds(), m.time.seconds());
-    }
-    in.emit(out);
-    param.emit(out);
-    out_half.emit(out);
-  }
-}
-
-void attention_residuals(const Records& r, const GpuSpec& gpu, const Calibration& cal, std::vector<FitResidual>& out) {
-  if (cal.attention_samples.empty()) return;
-  const OpCostModel fitted(gpu, cal);
-  // Held out: every other measured sequence length of each kernel and head width.
-  using SeqKey = std::tuple<AttentionKernel, std::int64_t, std::int64_t>;  // kernel, head_dim, seq
-  std::map<std::pair<AttentionKernel, std::int64_t>, std::vector<std::int64_t>> seqs;
-  for (const AttentionSample& s : cal.attention_samples) {
-    if (!s.backward) seqs[{s.kernel, s.head_dim}].push_back(s.seq);
-  }
-  std::map<SeqKey, bool> kept;  // in the half table
-  for (auto& [key, v] : seqs) {
-    std::sort(v.begin(), v.end());
-    for (std::size_t i = 0; i < v.size(); ++i) kept[{key.first, key.second, v[i]}] = i % 2 == 0;
-  }
-  Calibration half = cal;
-  half.attention_samples.clear();
-  for (const AttentionSample& s : cal.attention_samples) {
-    if (kept[{s.kernel, s.head_dim, s.seq}]) half.attention_samples.push_back(s);
-  }
-  const OpCostModel held(gpu, half);
-  std::map<std::string, ResidualAccumulator> acc;
-  const auto add = [&](const std::string& group, const std::string& kind, double predicted, double measured) {
-    acc.try_emplace(group + "|" + kind, group, kind).first->second.add(predicted, measured);
-  };
-  for (const auto& [key, pair] : pair_attention(r.attention)) {
-    if (pair.forward == nullptr) continue;
-    const AttentionShape& s = pair.forward->shape;
-    const std::string name = "attention " + std::string(to_string(s.kernel));
-    const ComputeWork f = attention_work(s, false, pair.forward->flops);
-    const ComputeWork b = attention_work(s, true, pair.forward->flops);
-    const bool is_held = !kept[{s.kernel, s.head_dim, s.seq_q}];
-    add(name + " fwd", "in_sample", fitted.duration(f).seconds(), pair.forward->time.seconds());
-    if (is_held) add(name + " fwd", "held_out", held.duration(f).seconds(), pair.forward->time.seconds());
-    if (pair.forward_backward != nullptr) {
-      const double measured = pair.forward_backward->time.seconds();
-      add(name + " fwd+bwd", "in_sample", (fitted.duration(f) + fitted.duration(b)).seconds(), measured);
-      if (is_held) add(name + " fwd+bwd", "held_out", (held.duration(f) + held.duration(b)).seconds(), measured);
-    }
-  }
-  for (const auto& [k, a] : acc) a.emit(out);
-}
-
-void memory_bound_residuals(const Records& r, const GpuSpec& gpu, const Calibration& cal,
-                            std::vector<FitResidual>& out) {
-  const OpCostModel fitted(gpu, cal);
-  std::map<std::string, ResidualAccumulator> by_op;
-  for (const MemoryBoundMeasurement& m : r.memory_bound) {
-    ComputeWork w;
-    w.op_class = m.op_class;
-    w.bytes_read = m.bytes;
-    w.kernels = m.kernels;
-    auto it = by_op.try_emplace(m.op, m.op + " (" + std::string(to_string(m.op_class)) + ")", "in_sample").first;
-    it->second.add(fitted.duration(w).seconds(), m.time.seconds());
-  }
-  for (const auto& [op, acc] : by_op) acc.emit(out);
 }
 
 std::string describe_sources(std::span<const MicrobenchProfile> profiles) {
@@ -432,19 +63,19 @@ CalibrationFit fit_calibration(std::span<const MicrobenchProfile> profiles, cons
   cal.name = std::move(name);
   cal.source = describe_sources(profiles);
 
-  fit_host(r, cal);
-  fit_overlap(r, cal);
-  const Duration floor = kernel_floor(r, cal.params(OpClass::kGemm).kernel_overhead);
+  fit::fit_host(r, cal);
+  fit::fit_overlap(r, cal);
+  const Duration floor = fit::kernel_floor(r, cal.params(OpClass::kGemm).kernel_overhead);
   for (const OpClass c : {OpClass::kGemm, OpClass::kAttention}) cal.params(c).kernel_overhead = floor;
-  fit_gemm(r, gpu, cal);
-  fit_attention(r, gpu, cal);
-  fit_memory_bound(r, gpu, cal);
+  fit::fit_gemm(r, gpu, cal);
+  fit::fit_attention(r, gpu, cal);
+  fit::fit_memory_bound(r, gpu, cal);
   fit::fit_collectives(r.collectives, node, cal, out.residuals);
 
   std::vector<FitResidual> compute;
-  gemm_residuals(r, gpu, cal, compute);
-  attention_residuals(r, gpu, cal, compute);
-  memory_bound_residuals(r, gpu, cal, compute);
+  fit::gemm_residuals(r, gpu, cal, compute);
+  fit::attention_residuals(r, gpu, cal, compute);
+  fit::memory_bound_residuals(r, gpu, cal, compute);
   out.residuals.insert(out.residuals.begin(), compute.begin(), compute.end());
 
   if (auto problems = validate_calibration(cal); !problems.empty()) {

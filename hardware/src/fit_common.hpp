@@ -39,6 +39,21 @@ inline double median(std::vector<double> v) {
   return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+// Every measurement of every profile, in one list per kind.
+using Records = MicrobenchProfile;
+
+// Each fit refines `cal` in place from the records (calibration_fit.hpp).
+Duration kernel_floor(const Records& r, Duration fallback);
+void fit_host(const Records& r, Calibration& cal);
+void fit_overlap(const Records& r, Calibration& cal);
+void fit_gemm(const Records& r, const GpuSpec& gpu, Calibration& cal);
+void fit_attention(const Records& r, const GpuSpec& gpu, Calibration& cal);
+void fit_memory_bound(const Records& r, const GpuSpec& gpu, Calibration& cal);
+void gemm_residuals(const Records& r, const GpuSpec& gpu, const Calibration& cal, std::vector<FitResidual>& out);
+void attention_residuals(const Records& r, const GpuSpec& gpu, const Calibration& cal, std::vector<FitResidual>& out);
+void memory_bound_residuals(const Records& r, const GpuSpec& gpu, const Calibration& cal,
+                            std::vector<FitResidual>& out);
+
 // Fits the collective latencies and curves of `cal` (see calibration_fit.hpp)
 // and appends the collective residuals.
 void fit_collectives(const std::vector<CollectiveMeasurement>& records, const NodeSpec& node, Calibration& cal,
