@@ -106,6 +106,13 @@ std::vector<MemoryBreakdown> estimate_memory(const ModelSpec& model, const Train
       mb.activations_per_microbatch += ch.saved_per_microbatch;
     }
     mb.activations = peak_held_bytes(passes, per_chunk);
+    // torch.distributed.pipelining keeps the last stage's output (the bf16
+    // logits, gathered over TP: a stage's output is a plain tensor) of every
+    // micro-batch until the step ends, to return them merged.
+    if (sm.holds_head && plan.pp > 1 && training.framework != Framework::kMegatron) {
+      const std::int64_t vocab = padded_vocab_size(model, plan.tp);
+      mb.activations += Bytes(m * training.micro_batch * training.seq_len * vocab * 2);
+    }
     mb.microbatches_in_flight = peak_in_flight(passes, plan.virtual_stages).peak;
     mb.temporary = temporary_bytes(sm, model, training, plan, layout);
     mb.communication_buffers = communication_bytes(sm, training, plan, pb, layout);

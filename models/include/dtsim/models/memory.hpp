@@ -41,7 +41,10 @@ struct MemoryBreakdown {
 //    forward keeping its units' saved_activations (+ AMP's bf16 weight copies,
 //    except a decoder layer's under full recompute, which re-casts them):
 //    1F1B stage s holds min(pp - s, m) micro-batches, GPipe m, interleaved
-//    stage 0 pp (1 + (pp - 1) / (pp v)) (reference §6);
+//    stage 0 pp (1 + (pp - 1) / (pp v)) (reference §6); under the pytorch
+//    frameworks with pp > 1 the last stage also keeps every micro-batch's
+//    bf16 logits, whole (gathered over TP), as torch.distributed.pipelining
+//    merges the outputs at the end;
 //  - temporary = the largest transient: on the last stage one micro-batch's
 //    fp32 logits (T x padded V / tp x 4; the PyTorch frameworks x 10: bf16
 //    logits, fp32 log-softmax and its gradient), under recompute one layer's
