@@ -9,6 +9,7 @@
 #include "dtsim/models/program.hpp"
 #include "dtsim/models/rank_layout.hpp"
 #include "replay.hpp"
+#include "report_builder.hpp"
 
 using namespace dtsim;
 using namespace dtsim::literals;
@@ -216,4 +217,36 @@ TEST_CASE("symmetric replay weights sibling flows: oversubscribed fabric", "[rep
   // And the sharing is real: slower than one ring alone on the NICs
   // (1 ms + 2*3/4 * 40 MB / 10 GB/s = 7 ms).
   CHECK(full > 7e-3 * (1 + 1e-6));
+}
+
+TEST_CASE("the critical path charges a transfer from when its peer arrived", "[replay][critical_path]") {
+  // Two stages on one node: stage 0 computes 1 ms (1 GB at 1 TB/s) and sends
+  // 100 MB (1 ms at 100 GB/s); stage 1 posts its recv at t = 0 and computes
+  // 2 ms after it. Path: forward [0, 1 ms], transfer [1, 2 ms] (not from 0,
+  // when the recv was posted), forward [2, 4 ms].
+  Fixture f;
+  f.plan.pp = 2;
+  f.cluster = toy_cluster(2, 1);
+  const models::P2POp msg{1, Bytes(100'000'000), 7};
+  Program p0(0);
+  const TaskId fwd0 = p0.add_compute(stream_work(1e9), Phase::kForward, "fwd", {}, 0);
+  p0.add_send(msg, StreamKind::kSendForward, Phase::kPipelineComm, "send_fwd", std::vector<TaskId>{fwd0}, 0);
+  Program p1(1);
+  const TaskId recv = p1.add_recv(models::P2POp{0, Bytes(100'000'000), 7}, StreamKind::kRecvForward,
+                                  Phase::kPipelineComm, "recv_fwd", {}, 0);
+  p1.add_compute(stream_work(2e9), Phase::kForward, "fwd", std::vector<TaskId>{recv}, 0);
+  f.programs = {p0, p1};
+  const sim::ReplayResult r = f.run(false);
+  CHECK_THAT(r.makespan.since_start().seconds(), WithinRel(4e-3, 1e-9));
+  const auto path = sim::critical_path(r, sim::critical_rank(r), f.programs);
+  REQUIRE(path.size() == 3);
+  CHECK(path[0].stage == 0);
+  CHECK(path[0].phase == Phase::kForward);
+  CHECK_THAT(path[0].duration.seconds(), WithinRel(1e-3, 1e-9));
+  CHECK(path[1].phase == Phase::kPipelineComm);
+  CHECK_THAT(path[1].start.since_start().seconds(), WithinRel(1e-3, 1e-9));
+  CHECK_THAT(path[1].duration.seconds(), WithinRel(1e-3, 1e-9));
+  CHECK(path[2].stage == 1);
+  CHECK_THAT(path[2].start.since_start().seconds(), WithinRel(2e-3, 1e-9));
+  CHECK_THAT(path[2].duration.seconds(), WithinRel(2e-3, 1e-9));
 }

@@ -131,15 +131,36 @@ std::vector<CriticalPathSegment> critical_path(const ReplayResult& result, std::
   }
   DTSIM_CHECK(guard <= limit, "critical path walk did not terminate");
   std::reverse(chain.begin(), chain.end());
-  for (const Step& s : chain) {
+  for (std::size_t i = 0; i < chain.size(); ++i) {
+    const Step& s = chain[i];
     const RankTrace& rt = result.ranks[static_cast<std::size_t>(s.sr)];
     const models::Program& prog = programs[static_cast<std::size_t>(rt.stage)];
     const Task& t = prog.tasks()[s.task];
-    const TimePoint start = rt.start[s.task];
+    TimePoint start = rt.start[s.task];
+    // A collective or transfer released by a peer's arrival: until then it
+    // only waited, and that time is on the peer's chain (the step before).
+    if (i > 0 && chain[i - 1].sr != s.sr && t.kind != TaskKind::kCompute) {
+      const RankTrace& peer = result.ranks[static_cast<std::size_t>(chain[i - 1].sr)];
+      start = std::max(start, peer.start[chain[i - 1].task]);
+    }
     const Duration d = rt.end[s.task] - start;
     if (!segs.empty() && segs.back().stage == rt.stage && segs.back().phase == t.phase) {
       auto& seg = segs.back();
       seg.duration = (rt.end[s.task] - seg.start);
+      continue;
+    }
+    // Tensor-parallel collectives sit inside a layer's compute: they extend
+    // the compute segment they interrupt instead of splitting it.
+    if (!segs.empty() && segs.back().stage == rt.stage && t.phase == Phase::kTensorComm &&
+        is_compute_phase(segs.back().phase)) {
+      segs.back().duration = rt.end[s.task] - segs.back().start;
+      continue;
+    }
+    // A send and its recv are one transfer, seen from both ends: one segment.
+    if (!segs.empty() && t.phase == Phase::kPipelineComm && segs.back().phase == Phase::kPipelineComm &&
+        start <= segs.back().start + segs.back().duration) {
+      auto& seg = segs.back();
+      seg.duration = std::max(seg.duration, rt.end[s.task] - seg.start);
       continue;
     }
     CriticalPathSegment seg;
