@@ -94,7 +94,7 @@ const PartFigures& figures_for(const GpuSpec& gpu, bool& exact) {
   for (const auto& p : kParts) {
     if (p.name == ref) return p;
   }
-  DTSIM_CHECK(false, "reference part missing from the calibration table");
+  DTSIM_UNREACHABLE("reference part missing from the calibration table");
   return kParts[0];
 }
 

@@ -282,7 +282,7 @@ CollectivePlan hierarchical_plan(const Context& c) {
       plan.stages.push_back(inter_stage(inter_ag_share, pr.inter_hop_latency * (n_nodes - 1)));
       break;
     default:
-      DTSIM_CHECK(false, "hierarchical plan for a kind it does not apply to");
+      DTSIM_UNREACHABLE("hierarchical plan for a kind it does not apply to");
   }
   return plan;
 }
@@ -339,7 +339,7 @@ CollectivePlan build(CollectiveAlgorithm a, const Context& c) {
     case CollectiveAlgorithm::kAuto:
       break;
   }
-  DTSIM_CHECK(false, "no builder for this algorithm");
+  DTSIM_UNREACHABLE("no builder for this algorithm");
   return {};
 }
 

@@ -14,7 +14,7 @@ ParallelDim dim_of(GroupKind g) {
     case GroupKind::kData: return ParallelDim::kData;
     case GroupKind::kPipeline: return ParallelDim::kPipeline;
   }
-  DTSIM_CHECK(false, "unknown group kind");
+  DTSIM_UNREACHABLE("unknown group kind");
   return ParallelDim::kTensor;
 }
 

@@ -53,3 +53,8 @@ class InternalError : public Error {
   do {                                                                         \
     if (!(cond)) ::dtsim::fail_internal_check(#cond, __FILE__, __LINE__, (msg)); \
   } while (false)
+
+// A point the code never reaches (an exhausted switch, a table that must hold
+// the key): an InternalError. Unlike DTSIM_CHECK(false, ...), the compiler
+// sees that control does not continue, at every optimization level.
+#define DTSIM_UNREACHABLE(msg) ::dtsim::fail_internal_check("unreachable", __FILE__, __LINE__, (msg))
