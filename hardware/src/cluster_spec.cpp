@@ -3,6 +3,8 @@
 #include <cmath>
 #include <utility>
 
+#include "fabric_tiers.hpp"
+
 namespace dtsim::hardware {
 
 std::string_view to_string(FabricKind k) {
@@ -67,6 +69,33 @@ void check_gpu(const GpuSpec& gpu, Checker c) {
   c.require(gpu.sm_count > 0, "sm_count", "SM count must be positive");
 }
 
+// The tier rule (topology.hpp): decided from the counts alone, so that a
+// scenario with too few tiers fails when it is loaded, not when it runs.
+// Expects valid counts (nodes, NICs >= 1; radix even and >= 4).
+void check_tier_rule(const ClusterSpec& cluster, const std::string& path, std::vector<Diagnostic>& out) {
+  const FabricSpec& fab = cluster.fabric;
+  const int nics = cluster.node.nics_per_node;
+  const bool rail = fab.rail_optimized;
+  const int needed = detail::tiers_needed(cluster.num_nodes, nics, fab.switch_radix / 2, rail);
+  std::string radix = "radix-";
+  radix.append(std::to_string(fab.switch_radix)).append(" switches");
+  if (needed > detail::kMaxFabricTiers) {
+    std::string m = std::to_string(cluster.num_nodes);
+    m.append(" nodes need ").append(std::to_string(needed)).append(" tiers of ").append(radix);
+    m.append("; at most ").append(std::to_string(detail::kMaxFabricTiers)).append(" are modelled");
+    out.push_back({path + "/switch_radix", std::move(m)});
+    return;
+  }
+  if (fab.tiers > 0 && fab.tiers < needed) {
+    std::string m = std::to_string(fab.tiers);
+    m.append(fab.tiers == 1 ? " tier of " : " tiers of ").append(radix).append(" cannot connect ");
+    m.append(std::to_string(cluster.num_nodes)).append(" nodes of ").append(std::to_string(nics)).append(" NICs");
+    if (rail) m.append(" (rail-optimized)");
+    m.append("; they need at least ").append(std::to_string(needed)).append(" tiers (or set tiers to 0)");
+    out.push_back({path + "/tiers", std::move(m)});
+  }
+}
+
 }  // namespace
 
 std::vector<Diagnostic> validate_cluster(const ClusterSpec& cluster, const std::string& path) {
@@ -94,11 +123,14 @@ std::vector<Diagnostic> validate_cluster(const ClusterSpec& cluster, const std::
   f.require(fab.switch_radix >= 4 && fab.switch_radix % 2 == 0, "switch_radix",
             "switch radix must be even and at least 4 (half the ports go down, half up), got " +
                 std::to_string(fab.switch_radix));
-  f.require(fab.tiers >= 0 && fab.tiers <= 8, "tiers",
+  f.require(fab.tiers >= 0 && fab.tiers <= detail::kMaxFabricTiers, "tiers",
             "tiers must be 0 (automatic) to 8, got " + std::to_string(fab.tiers));
   f.require(std::isfinite(fab.oversubscription) && fab.oversubscription >= 1.0, "oversubscription",
             "oversubscription is a down:up ratio and must be >= 1");
   f.not_negative(fab.switch_latency, "switch_latency");
+  const bool counts_ok = cluster.num_nodes >= 1 && node.nics_per_node >= 1 && fab.switch_radix >= 4 &&
+                         fab.switch_radix % 2 == 0 && fab.tiers >= 0 && fab.tiers <= detail::kMaxFabricTiers;
+  if (counts_ok) check_tier_rule(cluster, path + "/fabric", out);
   return out;
 }
 

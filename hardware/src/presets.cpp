@@ -60,6 +60,19 @@ GpuSpec h100_sxm() {
   return g;
 }
 
+// H800 SXM: the H100 SXM die, HBM and power (NVIDIA's export variant differs
+// only in its NVLink: 8 links instead of 18), so compute and memory are the
+// H100's figures above.
+GpuSpec h800() {
+  GpuSpec g = h100_sxm();
+  g.name = "h800";
+  g.source =
+      "H100 SXM figures (reference §1a/§1b, GK-H100, MLE-ACC [DS]; capacity as measured on the H100, WP-DEV [M]): "
+      "the H800 is the H100 die with its NVLink cut to 400 GB/s bidirectional (DeepSeek-V3 report, "
+      "arXiv:2412.19437 §3.1 [R])";
+  return g;
+}
+
 GpuSpec h200() {
   GpuSpec g;
   g.name = "h200";
@@ -173,7 +186,7 @@ std::vector<std::string> HardwareCatalog::node_names() const {
 
 HardwareCatalog builtin_hardware() {
   HardwareCatalog hw;
-  for (GpuSpec g : {a100_80gb(), h100_sxm(), h200(), b200(), gb200()}) hw.add_gpu(std::move(g));
+  for (GpuSpec g : {a100_80gb(), h100_sxm(), h200(), b200(), gb200(), h800()}) hw.add_gpu(std::move(g));
 
   // DGX nodes (reference §1b NVLink per GPU per direction, §2a NICs): 8 GPUs
   // on NVSwitch, one compute NIC per GPU.
@@ -189,6 +202,16 @@ HardwareCatalog builtin_hardware() {
   hw.add_node(dgx("dgx-b200", *hw.find_gpu("b200"), 900_GBps, 400_Gbps,
                   "reference §1b/§2a/§2c, SB-GPU, NV-BasePOD, NV-RA-B200: NVLink5 900 GB/s per GPU per direction, "
                   "8x CX-7 400 Gb/s; latencies NCCL-T, MLE-NET"));
+
+  // HGX H800 (DeepSeek-V3's cluster): 8 NVLink4 links per GPU instead of 18,
+  // 400 GB/s bidirectional = 200 GB/s per direction (8 x 25 GB/s, reference
+  // §1b per-link figure); 8x CX-7 InfiniBand 400 Gb/s, one per GPU, as the
+  // DeepSeek-V3 report describes its nodes (it measures ~160 GB/s NVLink and
+  // ~50 GB/s IB achieved).
+  hw.add_node(dgx("hgx-h800", *hw.find_gpu("h800"), 200_GBps, 400_Gbps,
+                  "DeepSeek-V3 report (arXiv:2412.19437 §3.1 [R]) and the H800's 400 GB/s bidirectional NVLink "
+                  "(8 NVLink4 links x 25 GB/s per direction, reference §1b); 8x CX-7 NDR 400 Gb/s; latencies "
+                  "NCCL-T, MLE-NET as dgx-h100"));
 
   // GB200 NVL72: 72 GPUs in one NVLink domain (18 NVLink5 switch chips, every
   // GPU one link to each: modelled as one switch). Each 4-GPU tray has 4x

@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "dtsim/core/error.hpp"
+#include "fabric_tiers.hpp"
 
 namespace dtsim::hardware {
 
@@ -32,9 +33,8 @@ using Edge = Graph::edge_descriptor;
 
 // Graph edges that are not links: the PCIe attachment of a GPU to a shared NIC.
 constexpr LinkId kNoLink = std::numeric_limits<LinkId>::max();
-constexpr int kMaxTiers = 8;
-
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+constexpr int kMaxTiers = detail::kMaxFabricTiers;
+using detail::ceil_div;
 
 std::string level_name(int t) {
   switch (t) {
@@ -126,33 +126,18 @@ void Topology::Impl::build(const ClusterSpec& c, const Calibration& cal) {
   rail = fab.rail_optimized;
   nvswitch = gpn > 1;
 
-  // Tier counts and the tier rule (see topology.hpp).
-  int needed = 0;
+  // Tier counts by the tier rule (see topology.hpp); validate_cluster has
+  // rejected explicit tier counts below it and shapes needing more than
+  // kMaxTiers.
   if (nodes > 1) {
-    std::int64_t n = rail ? ceil_div(nodes, half) * nics : ceil_div(static_cast<std::int64_t>(nodes) * nics, half);
-    needed = 1;
-    while (n > 1) {
-      n = ceil_div(n, half);
-      ++needed;
-    }
-    if (needed > kMaxTiers) {
-      throw InputError("/cluster/fabric/switch_radix", std::to_string(nodes) + " nodes need " + std::to_string(needed) +
-                                                           " tiers of radix-" + std::to_string(fab.switch_radix) +
-                                                           " switches; at most " + std::to_string(kMaxTiers) +
-                                                           " are modelled");
-    }
-    if (fab.tiers > 0 && fab.tiers < needed) {
-      throw InputError("/cluster/fabric/tiers",
-                       std::to_string(fab.tiers) + (fab.tiers == 1 ? " tier" : " tiers") + " of radix-" +
-                           std::to_string(fab.switch_radix) + " switches cannot connect " + std::to_string(nodes) +
-                           " nodes of " + std::to_string(nics) + " NICs" + (rail ? " (rail-optimized)" : "") +
-                           "; they need at least " + std::to_string(needed) + " tiers (or set tiers to 0)");
-    }
+    const int needed = detail::tiers_needed(nodes, nics, half, rail);
+    DTSIM_CHECK(needed <= kMaxTiers && (fab.tiers == 0 || fab.tiers >= needed),
+                "topology: a tier count that validate_cluster should have rejected");
     tiers = std::max(needed, fab.tiers);
   }
   nic_vertices = tiers > 0 && nics < gpn;
   if (tiers > 0) {
-    count[1] = rail ? ceil_div(nodes, half) * nics : ceil_div(static_cast<std::int64_t>(nodes) * nics, half);
+    count[1] = detail::leaf_count(nodes, nics, half, rail);
     for (int t = 2; t <= tiers; ++t) count[t] = ceil_div(count[t - 1], half);
   }
 

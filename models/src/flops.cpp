@@ -14,6 +14,10 @@
 // to Megatron's 4 B s h (h + h g/a + s/2), and the MLP to 4 B s h f (x 3/2 SwiGLU).
 // V is the model's own vocabulary: Megatron uses the TP-padded one, which adds
 // FLOPs the model does not need; MFU here counts only useful work.
+// An MoE layer replaces the MLP term by the router 2 B s h E and, per token,
+// top_k routed experts and the shared experts: 2 B s h (k f_e + n_s f_s) x 2
+// (GELU) or x 3 (SwiGLU). Capacity drops and load imbalance do not change
+// model FLOPs (Megatron counts k experts per token).
 #include "dtsim/models/lowering.hpp"
 
 namespace dtsim::models {
@@ -30,7 +34,15 @@ Flops model_flops_per_step(const ModelSpec& model, const TrainingSpec& training)
   const double attention = 2.0 * tokens * h * (q + 2.0 * kv) + 2.0 * tokens * s * q + 2.0 * tokens * q * h;
   const double mlp = 2.0 * tokens * h * f * mlp_matrices;
   const double logits = 2.0 * tokens * h * static_cast<double>(model.vocab_size);
-  const double forward = static_cast<double>(model.num_layers) * (attention + mlp) + logits;
+  const auto moe_layers = static_cast<double>(num_moe_layers(model));
+  const MoeSpec& e = model.moe;
+  const double moe_mlp =
+      2.0 * tokens * h * static_cast<double>(e.num_experts) +
+      2.0 * tokens * h *
+          static_cast<double>(e.top_k * e.expert_ffn_hidden + e.num_shared_experts * e.shared_expert_ffn_hidden) *
+          mlp_matrices;
+  const double forward = static_cast<double>(model.num_layers) * attention +
+                         (static_cast<double>(model.num_layers) - moe_layers) * mlp + moe_layers * moe_mlp + logits;
   return Flops(3.0 * forward);
 }
 

@@ -6,6 +6,7 @@
 
 #include "dtsim/core/error.hpp"
 #include "layer_ops_builder.hpp"
+#include "layer_ops_moe.hpp"
 #include "layer_ops_steps.hpp"
 
 namespace dtsim::models {
@@ -57,14 +58,7 @@ LayerOps decoder_layer_ops(const ModelSpec& m, const TrainingSpec& t, const Para
   OpsBuilder ob(m, d, w);
 
   // Forward, in execution order.
-  ob.norm_forward("input_norm");
-  ob.column_forward("qkv_proj", "attn", d.qkv_width);
-  if (m.linear_bias) ob.qkv_bias_forward();
-  if (m.position == PositionKind::kRotary) ob.rotary(false);
-  ob.fwd.push_back(ob.attention_forward_step());
-  ob.row_forward("attn_out_proj", "attn", d.q_width);
-  ob.residual_forward("attn");
-  ob.norm_forward("post_attn_norm");
+  ob.attention_block_forward();
   ob.column_forward("mlp_up", "mlp", d.up_width);
   ob.activation_forward();
   ob.row_forward("mlp_down", "mlp", d.ffn);
@@ -75,16 +69,7 @@ LayerOps decoder_layer_ops(const ModelSpec& m, const TrainingSpec& t, const Para
   ob.row_backward("mlp_down", "mlp", d.ffn);
   ob.activation_backward();
   ob.column_backward("mlp_up", d.up_width);
-  ob.norm_backward("post_attn_norm_bwd");
-  ob.residual_grad_add("attn_residual_grad_add");
-  ob.residual_backward("attn");
-  ob.row_backward("attn_out_proj", "attn", d.q_width);
-  ob.attention_backward();
-  if (m.position == PositionKind::kRotary) ob.rotary(true);
-  if (m.linear_bias) ob.bias_grad("qkv_bias_grad", d.tokens, d.qkv_width);
-  ob.column_backward("qkv_proj", d.qkv_width);
-  ob.norm_backward("input_norm_bwd");
-  ob.residual_grad_add("input_residual_grad_add");
+  ob.attention_block_backward();
 
   LayerOps ops;
   ops.forward = std::move(ob.fwd);
@@ -96,6 +81,40 @@ LayerOps decoder_layer_ops(const ModelSpec& m, const TrainingSpec& t, const Para
   // row-parallel biases are replicated on every TP rank.
   ops.parameters = d.h * d.qkv_width + d.q_width * d.h + d.h * d.up_width + d.ffn * d.h + 2 * d.norm_params;
   if (m.linear_bias) ops.parameters += d.qkv_width + d.up_width + 2 * d.h;
+  return ops;
+}
+
+LayerOps moe_layer_ops(const ModelSpec& m, const TrainingSpec& t, const ParallelPlan& p) {
+  const Dims d = dims_of(m, t, p);
+  const MoeDims e = moe_dims_of(m, d, p);
+  const Widths w = widths_for(t.precision);
+  OpsBuilder ob(m, d, w);
+
+  ob.attention_block_forward();
+  moe_block_forward(ob, e);
+  ob.residual_forward("mlp");
+
+  ob.residual_backward("mlp");
+  moe_block_backward(ob, e);
+  ob.attention_block_backward();
+
+  LayerOps ops;
+  ops.forward = std::move(ob.fwd);
+  ops.backward = std::move(ob.bwd);
+  apply_recompute(t.recompute, d, w, ops, ob.lse_bytes());
+  ops.saved_activations = sum_saved(ops.forward);
+
+  // Attention as a dense layer (TP shard), the router replicated on every TP
+  // rank, this rank's experts (E / ep, each / expert_tp), the shared experts' TP shard.
+  ops.parameters = d.h * d.qkv_width + d.q_width * d.h + 2 * d.norm_params + d.h * e.experts;
+  if (m.linear_bias) ops.parameters += d.qkv_width + d.h;
+  ops.expert_parameters = e.local_experts * (d.h * e.expert_up_width + e.expert_ffn * d.h);
+  if (m.linear_bias) ops.expert_parameters += e.local_experts * (e.expert_up_width + d.h);
+  ops.parameters += ops.expert_parameters;
+  if (e.shared_ffn > 0) {
+    ops.parameters += d.h * e.shared_up_width + e.shared_ffn * d.h;
+    if (m.linear_bias) ops.parameters += e.shared_up_width + d.h;
+  }
   return ops;
 }
 

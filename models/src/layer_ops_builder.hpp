@@ -117,6 +117,7 @@ class OpsBuilder {
   std::vector<LayerStep> bwd;
 
   const Dims& dims() const { return d_; }
+  const ModelSpec& model() const { return m_; }
   const Widths& widths() const { return w_; }
 
   // Norm over the SP region: reads its input (and weights), writes its output
@@ -143,6 +144,34 @@ class OpsBuilder {
     bwd.push_back(compute_step(name, OpClass::kNormalization, w_.residual_dtype(), per * as_double(elems),
                                2 * elems * w_.residual + stats + d_.norm_params * (w_.param + w_.grad),
                                elems * w_.residual + d_.norm_params * w_.grad, 0, 2));
+  }
+
+  // The attention half of a decoder layer, forward: input norm, QKV, rotary,
+  // flash attention, out-projection, residual, and the post-attention norm
+  // whose output feeds the MLP or MoE block.
+  void attention_block_forward() {
+    norm_forward("input_norm");
+    column_forward("qkv_proj", "attn", d_.qkv_width);
+    if (m_.linear_bias) qkv_bias_forward();
+    if (m_.position == PositionKind::kRotary) rotary(false);
+    fwd.push_back(attention_forward_step());
+    row_forward("attn_out_proj", "attn", d_.q_width);
+    residual_forward("attn");
+    norm_forward("post_attn_norm");
+  }
+
+  // Its backward, from the post-attention norm to the layer input's gradient.
+  void attention_block_backward() {
+    norm_backward("post_attn_norm_bwd");
+    residual_grad_add("attn_residual_grad_add");
+    residual_backward("attn");
+    row_backward("attn_out_proj", "attn", d_.q_width);
+    attention_backward();
+    if (m_.position == PositionKind::kRotary) rotary(true);
+    if (m_.linear_bias) bias_grad("qkv_bias_grad", d_.tokens, d_.qkv_width);
+    column_backward("qkv_proj", d_.qkv_width);
+    norm_backward("input_norm_bwd");
+    residual_grad_add("input_residual_grad_add");
   }
 
   // Autograd sums the two gradients reaching a residual-stream tensor (the

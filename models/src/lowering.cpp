@@ -53,6 +53,7 @@ struct DeferredBucket {
   Bytes bytes;
   std::int32_t layer = -1;
   std::int16_t chunk = 0;
+  GroupKind group = GroupKind::kData;
 };
 
 class StageLowering {
@@ -89,10 +90,20 @@ class StageLowering {
 
  private:
   bool data_parallel() const { return plan_.dp > 1; }
+  bool expert_data_parallel() const { return stage_.expert_parameters > 0 && plan_.expert_data_parallel() > 1; }
+  static GroupKind group_of(LayerStep::Kind k) {
+    switch (k) {
+      case LayerStep::Kind::kExpertCollective: return GroupKind::kExpert;
+      case LayerStep::Kind::kExpertTensorCollective: return GroupKind::kExpertTensor;
+      default: return GroupKind::kTensor;
+    }
+  }
   bool fsdp() const { return plan_.zero_stage >= 3 && data_parallel(); }
   int last_model_chunk() const { return layout_.num_model_chunks() - 1; }
   int stage_of(int model_chunk) const { return model_chunk % plan_.pp; }
-  Bytes gradient_bytes(const Unit& u) const { return Bytes(u.parameters * bytes_.gradients); }
+  // Gradients reduced over DP (everything but the routed experts), and over expert-DP.
+  Bytes gradient_bytes(const Unit& u) const { return Bytes((u.parameters - u.expert_parameters) * bytes_.gradients); }
+  Bytes expert_gradient_bytes(const Unit& u) const { return Bytes(u.expert_parameters * bytes_.gradients); }
 
   // --- task emission -------------------------------------------------------
 
@@ -119,12 +130,14 @@ class StageLowering {
           last_data_ = id;
         }
       } else {
-        if (plan_.tp == 1) continue;  // a group of one exchanges nothing
+        const GroupKind group = group_of(s.kind);
+        if (group == GroupKind::kTensor && plan_.tp == 1) continue;  // a group of one exchanges nothing
         DepList deps = pending_;
         deps.add(last_data_);
-        const TaskId id = prog_.add_collective({s.collective, GroupKind::kTensor, s.collective_bytes},
-                                               StreamKind::kTensorComm, Phase::kTensorComm, s.name, deps.span(),
-                                               tag.microbatch, tag.layer, tag.chunk);
+        // Expert all-to-alls share the TP stream: both block the layer's data path.
+        const TaskId id = prog_.add_collective({s.collective, group, s.collective_bytes}, StreamKind::kTensorComm,
+                                               group == GroupKind::kExpert ? Phase::kExpertComm : Phase::kTensorComm,
+                                               s.name, deps.span(), tag.microbatch, tag.layer, tag.chunk);
         // The next kernel consumes the collective's output (the next data-path
         // kernel, for a reduction of a dgrad).
         pending_.clear();
@@ -193,9 +206,12 @@ class StageLowering {
     }
     // ZeRO 0-2 reduce the gradients accumulated over every micro-batch, once (Megatron's
     // distributed optimizer; FSDP's no-sync accumulation).
-    const bool reduce = data_parallel() && plan_.zero_stage < 3 && last_of_chunk;
+    const bool reduce = (data_parallel() || expert_data_parallel()) && plan_.zero_stage < 3 && last_of_chunk;
     run_units(ch, false, tag, reduce);
-    if (reduce) close_bucket(tag);
+    if (reduce) {
+      close_bucket(tag, dense_bucket_);
+      close_bucket(tag, expert_bucket_);
+    }
     if (k > 0) {
       send(StreamKind::kSendBackward, stage_of(k - 1),
            pipeline_match_key(TransferKind::kGradient, p.microbatch, k - 1), "send_bwd", tag);
@@ -248,33 +264,51 @@ class StageLowering {
         data_collective(CollectiveKind::kReduceScatter, GroupKind::kData, gradient_bytes(u), Phase::kGradientSync,
                         "fsdp_reduce_scatter", deps.span(), ut);
       } else if (fill_buckets) {
-        bucket_ += gradient_bytes(u);
-        bucket_ready_ = grads_ready;
-        bucket_layer_ = u.layer;
-        if (bucket_ >= plan_.dp_bucket_size) close_bucket(ut);
+        if (data_parallel()) fill_bucket(dense_bucket_, gradient_bytes(u), grads_ready, ut);
+        if (expert_data_parallel()) fill_bucket(expert_bucket_, expert_gradient_bytes(u), grads_ready, ut);
       }
     }
   }
 
-  // Issues (or defers) the filled part of the current gradient bucket.
-  void close_bucket(Tag tag) {
-    if (bucket_.count() == 0) return;
-    tag.layer = bucket_layer_;
-    tag.microbatch = -1;  // the accumulated gradients of every micro-batch
-    if (!plan_.overlap_grad_reduce) {
-      deferred_.push_back({bucket_, tag.layer, tag.chunk});
-    } else {
-      DepList deps;
-      deps.add(bucket_ready_);
-      issue_bucket(bucket_, deps.span(), tag);
-    }
-    bucket_ = Bytes(0);
+  // Gradient buckets: one over DP for the dense parameters, one over
+  // expert-DP for the routed experts' (Megatron keeps separate buffers).
+  struct Bucket {
+    GroupKind group = GroupKind::kData;
+    Bytes bytes;
+    TaskId ready = kNoTask;
+    std::int32_t layer = -1;
+  };
+
+  void fill_bucket(Bucket& b, Bytes bytes, TaskId ready, Tag tag) {
+    if (bytes.count() == 0) return;
+    b.bytes += bytes;
+    b.ready = ready;
+    b.layer = tag.layer;
+    if (b.bytes >= plan_.dp_bucket_size) close_bucket(tag, b);
   }
 
-  TaskId issue_bucket(Bytes bytes, std::span<const TaskId> deps, Tag tag) {
+  // Issues (or defers) the filled part of a gradient bucket.
+  void close_bucket(Tag tag, Bucket& b) {
+    if (b.bytes.count() == 0) return;
+    tag.layer = b.layer;
+    tag.microbatch = -1;  // the accumulated gradients of every micro-batch
+    if (!plan_.overlap_grad_reduce) {
+      deferred_.push_back({b.bytes, tag.layer, tag.chunk, b.group});
+    } else {
+      DepList deps;
+      deps.add(b.ready);
+      issue_bucket(b.group, b.bytes, deps.span(), tag);
+    }
+    b.bytes = Bytes(0);
+  }
+
+  TaskId issue_bucket(GroupKind group, Bytes bytes, std::span<const TaskId> deps, Tag tag) {
     const bool all_reduce = plan_.zero_stage == 0;
-    return data_collective(all_reduce ? CollectiveKind::kAllReduce : CollectiveKind::kReduceScatter, GroupKind::kData,
-                           bytes, Phase::kGradientSync, all_reduce ? "dp_all_reduce" : "dp_reduce_scatter", deps, tag);
+    const bool expert = group == GroupKind::kExpertData;
+    const std::string_view label = all_reduce ? (expert ? "expert_dp_all_reduce" : "dp_all_reduce")
+                                              : (expert ? "expert_dp_reduce_scatter" : "dp_reduce_scatter");
+    return data_collective(all_reduce ? CollectiveKind::kAllReduce : CollectiveKind::kReduceScatter, group, bytes,
+                           Phase::kGradientSync, label, deps, tag);
   }
 
   // --- end of step -----------------------------------------------------------
@@ -284,7 +318,7 @@ class StageLowering {
     for (const DeferredBucket& b : deferred_) {
       DepList deps;
       deps.add(last_compute_);
-      issue_bucket(b.bytes, deps.span(), Tag{-1, b.layer, b.chunk});
+      issue_bucket(b.group, b.bytes, deps.span(), Tag{-1, b.layer, b.chunk});
     }
     DepList ready;  // what the optimizer waits for
     ready.add(last_data_comm_);
@@ -313,8 +347,13 @@ class StageLowering {
     tied_embedding_exchange(ready);
 
     const std::int64_t params = stage_.parameters;
+    const std::int64_t experts = stage_.expert_parameters;
+    const std::int64_t dense = params - experts;
     const std::int64_t dp = plan_.dp;
-    const std::int64_t shard = plan_.zero_stage >= 1 ? (params + dp - 1) / dp : params;
+    const std::int64_t edp = plan_.expert_data_parallel();
+    // ZeRO shards the dense parameters over DP and the experts' over expert-DP.
+    const std::int64_t shard =
+        plan_.zero_stage >= 1 ? (dense + dp - 1) / dp + (experts + edp - 1) / edp : params;
     const std::int64_t grad_buffer = plan_.zero_stage >= 2 ? shard : params;
     pending_.clear();
     for (const TaskId t : ready.span()) pending_.add(t);
@@ -328,8 +367,14 @@ class StageLowering {
     if (plan_.zero_stage >= 1 && plan_.zero_stage <= 2 && data_parallel()) {
       DepList deps;
       deps.add(last_compute_);
-      data_collective(CollectiveKind::kAllGather, GroupKind::kData, Bytes(params * bytes_.weights),
+      data_collective(CollectiveKind::kAllGather, GroupKind::kData, Bytes(dense * bytes_.weights),
                       Phase::kParameterSync, "dp_param_all_gather", deps.span(), step_tag);
+    }
+    if (plan_.zero_stage >= 1 && plan_.zero_stage <= 2 && expert_data_parallel()) {
+      DepList deps;
+      deps.add(last_compute_);
+      data_collective(CollectiveKind::kAllGather, GroupKind::kExpertData, Bytes(experts * bytes_.weights),
+                      Phase::kParameterSync, "expert_dp_param_all_gather", deps.span(), step_tag);
     }
   }
 
@@ -385,9 +430,8 @@ class StageLowering {
   TaskId last_compute_ = kNoTask;
   TaskId unit_wgrad_ = kNoTask;      // the current unit's last weight-gradient kernel
   TaskId last_data_comm_ = kNoTask;  // the latest task on kDataComm
-  Bytes bucket_;
-  TaskId bucket_ready_ = kNoTask;
-  std::int32_t bucket_layer_ = -1;
+  Bucket dense_bucket_{GroupKind::kData, Bytes(), kNoTask, -1};
+  Bucket expert_bucket_{GroupKind::kExpertData, Bytes(), kNoTask, -1};
   std::vector<DeferredBucket> deferred_;
 };
 

@@ -2,6 +2,7 @@
 
 #include "dtsim/models/framework_profile.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "dtsim/core/error.hpp"
@@ -23,11 +24,23 @@ std::int64_t residual_bytes(PrecisionMode p) { return p == PrecisionMode::kAmpBf
 
 ModelLayout::ModelLayout(const ModelSpec& model, const TrainingSpec& training, const ParallelPlan& plan)
     : pp_(plan.pp), v_(plan.virtual_stages), tied_(model.tied_embeddings) {
-  std::vector<Diagnostic> problems = validate_plan(model, training, plan, "/plan", "/training");
+  std::vector<Diagnostic> problems = validate_model(model, "/model");
+  std::vector<Diagnostic> plan_problems = validate_plan(model, training, plan, "/plan", "/training");
+  problems.insert(problems.end(), plan_problems.begin(), plan_problems.end());
   if (!problems.empty()) throw InputError(std::move(problems));
 
   decoder_ = decoder_layer_ops(model, training, plan);
   apply_framework(decoder_, training);
+  moe_ = model.moe.enabled();
+  is_moe_.assign(static_cast<std::size_t>(model.num_layers), 0);
+  if (moe_) {
+    moe_decoder_ = moe_layer_ops(model, training, plan);
+    apply_framework(moe_decoder_, training);
+    for (std::int64_t l = 0; l < model.num_layers; ++l) is_moe_[static_cast<std::size_t>(l)] = is_moe_layer(model, l);
+    for (const LayerStep& s : moe_decoder_.forward) {
+      if (s.kind == LayerStep::Kind::kExpertCollective) dispatch_bytes_ = std::max(dispatch_bytes_, s.collective_bytes);
+    }
+  }
   embedding_ = embedding_ops(model, training, plan);
   head_ = head_and_loss_ops(model, training, plan);
   embedding_matrix_ = padded_vocab_size(model, plan.tp) / plan.tp * model.hidden;
@@ -48,6 +61,13 @@ ModelLayout::ModelLayout(const ModelSpec& model, const TrainingSpec& training, c
   if (plan.zero_stage < 3) {
     const std::int32_t layer_tensors = model.linear_bias ? 8 : 4;
     decoder_casts_ = weight_cast_ops(decoder_.parameters - norm_per_layer_, training, layer_tensors);
+    // The router, QKV and out-proj, up and down of every local expert and of
+    // the shared experts (and their biases).
+    if (moe_) {
+      const std::int64_t matrices = 2 + 2 * (model.moe.num_experts / plan.ep) + (model.moe.num_shared_experts > 0 ? 2 : 0);
+      const auto moe_tensors = static_cast<std::int32_t>(1 + matrices * (model.linear_bias ? 2 : 1));
+      moe_casts_ = weight_cast_ops(moe_decoder_.parameters - norm_per_layer_, training, moe_tensors);
+    }
     head_casts_ = weight_cast_ops(embedding_matrix_, training, 1);
   }
 
@@ -71,11 +91,14 @@ Unit ModelLayout::make_unit(UnitKind kind, std::int32_t layer) const {
       u.casts = &no_casts_;
       u.parameters = embedding_.parameters;
       break;
-    case UnitKind::kDecoder:
-      u.ops = &decoder_;
-      u.casts = &decoder_casts_;
-      u.parameters = decoder_.parameters;
+    case UnitKind::kDecoder: {
+      const bool moe = moe_ && is_moe_[static_cast<std::size_t>(layer)] != 0;
+      u.ops = moe ? &moe_decoder_ : &decoder_;
+      u.casts = moe ? &moe_casts_ : &decoder_casts_;
+      u.parameters = u.ops->parameters;
+      u.expert_parameters = u.ops->expert_parameters;
       break;
+    }
     case UnitKind::kHead:
       u.ops = &head_;
       u.casts = &head_casts_;
@@ -110,6 +133,8 @@ StageModel ModelLayout::stage(int s) const {
     for (const Unit& u : ch.units) {
       ch.parameters += u.parameters;
       ch.saved_per_microbatch += u.saved_per_microbatch;
+      sm.expert_parameters += u.expert_parameters;
+      if (u.ops == &moe_decoder_) sm.holds_moe_layer = true;
     }
     sm.parameters += ch.parameters;
     sm.chunks.push_back(std::move(ch));

@@ -27,6 +27,7 @@ struct Unit {
   const std::vector<LayerStep>* casts = nullptr;  // AMP weight casts per forward (empty otherwise)
   std::int32_t layer = -1;                        // global decoder layer; -1 for embedding and head
   std::int64_t parameters = 0;                    // this rank's parameters of the block
+  std::int64_t expert_parameters = 0;             // of which routed experts' (reduced over expert-DP)
   Bytes saved_per_microbatch;                     // activations + AMP weight copies kept until backward
 };
 
@@ -41,6 +42,8 @@ struct StageModel {
   int stage = 0;
   std::vector<ChunkModel> chunks;  // chunk c holds model chunk c * pp + stage
   std::int64_t parameters = 0;     // this rank's parameters on the stage (TP shard, before ZeRO)
+  std::int64_t expert_parameters = 0;  // of which routed experts' (EP / expert-TP shard)
+  bool holds_moe_layer = false;
   bool holds_embedding = false;
   bool holds_head = false;
 };
@@ -69,6 +72,10 @@ class ModelLayout {
   std::int64_t norm_parameters_per_layer() const { return norm_per_layer_; }
   std::int64_t final_norm_parameters() const { return final_norm_; }
   const LayerOps& decoder() const { return decoder_; }
+  // The MoE layers' kernels (empty lists for a dense model).
+  const LayerOps& moe_decoder() const { return moe_decoder_; }
+  // Bytes of one all-to-all's send buffer (its nccl-tests S; 0 without ep > 1).
+  Bytes dispatch_bytes() const { return dispatch_bytes_; }
   const LayerOps& embedding() const { return embedding_; }
   const LayerOps& head() const { return head_; }
 
@@ -82,10 +89,15 @@ class ModelLayout {
   // bf16 copies are made again in the recompute, not kept from the forward.
   bool casts_recomputed_ = false;
   LayerOps decoder_;
+  LayerOps moe_decoder_;
+  bool moe_ = false;
+  std::vector<std::uint8_t> is_moe_;  // per decoder layer
+  Bytes dispatch_bytes_;
   LayerOps embedding_;
   LayerOps head_;
   std::int64_t head_parameters_ = 0;  // the head's, plus the tied matrix copy when pp > 1
   std::vector<LayerStep> decoder_casts_;
+  std::vector<LayerStep> moe_casts_;
   std::vector<LayerStep> head_casts_;
   std::vector<LayerStep> no_casts_;  // the embedding's: autocast does not cast embedding lookups
   std::vector<std::int64_t> layers_per_chunk_;  // model order

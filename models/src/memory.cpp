@@ -38,6 +38,7 @@ Bytes temporary_bytes(const StageModel& sm, const ModelSpec& model, const Traini
   }
   // Recompute re-materializes one layer's tensors for its backward.
   t = std::max(t, sum_saved(layout.decoder().recompute));
+  if (sm.holds_moe_layer) t = std::max(t, sum_saved(layout.moe_decoder().recompute));
   return t;
 }
 
@@ -50,6 +51,9 @@ Bytes communication_bytes(const StageModel& sm, const TrainingSpec& training, co
     c += Bytes(sm.parameters * pb.gradients);
   }
   if (plan.pp > 1) c += layout.p2p_bytes() * 2;  // a message in flight each way
+  // MoE all-to-all: the permuted send buffer and the receive buffer of one
+  // dispatch (or combine) in flight, each the busiest rank's S.
+  if (sm.holds_moe_layer) c += layout.dispatch_bytes() * 2;
   if (plan.dp > 1 && plan.zero_stage >= 3) {
     std::int64_t largest = 0;
     for (const auto& ch : sm.chunks) {
@@ -92,7 +96,9 @@ std::vector<MemoryBreakdown> estimate_memory(const ModelSpec& model, const Train
   for (int s = 0; s < plan.pp; ++s) {
     const StageModel sm = layout.stage(s);
     const std::int64_t p = sm.parameters;
-    const std::int64_t shard = ceil_div(p, dp);
+    // ZeRO shards the dense parameters over DP, the routed experts' over expert-DP.
+    const std::int64_t shard =
+        ceil_div(p - sm.expert_parameters, dp) + ceil_div(sm.expert_parameters, plan.expert_data_parallel());
     MemoryBreakdown mb;
     mb.weights = Bytes((plan.zero_stage >= 3 ? shard : p) * pb.weights);
     mb.gradients = Bytes((plan.zero_stage >= 2 ? shard : p) * pb.gradients);

@@ -86,6 +86,85 @@ ModelSpec validation_model(std::string name, bool llama, std::int64_t layers, st
   return m;
 }
 
+// Mixture-of-experts models, from each model's released config.json (Hugging
+// Face) and model card. Fields named as in config.json in the comments.
+ModelSpec moe_model(std::string name, std::int64_t layers, std::int64_t hidden, std::int64_t heads,
+                    std::int64_t kv_heads, std::int64_t head_dim, std::int64_t vocab, std::int64_t max_seq,
+                    MoeSpec moe, std::string source) {
+  ModelSpec m;
+  m.name = std::move(name);
+  m.num_layers = layers;
+  m.hidden = hidden;
+  m.num_heads = heads;
+  m.num_kv_heads = kv_heads;
+  m.head_dim = head_dim;
+  m.ffn_hidden = moe.expert_ffn_hidden;  // dense layers' MLP; overridden where the model has its own
+  m.vocab_size = vocab;
+  m.max_seq_len = max_seq;
+  m.mlp = MlpKind::kSwiGlu;
+  m.norm = NormKind::kRmsNorm;
+  m.position = PositionKind::kRotary;
+  m.tied_embeddings = false;
+  m.linear_bias = false;
+  m.dropout = false;
+  m.moe = moe;
+  m.source = std::move(source);
+  return m;
+}
+
+MoeSpec routed(std::int64_t experts, std::int64_t top_k, std::int64_t expert_ffn, GateKind gate = GateKind::kSoftmax) {
+  MoeSpec e;
+  e.num_experts = experts;
+  e.top_k = top_k;
+  e.expert_ffn_hidden = expert_ffn;
+  e.gate = gate;
+  return e;
+}
+
+void add_moe_models(ModelLibrary& lib) {
+  // Mixtral: every layer MoE, 8 experts of 14336 / 16384, top-2, softmax gate
+  // (num_local_experts, num_experts_per_tok, intermediate_size).
+  lib.add(moe_model("mixtral-8x7b", 32, 4096, 32, 8, 128, 32000, 32768, routed(8, 2, 14336),
+                    "mistralai/Mixtral-8x7B-v0.1 config.json (46.7B total, 12.9B active per the model card)"));
+  lib.add(moe_model("mixtral-8x22b", 56, 6144, 48, 8, 128, 32768, 65536, routed(8, 2, 16384),
+                    "mistralai/Mixtral-8x22B-v0.1 config.json (141B total, 39B active per the model card)"));
+
+  // DeepSeek-V3: 61 layers, the first 3 dense (first_k_dense_replace = 3,
+  // intermediate_size 18432), 256 routed experts of 2048 (moe_intermediate_size),
+  // top-8 (num_experts_per_tok), 1 shared expert, sigmoid scoring.
+  MoeSpec ds = routed(256, 8, 2048, GateKind::kSigmoid);
+  ds.num_shared_experts = 1;
+  ds.shared_expert_ffn_hidden = 2048;
+  ds.first_dense_layers = 3;
+  ModelSpec v3 = moe_model("deepseek-v3", 61, 7168, 128, 128, 128, 129280, 163840, ds,
+                           "deepseek-ai/DeepSeek-V3 config.json and arXiv:2412.19437 (671B total, 37B active, "
+                           "the multi-token-prediction module excluded). APPROXIMATED: multi-head latent "
+                           "attention is modelled as plain MHA with 128 heads of 128 (its value head width), "
+                           "which overstates attention weights (~470M vs ~187M per layer: 688B total) and "
+                           "understates the QK head width (192); the node-limited routing (4 nodes per token) "
+                           "is not modelled");
+  v3.ffn_hidden = 18432;
+  lib.add(std::move(v3));
+
+  // Qwen3-235B-A22B: 94 layers, all MoE (decoder_sparse_step 1, no
+  // mlp_only_layers), 128 experts of 1536, top-8, GQA 64 / 4 heads of 128.
+  ModelSpec qwen = moe_model("qwen3-235b-a22b", 94, 4096, 64, 4, 128, 151936, 40960, routed(128, 8, 1536),
+                             "Qwen/Qwen3-235B-A22B config.json (235B total, 22B active per the model card); "
+                             "the QK RMSNorm (2 x 128 weights per layer) is not counted");
+  qwen.ffn_hidden = 12288;  // intermediate_size: unused (no dense layer)
+  lib.add(std::move(qwen));
+
+  // gpt-oss-120b: 36 layers, 128 experts of 2880, top-4, GQA 64 / 8 heads of
+  // 64, biases on attention and experts. The model card's 116.8B total.
+  ModelSpec oss = moe_model("gpt-oss-120b", 36, 2880, 64, 8, 64, 201088, 131072, routed(128, 4, 2880),
+                            "openai/gpt-oss-120b config.json and model card (116.8B total, 5.1B active). "
+                            "APPROXIMATED: every layer runs full causal attention (the model alternates "
+                            "128-token sliding-window layers); attention sinks and the router bias are not "
+                            "counted");
+  oss.linear_bias = true;
+  lib.add(std::move(oss));
+}
+
 }  // namespace
 
 ModelLibrary builtin_models() {
@@ -115,6 +194,7 @@ ModelLibrary builtin_models() {
   lib.add(validation_model("llama-h8192", true, 2, 8192, 64, 8, 28672, 32000));
   lib.add(validation_model("gpt-h1024", false, 12, 1024, 16, 16, 4096, 50304));
   lib.add(validation_model("gpt-h2048", false, 8, 2048, 16, 16, 8192, 50304));
+  add_moe_models(lib);
   return lib;
 }
 

@@ -132,6 +132,56 @@ void check_schedule(Checker& c, const ParallelPlan& plan, std::int64_t microbatc
   }
 }
 
+void check_experts(Checker& c, const ModelSpec& m, const ParallelPlan& plan, bool tp_ok, bool dp_ok) {
+  const bool ep_ok = at_least_one(c, "/ep", "ep", plan.ep);
+  if (plan.expert_tp < 0) {
+    c.plan("/expert_tp", "expert_tp = " + str(plan.expert_tp) + "; expected 0 (the same as tp) or an integer >= 1");
+    return;
+  }
+  const MoeSpec& e = m.moe;
+  if (!e.enabled()) {
+    if (plan.ep > 1) {
+      c.plan("/ep", "ep = " + str(plan.ep) + " but model '" + m.name + "' has no experts; expected ep = 1");
+    }
+    if (plan.expert_tp > 0) {
+      c.plan("/expert_tp", "expert_tp = " + str(plan.expert_tp) + " but model '" + m.name +
+                               "' has no experts; leave expert_tp out");
+    }
+    return;
+  }
+  if (!ep_ok || !tp_ok || !dp_ok) return;
+  const int etp = plan.expert_tensor_parallel();
+  if (e.num_experts >= 1 && e.num_experts % plan.ep != 0) {
+    c.plan("/ep", "ep = " + str(plan.ep) + " does not divide num_experts = " + str(e.num_experts) + " of model '" +
+                      m.name + "'; expected a divisor");
+  }
+  const std::int64_t stage_ranks = std::int64_t{plan.tp} * plan.dp;
+  const std::int64_t group = std::int64_t{plan.ep} * etp;
+  if (stage_ranks % group != 0) {
+    c.plan("/ep", "ep x expert_tp = " + str(plan.ep) + " x " + str(etp) + " = " + str(group) +
+                      " does not divide tp x dp = " + str(plan.tp) + " x " + str(plan.dp) + " = " + str(stage_ranks) +
+                      " (the GPUs of a pipeline stage the experts are folded into); expected a divisor");
+  }
+  if (e.expert_ffn_hidden >= 1 && e.expert_ffn_hidden % etp != 0) {
+    c.plan(plan.expert_tp > 0 ? "/expert_tp" : "/tp",
+           "expert_tp = " + str(etp) + " does not divide expert_ffn_hidden = " + str(e.expert_ffn_hidden) +
+               "; expected a divisor");
+  }
+  const std::int64_t shared = e.num_shared_experts * e.shared_expert_ffn_hidden;
+  if (shared > 0 && shared % plan.tp != 0) {
+    c.plan("/tp", "tp = " + str(plan.tp) + " does not divide the shared experts' width num_shared_experts x "
+                                           "shared_expert_ffn_hidden = " + str(shared) + "; expected a divisor");
+  }
+  if (plan.tp > 1 && !plan.sequence_parallel) {
+    c.plan("/sequence_parallel", "an MoE model with tp = " + str(plan.tp) +
+                                     " needs sequence_parallel = true (Megatron's rule: the router and token "
+                                     "dispatch work on the sequence-parallel shard)");
+  }
+  if (plan.zero_stage >= 3) {
+    c.plan("/zero_stage", "zero_stage = 3 with an MoE model is not modelled; expected 0, 1 or 2");
+  }
+}
+
 }  // namespace
 
 std::vector<Diagnostic> validate_plan(const ModelSpec& model, const TrainingSpec& training, const ParallelPlan& plan,
@@ -176,6 +226,7 @@ std::vector<Diagnostic> validate_plan(const ModelSpec& model, const TrainingSpec
   }
 
   if (tp_ok) check_tp_divides(c, model, plan.tp);
+  check_experts(c, model, plan, tp_ok, dp_ok);
   if (pp_ok && v_ok && model.num_layers >= 1) check_layers(c, model, plan);
   if (pp_ok && v_ok) check_schedule(c, plan, microbatches);
 

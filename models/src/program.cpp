@@ -85,7 +85,8 @@ bool find_cycle(const Graph& g, Vertex& on_cycle) {
 void check_structure(const Program& p, std::string_view prefix, std::vector<Diagnostic>& out) {
   const auto& tasks = p.tasks();
   // The replay numbers collectives per group kind in arrival order: all of one kind on one stream.
-  std::array<int, 3> group_stream{-1, -1, -1};
+  std::array<int, kGroupKindCount> group_stream{};
+  group_stream.fill(-1);
   for (std::size_t i = 0; i < tasks.size(); ++i) {
     const Task& t = tasks[i];
     if (!stream_fits(t.kind, t.stream)) {
@@ -173,6 +174,7 @@ std::string_view to_string(Phase p) {
     case Phase::kGradientSync: return "gradient_sync";
     case Phase::kParameterSync: return "parameter_sync";
     case Phase::kPipelineComm: return "pipeline_comm";
+    case Phase::kExpertComm: return "expert_comm";
   }
   return "?";
 }

@@ -7,15 +7,22 @@
 namespace dtsim::models {
 namespace {
 
-// GroupKind and ParallelDim name the same three axes; this is the one mapping.
+// The first three GroupKinds name the three ParallelDim axes; this is the one mapping.
 ParallelDim dim_of(GroupKind g) {
   switch (g) {
     case GroupKind::kTensor: return ParallelDim::kTensor;
     case GroupKind::kData: return ParallelDim::kData;
     case GroupKind::kPipeline: return ParallelDim::kPipeline;
+    case GroupKind::kExpert:
+    case GroupKind::kExpertData:
+    case GroupKind::kExpertTensor: break;
   }
-  DTSIM_UNREACHABLE("unknown group kind");
+  DTSIM_UNREACHABLE("not a layout axis");
   return ParallelDim::kTensor;
+}
+
+bool is_expert(GroupKind g) {
+  return g == GroupKind::kExpert || g == GroupKind::kExpertData || g == GroupKind::kExpertTensor;
 }
 
 std::size_t index_of(ParallelDim d) { return static_cast<std::size_t>(d); }
@@ -27,6 +34,9 @@ std::string_view to_string(GroupKind g) {
     case GroupKind::kTensor: return "tensor";
     case GroupKind::kData: return "data";
     case GroupKind::kPipeline: return "pipeline";
+    case GroupKind::kExpert: return "expert";
+    case GroupKind::kExpertData: return "expert-data";
+    case GroupKind::kExpertTensor: return "expert-tensor";
   }
   return "?";
 }
@@ -50,6 +60,32 @@ RankLayout::RankLayout(const ParallelPlan& plan)
     stride *= size_of(d);
   }
   world_ = stride;
+  ep_ = plan.ep;
+  etp_ = plan.expert_tensor_parallel();
+  if (ep_ < 1 || etp_ < 1 || (tp_ * dp_) % (ep_ * etp_) != 0) {
+    throw InputError("/ep", "ep x expert_tp = " + std::to_string(ep_) + " x " + std::to_string(etp_) +
+                                " must divide tp x dp = " + std::to_string(tp_ * dp_));
+  }
+  edp_ = tp_ * dp_ / (ep_ * etp_);
+}
+
+std::vector<int> RankLayout::expert_group(GroupKind kind, int rank) const {
+  const RankCoord c = coord_of(rank);
+  const int i = c.tp + tp_ * c.dp;
+  const int e_tp = i % etp_;
+  const int e_ep = (i / etp_) % ep_;
+  const int e_dp = i / (etp_ * ep_);
+  int size = etp_;
+  if (kind == GroupKind::kExpert) size = ep_;
+  if (kind == GroupKind::kExpertData) size = edp_;
+  std::vector<int> members(static_cast<std::size_t>(size));
+  for (int j = 0; j < size; ++j) {
+    const int idx = kind == GroupKind::kExpertTensor ? j + etp_ * (e_ep + ep_ * e_dp)
+                    : kind == GroupKind::kExpert     ? e_tp + etp_ * (j + ep_ * e_dp)
+                                                     : e_tp + etp_ * (e_ep + ep_ * j);
+    members[static_cast<std::size_t>(j)] = rank_of(RankCoord{idx % tp_, idx / tp_, c.pp});
+  }
+  return members;
 }
 
 int RankLayout::size_of(ParallelDim d) const {
@@ -76,6 +112,7 @@ int RankLayout::rank_of(RankCoord c) const {
 }
 
 std::vector<int> RankLayout::group_of(GroupKind kind, int rank) const {
+  if (is_expert(kind)) return expert_group(kind, rank);
   const ParallelDim d = dim_of(kind);
   const int stride = stride_[index_of(d)];
   const int size = size_of(d);
@@ -87,7 +124,14 @@ std::vector<int> RankLayout::group_of(GroupKind kind, int rank) const {
   return members;
 }
 
-int RankLayout::group_size(GroupKind kind) const { return size_of(dim_of(kind)); }
+int RankLayout::group_size(GroupKind kind) const {
+  switch (kind) {
+    case GroupKind::kExpert: return ep_;
+    case GroupKind::kExpertData: return edp_;
+    case GroupKind::kExpertTensor: return etp_;
+    default: return size_of(dim_of(kind));
+  }
+}
 
 int RankLayout::peer_in_stage(int rank, int stage) const {
   RankCoord c = coord_of(rank);

@@ -18,6 +18,7 @@ namespace dtsim::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitInput = 2;
 inline constexpr int kExitInternal = 3;
+inline constexpr int kExitCheckFailed = 4;  // dtsim check: a metric regressed
 
 // Wrong arguments: exit 2 with a pointer to --help.
 class UsageError : public std::runtime_error {
@@ -55,5 +56,9 @@ int command_list(std::span<const std::string_view> args);
 int command_describe(std::span<const std::string_view> args);
 int command_calibrate(std::span<const std::string_view> args);
 int command_compare(std::span<const std::string_view> args);
+int command_sweep(std::span<const std::string_view> args);
+int command_merge(std::span<const std::string_view> args);
+int command_plan(std::span<const std::string_view> args);
+int command_check(std::span<const std::string_view> args);
 
 }  // namespace dtsim::cli

@@ -1,7 +1,7 @@
 // The dtsim command line. Everything it does is a library call; the commands
 // parse arguments and print, each in its own file, and this file is the one
 // place that maps errors to exit codes: 0 success, 2 bad input or usage,
-// 3 internal error.
+// 3 internal error (dtsim check returns 4 when a check fails).
 #include <exception>
 #include <iostream>
 #include <span>
@@ -33,20 +33,40 @@ constexpr std::string_view kUsage =
     "  dtsim describe [SECTION] [--markdown]\n"
     "      Every scenario field: type and unit, default, meaning\n"
     "      (docs/scenario-format.md).\n"
-    "  dtsim calibrate PROFILE.json... --name NAME --output FILE [--node NODE]\n"
+    "  dtsim calibrate PROFILE.json... --name NAME --output FILE [--node NODE] [--gpus N]\n"
     "      Fit the cost model to microbenchmark profiles measured with\n"
     "      hardware/calibration/bench/run_all.py; print the fit residuals and write\n"
-    "      a calibration file that scenarios name (docs/calibration.md).\n"
+    "      a calibration file that scenarios name (docs/calibration.md); --gpus N\n"
+    "      keeps only measurements of groups of at most N GPUs.\n"
     "  dtsim compare RUNS.json [--calibration NAME|FILE] [--node NODE] [--markdown]\n"
     "      Predict every real training run of a file written by\n"
     "      hardware/calibration/training/run_training.py and print measured vs\n"
     "      predicted step time and peak memory, with the mean absolute error.\n"
-    "  dtsim --help | --version\n"
+    "  dtsim sweep SCENARIO.json [--threads N] [--shard I/N] [--rank-by METRIC] [--top N]\n"
+    "              [--csv FILE] [--json FILE] [--plot FILE.svg] [--quiet]\n"
+    "      Simulate every point of the scenario's sweep in parallel and print them\n"
+    "      ranked (METRIC: step_time, throughput, mfu, memory, time_to_train,\n"
+    "      gpu_hours, energy, cost); invalid points are skipped with the reason.\n"
+    "      --shard I/N: only points with index % N == I-1 (docs/sweeps.md); --plot:\n"
+    "      an SVG of step time against GPUs and the Pareto front of time against cost.\n"
+    "  dtsim merge SHARD.json... [--rank-by METRIC] [--top N] [--csv FILE] [--json FILE]\n"
+    "              [--plot FILE.svg]\n"
+    "      Combine the --json outputs of every shard into the unsharded result.\n"
+  "  dtsim plan SCENARIO.json [--top N] [--threads N] [--plot FILE.svg]\n"
+    "      Search every parallelism plan for the scenario's model, batch and cluster;\n"
+    "      print the fastest that fit in memory and why each is ahead. --plot: the\n"
+    "      best plan's memory per stage against the GPU's capacity (SVG).\n"
+  "  dtsim check SCENARIO.json... --baseline BASELINE.json [--junit FILE]\n"
+    "              [--update-baseline] [--threads N]\n"
+    "      Re-run the scenarios (every sweep point) and compare step time, throughput,\n"
+    "      MFU and memory with the baseline's, within its tolerances; exit 4 when any\n"
+    "      regresses. --junit: a JUnit XML report; --update-baseline: rewrite it.\n"
+  "  dtsim --help | --version\n"
     "\n"
-    "Exit status: 0 success, 2 bad input or usage, 3 internal error.\n";
+    "Exit status: 0 success, 2 bad input or usage, 3 internal error, 4 a check failed.\n";
 
 int dispatch(std::span<const std::string_view> args) {
-  static constexpr std::string_view kCommands[] = {"run", "validate", "list", "describe", "calibrate", "compare", "help"};
+  static constexpr std::string_view kCommands[] = {"run", "validate", "list", "describe", "calibrate", "compare", "sweep", "merge", "plan", "check", "help"};
   if (args.empty()) throw UsageError("no command given");
   const std::string_view command = args[0];
   const auto rest = args.subspan(1);
@@ -64,6 +84,10 @@ int dispatch(std::span<const std::string_view> args) {
   if (command == "describe") return command_describe(rest);
   if (command == "calibrate") return command_calibrate(rest);
   if (command == "compare") return command_compare(rest);
+  if (command == "sweep") return command_sweep(rest);
+  if (command == "merge") return command_merge(rest);
+  if (command == "plan") return command_plan(rest);
+  if (command == "check") return command_check(rest);
   if (command.size() > 1 && command[0] == '-') throw UsageError("unknown option '" + std::string(command) + "'");
   throw UsageError(with_hint("command", command, kCommands));
 }

@@ -178,7 +178,7 @@ bool read_quantity(const Json& json, const std::string& path, const Parameter& p
       magnitude = v.power.watts();
       break;
     }
-    default: DTSIM_CHECK(false, "not a quantity type");
+    default: DTSIM_UNREACHABLE("not a quantity type");
   }
   if (!error.empty()) {
     out.add(path, error);
@@ -204,6 +204,7 @@ std::string expectation(const Parameter& p) {
     case ValueType::kChoiceList: return "an array of strings, each one of " + choice_names(p);
     case ValueType::kObject: return "an object";
     case ValueType::kNameOrObject: return "a name or an object";
+    case ValueType::kObjectList: return "an array of objects";
     default: break;
   }
   const QuantityInfo info = quantity_info(p.type);
@@ -292,7 +293,7 @@ std::optional<Value> read_value(const Json& json, const std::string& path, const
     case ValueType::kNameOrObject: break;
     default: break;
   }
-  DTSIM_CHECK(false, "parameter '" + std::string(p.key) + "' is read by its section, not by read_value");
+  DTSIM_UNREACHABLE("parameter '" + std::string(p.key) + "' is read by its section, not by read_value");
 }
 
 Value default_value(const Parameter& p) {

@@ -76,7 +76,7 @@ const Parameter& parameter_of(const std::array<Field<T>, N>& fields, std::string
   for (const Field<T>& f : fields) {
     if (f.parameter.key == key) return f.parameter;
   }
-  DTSIM_CHECK(false, "no parameter '" + std::string(key) + "' in its table");
+  DTSIM_UNREACHABLE("no parameter '" + std::string(key) + "' in its table");
 }
 
 // Reads every field of `object` (at `path`) that has an apply function into

@@ -121,6 +121,15 @@ std::vector<Section> scenario_sections() {
                parameters_of(kFabricFields)});
   s.push_back({"simulation", "/simulation", "How the replay runs; none of it changes the model of the step.",
                parameters_of(kSimulationFields)});
+  s.push_back({"cost", "/cost",
+               "What training costs, from the predicted step time: time to train `tokens`, GPU-hours, energy "
+               "and money (docs/sweeps.md). Left out, none of these is computed.",
+               parameters_of(kCostFields)});
+  s.push_back({"sweep", "/sweep",
+               "Many scenarios in one file: each point substitutes values at JSON pointers of this scenario, "
+               "then loads like a scenario of its own (docs/sweeps.md). Read by `dtsim sweep` and `dtsim "
+               "check`.",
+               parameters_of(kSweepFields)});
   return s;
 }
 
@@ -148,6 +157,7 @@ std::string type_text(const Parameter& p) {
     case ValueType::kChoiceList: return "array of " + choices_text(p);
     case ValueType::kObject: return "object (section " + std::string(p.section) + ")";
     case ValueType::kNameOrObject: return "name or object (section " + std::string(p.section) + ")";
+    case ValueType::kObjectList: return "array of objects";
   }
   return "?";
 }

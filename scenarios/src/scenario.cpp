@@ -11,6 +11,7 @@
 #include "dtsim/hardware/topology.hpp"
 #include "dtsim/models/parallel_plan.hpp"
 #include "json_reader.hpp"
+#include "scenario_document.hpp"
 #include "scenario_tables.hpp"
 
 namespace dtsim::scenarios {
@@ -59,10 +60,12 @@ std::string derived_name(const std::string& base, const Json& object) {
 // failed, so that one run reports every problem.
 class Loader {
  public:
-  Loader(const Catalogs& catalogs, std::string_view origin) : catalogs_(catalogs), origin_(origin) {}
+  Loader(const Catalogs& catalogs, std::string_view origin, const detail::LoadOptions& options = {})
+      : catalogs_(catalogs), origin_(origin), options_(options) {}
 
-  Scenario load(std::string_view text) {
-    const Json doc = detail::parse_json_document(text);
+  Scenario load(std::string_view text) { return load_document(detail::parse_json_document(text)); }
+
+  Scenario load_document(const Json& doc) {
     if (!doc.is_object()) throw InputError("", "expected a JSON object at the top level, got " + describe(doc));
     check_schema_version(doc);
 
@@ -76,7 +79,10 @@ class Loader {
     const bool cluster_ok = read_cluster(doc, s);
     read_simulation(doc, s.spec.options);
     const bool calibration_ok = cluster_ok && read_calibration(doc, s);
+    read_cost(doc, s);
+    if (const Json* sweep = member(doc, "sweep")) detail::check_sweep_section(*sweep, diags_);
 
+    if (options_.fill_dp && plan_ok && cluster_ok && diags_.empty()) fill_dp(s);
     if (training_ok && model_ok && plan_ok && cluster_ok && calibration_ok && diags_.empty()) cross_check(s);
     diags_.throw_if_any();
     return s;
@@ -302,6 +308,28 @@ class Loader {
     return ok;
   }
 
+  void read_cost(const Json& doc, Scenario& s) {
+    const Json* v = member(doc, "cost");
+    if (v == nullptr || !require_object(*v, "/cost", diags_)) return;
+    CostSpec cost;
+    read_fields(*v, "/cost", detail::kCostFields, cost, diags_);
+    s.cost = std::move(cost);
+  }
+
+  // dp = GPUs / (the plan's other sizes): world_size() / dp is their product.
+  void fill_dp(Scenario& s) {
+    models::ParallelPlan& p = s.spec.plan;
+    const std::int64_t gpus = s.spec.cluster.num_gpus();
+    const std::int64_t others = p.world_size() / p.dp;
+    if (others <= 0 || gpus % others != 0) {
+      diags_.add("/plan/dp", "cannot fill dp: the cluster's " + std::to_string(gpus) +
+                                 " GPUs are not a multiple of the plan's other parallel sizes (" +
+                                 std::to_string(others) + ")");
+      return;
+    }
+    p.dp = static_cast<int>(gpus / others);
+  }
+
   void read_simulation(const Json& doc, sim::SimulationOptions& options) {
     read_section(doc, "simulation", "/simulation", detail::kSimulationFields, options);
   }
@@ -358,6 +386,7 @@ class Loader {
       diags_.add("/model/num_kv_heads", "must divide num_heads (" + std::to_string(m.num_heads) + "), got " +
                                             std::to_string(m.num_kv_heads));
     }
+    diags_.append(models::validate_model(m, "/model"));
     if (m.position == models::PositionKind::kLearned && t.seq_len > m.max_seq_len) {
       diags_.add("/training/seq_len", "the model's learned positions cover " + std::to_string(m.max_seq_len) +
                                           " tokens (max_seq_len), got " + std::to_string(t.seq_len));
@@ -373,6 +402,7 @@ class Loader {
                                  " GPUs = " + std::to_string(gpus) + " GPUs; at most " + std::to_string(kMaxGpus) +
                                  " are supported");
     }
+    if (options_.plan_free) return;
     const std::int64_t world = static_cast<std::int64_t>(p.dp) * p.tp * p.pp;
     if (world != gpus) {
       diags_.add("/plan", "dp\u00d7tp\u00d7pp = " + std::to_string(world) + " but the cluster has " +
@@ -396,6 +426,7 @@ class Loader {
 
   const Catalogs& catalogs_;
   std::string origin_;
+  detail::LoadOptions options_;
   Diagnostics diags_;
 };
 
@@ -416,6 +447,14 @@ Scenario load_scenario(std::string_view json_text, const Catalogs& catalogs, std
   Loader loader(catalogs, origin);
   return loader.load(json_text);
 }
+
+namespace detail {
+Scenario load_scenario_document(const Json& doc, const Catalogs& catalogs, std::string_view origin,
+                                const LoadOptions& options) {
+  Loader loader(catalogs, origin, options);
+  return loader.load_document(doc);
+}
+}  // namespace detail
 
 std::string read_text_file(const std::filesystem::path& path) {
   std::error_code ec;

@@ -14,7 +14,9 @@
 #include "dtsim/models/model_spec.hpp"
 #include "dtsim/models/parallel_plan.hpp"
 #include "dtsim/models/training_spec.hpp"
+#include "dtsim/scenarios/cost.hpp"
 #include "dtsim/scenarios/scenario.hpp"
+#include "dtsim/scenarios/sweep.hpp"
 #include "dtsim/sim/simulation.hpp"
 #include "field_reader.hpp"
 
@@ -33,6 +35,8 @@ inline constexpr NamedValue kNormChoices[] = {{"layernorm", as_int(models::NormK
                                               {"rmsnorm", as_int(models::NormKind::kRmsNorm)}};
 inline constexpr NamedValue kPositionChoices[] = {{"learned", as_int(models::PositionKind::kLearned)},
                                                   {"rotary", as_int(models::PositionKind::kRotary)}};
+inline constexpr NamedValue kGateChoices[] = {{"softmax", as_int(models::GateKind::kSoftmax)},
+                                              {"sigmoid", as_int(models::GateKind::kSigmoid)}};
 inline constexpr NamedValue kPrecisionChoices[] = {
     {"megatron_bf16", as_int(models::PrecisionMode::kMegatronBf16)},
     {"amp_bf16", as_int(models::PrecisionMode::kAmpBf16)},
@@ -91,7 +95,7 @@ inline constexpr double kMaxSms = 65536;
 
 // ---- top level -----------------------------------------------------------------
 
-inline constexpr std::array<Field<Scenario>, 9> kScenarioFields{{
+inline constexpr std::array<Field<Scenario>, 11> kScenarioFields{{
     {{.key = "schema_version", .type = ValueType::kInteger, .presence = Presence::kRequired,
       .description = "Version of this format; must be 1.", .min = 1, .max = 1},
      // Checked by the table's bounds; the loader reads the number itself first.
@@ -121,11 +125,21 @@ inline constexpr std::array<Field<Scenario>, 9> kScenarioFields{{
                      "have been measured on the cluster's GPU (docs/calibration.md)."}},
     {{.key = "simulation", .type = ValueType::kObject, .presence = Presence::kDefault, .default_value = "{}",
       .description = "How the replay runs (section `simulation`).", .section = "simulation"}},
+    {{.key = "cost", .type = ValueType::kObject, .presence = Presence::kDerived,
+      .default_value = "none: no time-to-train, energy or cost figures",
+      .description = "Tokens to train, price and power, for time to train, GPU-hours, energy and cost "
+                     "(section `cost`).",
+      .section = "cost"}},
+    {{.key = "sweep", .type = ValueType::kObject, .presence = Presence::kDerived,
+      .default_value = "none: one scenario",
+      .description = "Fields to vary for `dtsim sweep` and `dtsim check` (section `sweep`, docs/sweeps.md). "
+                     "`dtsim run` and `dtsim validate` read the scenario as written, without its sweep.",
+      .section = "sweep"}},
 }};
 
 // ---- model -----------------------------------------------------------------------
 
-inline constexpr std::array<Field<models::ModelSpec>, 17> kModelFields{{
+inline constexpr std::array<Field<models::ModelSpec>, 27> kModelFields{{
     {{.key = "base", .type = ValueType::kString, .presence = Presence::kDerived,
       .default_value = "none: a custom model",
       .description = "Built-in model to start from; every key left out keeps its value."}},
@@ -181,6 +195,50 @@ inline constexpr std::array<Field<models::ModelSpec>, 17> kModelFields{{
       .description = "Hidden dropout after attention and MLP blocks (GPT-3 style); its masks are saved "
                      "activations."},
      [](models::ModelSpec& m, const Value& v) { m.dropout = v.boolean; }},
+    {{.key = "num_experts", .type = ValueType::kInteger, .presence = Presence::kDefault, .default_value = "0",
+      .description = "Routed experts of each MoE layer; 0 is a dense model (every MoE key below must then keep "
+                     "its default).",
+      .min = 0, .max = 65536},
+     [](models::ModelSpec& m, const Value& v) { m.moe.num_experts = v.integer; }},
+    {{.key = "top_k", .type = ValueType::kInteger, .presence = Presence::kDefault, .default_value = "0",
+      .description = "Routed experts each token goes to (1 to num_experts for an MoE model).", .min = 0,
+      .max = 65536},
+     [](models::ModelSpec& m, const Value& v) { m.moe.top_k = v.integer; }},
+    {{.key = "expert_ffn_hidden", .type = ValueType::kInteger, .presence = Presence::kDefault, .default_value = "0",
+      .description = "Inner width of one routed expert's MLP (per matrix for SwiGLU).", .min = 0, .max = kMaxFfn},
+     [](models::ModelSpec& m, const Value& v) { m.moe.expert_ffn_hidden = v.integer; }},
+    {{.key = "num_shared_experts", .type = ValueType::kInteger, .presence = Presence::kDefault,
+      .default_value = "0", .description = "Experts every token goes through in each MoE layer (DeepSeek).",
+      .min = 0, .max = 1024},
+     [](models::ModelSpec& m, const Value& v) { m.moe.num_shared_experts = v.integer; }},
+    {{.key = "shared_expert_ffn_hidden", .type = ValueType::kInteger, .presence = Presence::kDefault,
+      .default_value = "0", .description = "Inner width of one shared expert's MLP.", .min = 0, .max = kMaxFfn},
+     [](models::ModelSpec& m, const Value& v) { m.moe.shared_expert_ffn_hidden = v.integer; }},
+    {{.key = "first_dense_layers", .type = ValueType::kInteger, .presence = Presence::kDefault,
+      .default_value = "0",
+      .description = "Leading decoder layers with a dense MLP of ffn_hidden (DeepSeek-V3: 3).", .min = 0,
+      .max = kMaxLayers},
+     [](models::ModelSpec& m, const Value& v) { m.moe.first_dense_layers = v.integer; }},
+    {{.key = "moe_layer_frequency", .type = ValueType::kInteger, .presence = Presence::kDefault,
+      .default_value = "1",
+      .description = "After the first dense layers, every n-th layer is an MoE layer (the others dense).",
+      .min = 1, .max = kMaxLayers},
+     [](models::ModelSpec& m, const Value& v) { m.moe.layer_frequency = v.integer; }},
+    {{.key = "gate", .type = ValueType::kChoice, .presence = Presence::kDefault, .default_value = "\"softmax\"",
+      .description = "Router scoring: softmax over the experts (Mixtral, Qwen3) or sigmoid (DeepSeek-V3).",
+      .choices = kGateChoices},
+     [](models::ModelSpec& m, const Value& v) { m.moe.gate = static_cast<models::GateKind>(v.choice); }},
+    {{.key = "capacity_factor", .type = ValueType::kNumber, .presence = Presence::kDefault, .default_value = "0",
+      .description = "Expert capacity as a multiple of the balanced load, per source rank; assignments beyond "
+                     "it are dropped. 0 is dropless.",
+      .min = 0.0, .max = 1024.0},
+     [](models::ModelSpec& m, const Value& v) { m.moe.capacity_factor = v.number; }},
+    {{.key = "hottest_expert_share", .type = ValueType::kNumber, .presence = Presence::kDefault,
+      .default_value = "0",
+      .description = "Load imbalance: the share of all routed assignments the busiest expert gets (at least "
+                     "1/num_experts); 0 is perfectly balanced. The busiest expert's rank sets the pace.",
+      .min = 0.0, .max = 1.0},
+     [](models::ModelSpec& m, const Value& v) { m.moe.hottest_expert_share = v.number; }},
     {{.key = "source", .type = ValueType::kString, .presence = Presence::kDefault, .default_value = "\"\"",
       .description = "Where the figures come from (paper, model card)."},
      [](models::ModelSpec& m, const Value& v) { m.source = v.text; }},
@@ -227,7 +285,7 @@ inline constexpr std::array<Field<models::TrainingSpec>, 7> kTrainingFields{{
 
 // ---- plan ----------------------------------------------------------------------------
 
-inline constexpr std::array<Field<models::ParallelPlan>, 12> kPlanFields{{
+inline constexpr std::array<Field<models::ParallelPlan>, 14> kPlanFields{{
     {{.key = "tp", .type = ValueType::kInteger, .presence = Presence::kDefault, .default_value = "1",
       .description = "Tensor-parallel size: GPUs that split each layer's matrices (Megatron).", .min = 1,
       .max = kMaxModelParallel},
@@ -286,6 +344,18 @@ inline constexpr std::array<Field<models::ParallelPlan>, 12> kPlanFields{{
      [](models::ParallelPlan& p, const Value& v) {
        p.layers_per_stage.assign(v.integers.begin(), v.integers.end());
      }},
+    {{.key = "ep", .type = ValueType::kInteger, .presence = Presence::kDefault, .default_value = "1",
+      .description = "Expert-parallel size (MoE): GPUs the routed experts are spread over, with all-to-all "
+                     "token dispatch and combine. Folded into the tp x dp GPUs of each stage (Megatron): "
+                     "ep x expert_tp must divide tp x dp, ep must divide num_experts.",
+      .min = 1, .max = kMaxModelParallel},
+     [](models::ParallelPlan& p, const Value& v) { p.ep = static_cast<int>(v.integer); }},
+    {{.key = "expert_tp", .type = ValueType::kInteger, .presence = Presence::kDerived,
+      .default_value = "the same as tp",
+      .description = "Expert tensor-parallel size (MoE): GPUs that split each expert's matrices. Expert "
+                     "gradients are reduced over the remaining tp x dp / (ep x expert_tp) GPUs (expert-DP).",
+      .min = 1, .max = kMaxModelParallel},
+     [](models::ParallelPlan& p, const Value& v) { p.expert_tp = static_cast<int>(v.integer); }},
 }};
 
 // ---- cluster -------------------------------------------------------------------------
@@ -404,6 +474,54 @@ inline constexpr std::array<Field<sim::SimulationOptions>, 3> kSimulationFields{
       .default_value = "2000000000", .description = "Stop with an error after this many simulation events.",
       .min = 1, .max = 1e15},
      [](sim::SimulationOptions& o, const Value& v) { o.event_limit = static_cast<std::uint64_t>(v.integer); }},
+}};
+
+// ---- cost ------------------------------------------------------------------------------
+
+inline constexpr std::array<Field<CostSpec>, 5> kCostFields{{
+    {{.key = "tokens", .type = ValueType::kInteger, .presence = Presence::kRequired,
+      .description = "Tokens to train; whole steps are counted (ceil(tokens / tokens per step)).", .min = 1,
+      .max = 1e18},
+     [](CostSpec& c, const Value& v) { c.tokens = v.integer; }},
+    {{.key = "gpu_hour_price", .type = ValueType::kNumber, .presence = Presence::kDerived,
+      .default_value = "none: no money figure",
+      .description = "Price of one GPU for one hour, in `currency` (e.g. 2.5 for 2.50 USD per GPU-hour).",
+      .min = 0.0, .max = 1e9},
+     [](CostSpec& c, const Value& v) { c.gpu_hour_price = v.number; }},
+    {{.key = "currency", .type = ValueType::kString, .presence = Presence::kDefault, .default_value = "\"USD\"",
+      .description = "Unit of gpu_hour_price, shown with every cost."},
+     [](CostSpec& c, const Value& v) { c.currency = v.text; }},
+    {{.key = "gpu_power", .type = ValueType::kPower, .presence = Presence::kDerived,
+      .default_value = "the GPU's tdp",
+      .description = "Average power one GPU draws while training (energy = GPUs x gpu_power x time x pue).",
+      .min_exclusive = true},
+     [](CostSpec& c, const Value& v) { c.gpu_power = v.power; }},
+    {{.key = "pue", .type = ValueType::kNumber, .presence = Presence::kDefault, .default_value = "1.0",
+      .description = "Power usage effectiveness: facility power over IT power (cooling, conversion losses).",
+      .min = 1.0, .max = 10.0},
+     [](CostSpec& c, const Value& v) { c.pue = v.number; }},
+}};
+
+// ---- sweep -----------------------------------------------------------------------------
+// Read by the table for its keys and documentation; the axes are read by
+// sweep_spec.cpp (each axis is an object: path + values or range).
+
+inline constexpr NamedValue kSweepModeChoices[] = {{"product", 0}, {"zip", 1}};
+
+inline constexpr std::array<Field<SweepSettings>, 3> kSweepFields{{
+    {{.key = "mode", .type = ValueType::kChoice, .presence = Presence::kDefault, .default_value = "\"product\"",
+      .description = "product: every combination of the axes' values (the last axis varies fastest); zip: "
+                     "the i-th value of every axis together (all axes the same length).",
+      .choices = kSweepModeChoices},
+     [](SweepSettings& s, const Value& v) { s.zip = v.choice == 1; }},
+    {{.key = "fill_dp", .type = ValueType::kBoolean, .presence = Presence::kDefault, .default_value = "false",
+      .description = "Set /plan/dp at every point to the cluster's GPUs / (the plan's other parallel sizes); a "
+                     "point where that does not divide is skipped with the reason."},
+     [](SweepSettings& s, const Value& v) { s.fill_dp = v.boolean; }},
+    {{.key = "axes", .type = ValueType::kObjectList, .presence = Presence::kRequired,
+      .description = "The fields to vary, one object each: {\"path\": a JSON pointer such as \"/plan/tp\", "
+                     "\"values\": [...]} or {\"path\": ..., \"range\": {\"from\": 1, \"to\": 64, \"step\": 1 "
+                     "or \"factor\": 2}} (docs/sweeps.md)."}},
 }};
 
 }  // namespace dtsim::scenarios::detail

@@ -21,8 +21,9 @@ double gbps(Bandwidth b) { return b.bytes_per_second() / 1e9; }
 
 TEST_CASE("the catalog holds the five GPUs and five nodes, in order", "[presets]") {
   const HardwareCatalog hw = builtin_hardware();
-  CHECK(hw.gpu_names() == std::vector<std::string>{"a100-80gb", "h100-sxm", "h200", "b200", "gb200"});
-  CHECK(hw.node_names() == std::vector<std::string>{"dgx-a100", "dgx-h100", "dgx-h200", "dgx-b200", "gb200-nvl72"});
+  CHECK(hw.gpu_names() == std::vector<std::string>{"a100-80gb", "h100-sxm", "h200", "b200", "gb200", "h800"});
+  CHECK(hw.node_names() ==
+        std::vector<std::string>{"dgx-a100", "dgx-h100", "dgx-h200", "dgx-b200", "hgx-h800", "gb200-nvl72"});
   CHECK(hw.find_gpu("h100") == nullptr);
   CHECK(hw.find_node("dgx-h100")->gpu.name == "h100-sxm");
 }
@@ -43,6 +44,8 @@ TEST_CASE("GPU presets equal the reference's datasheet figures (§1a, §1b)", "[
       {"h200", 989.4, 1978.9, 66.9, 4.8, 132, 700, GpuArch::kHopper},
       {"b200", 2250, 4500, 75, 8.0, 148, 1000, GpuArch::kBlackwell},
       {"gb200", 2500, 5000, 80, 8.0, 148, 1200, GpuArch::kBlackwell},
+      // The H800 is the H100 SXM die: its compute and memory figures.
+      {"h800", 989.4, 1978.9, 66.9, 3.35, 132, 700, GpuArch::kHopper},
   };
   const HardwareCatalog hw = builtin_hardware();
   for (const Row& r : rows) {
@@ -65,6 +68,7 @@ TEST_CASE("memory capacity is what CUDA reports, or 0.99 of the nominal GiB", "[
   // Measured CUDA totals (WP-DEV): H100 81079 MiB, H200 143156 MiB; A100 81049 MiB.
   CHECK(hw.find_gpu("h100-sxm")->memory_capacity == Bytes(85'017'493'504));
   CHECK(hw.find_gpu("h200")->memory_capacity == Bytes(150'109'880'320));
+  CHECK(hw.find_gpu("h800")->memory_capacity == hw.find_gpu("h100-sxm")->memory_capacity);
   CHECK(hw.find_gpu("a100-80gb")->memory_capacity == 81049_MiB);
   // Estimates: 0.99 x 180 GiB and 0.99 x 186 GiB.
   CHECK(hw.find_gpu("b200")->memory_capacity.as_double() == Approx(0.99 * 180 * 1073741824.0).margin(1));
@@ -84,6 +88,8 @@ TEST_CASE("node presets: NVLink per GPU per direction and one NIC per GPU (§1b,
   const Row rows[] = {
       {"dgx-a100", 8, 300, 8, 200}, {"dgx-h100", 8, 450, 8, 400},      {"dgx-h200", 8, 450, 8, 400},
       {"dgx-b200", 8, 900, 8, 400}, {"gb200-nvl72", 72, 900, 72, 400},
+      // H800: 400 GB/s bidirectional NVLink = 200 per direction.
+      {"hgx-h800", 8, 200, 8, 400},
   };
   const HardwareCatalog hw = builtin_hardware();
   for (const Row& r : rows) {
@@ -136,7 +142,7 @@ TEST_CASE("make_node rejects unknown GPUs and empty nodes", "[presets][errors]")
     FAIL("no error");
   } catch (const InputError& e) {
     CHECK(e.path() == "/cluster/node/gpu");
-    CHECK(e.message() == "unknown GPU 'h100'; known: a100-80gb, h100-sxm, h200, b200, gb200");
+    CHECK(e.message() == "unknown GPU 'h100'; known: a100-80gb, h100-sxm, h200, b200, gb200, h800");
   }
   CHECK_THROWS_AS(make_node(hw, "h100-sxm", 0), InputError);
   HardwareCatalog lonely;

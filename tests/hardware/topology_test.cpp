@@ -180,6 +180,33 @@ TEST_CASE("too few tiers is an input error that says how many are needed", "[top
   CHECK_THROWS_WITH(Topology(bad, cal()), Contains("/cluster/fabric/switch_radix"));
 }
 
+TEST_CASE("validate_cluster applies the tier rule from the counts alone", "[topology][errors]") {
+  // Radix 64, 8 rails: 2 tiers up to 128 nodes, 3 up to 4,096 (topology.hpp).
+  ClusterSpec c = dgx_h100(129);
+  c.fabric.tiers = 2;
+  const auto d = validate_cluster(c, "/x");
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].path == "/x/fabric/tiers");
+  CHECK(d[0].message ==
+        "2 tiers of radix-64 switches cannot connect 129 nodes of 8 NICs (rail-optimized); they need at least 3 "
+        "tiers (or set tiers to 0)");
+  c.num_nodes = 128;
+  CHECK(validate_cluster(c).empty());
+  // Radix 4 (2 down ports), one NIC per node, not rail-optimized: 2^k nodes
+  // need k tiers, so 512 nodes need 9 and are beyond the 8 modelled.
+  ClusterSpec deep = dgx_h100(512);
+  deep.node.nics_per_node = 1;
+  deep.fabric.switch_radix = 4;
+  deep.fabric.rail_optimized = false;
+  const auto e = validate_cluster(deep);
+  REQUIRE(e.size() == 1);
+  CHECK(e[0].path == "/cluster/fabric/switch_radix");
+  CHECK(e[0].message == "512 nodes need 9 tiers of radix-4 switches; at most 8 are modelled");
+  deep.num_nodes = 256;
+  CHECK(validate_cluster(deep).empty());
+  CHECK(Topology(deep, cal()).tiers() == 8);
+}
+
 TEST_CASE("without rail optimization a leaf takes consecutive NIC ports", "[topology][fat_tree]") {
   // 8 nodes x 8 NICs = 64 ports, 32 per leaf: nodes 0-3 on leaf 0, 4-7 on leaf 1.
   ClusterSpec c = dgx_h100(8);

@@ -17,6 +17,9 @@ struct Shipped {
   const char* file;
   int gpus;
   bool must_fit;  // the 405B run relies on buffer freeing dtsim does not model
+  // Simulated in the test suite; the large expert-parallel runs take tens of
+  // seconds (docs/performance.md) and are only loaded here.
+  bool simulate = true;
 };
 
 constexpr Shipped kShipped[] = {
@@ -24,6 +27,9 @@ constexpr Shipped kShipped[] = {
     {"scenarios/llama3-70b-64xh100-tp8pp2dp4.json", 64, true},
     {"scenarios/gpt3-175b-1024xa100-tp8pp8dp16.json", 1024, true},
     {"scenarios/llama3-405b-16384xh100-tp8pp16dp128.json", 16384, false},
+    {"scenarios/mixtral-8x7b-64xh100-pp4ep8.json", 64, true},
+    {"scenarios/qwen3-235b-a22b-256xh100-tp2pp8ep32.json", 256, true, false},
+    {"scenarios/deepseek-v3-2048xh800-pp16ep64.json", 2048, true, false},
 };
 
 Scenario load_shipped(const char* file) { return load_scenario_file(source_path(file), catalogs()); }
@@ -43,6 +49,7 @@ TEST_CASE("every shipped scenario loads", "[scenarios][shipped]") {
 
 TEST_CASE("every shipped scenario simulates to a consistent report", "[scenarios][shipped][e2e]") {
   for (const Shipped& s : kShipped) {
+    if (!s.simulate) continue;
     INFO(s.file);
     const Scenario sc = load_shipped(s.file);
     const sim::Report r = sim::simulate(sc.spec);
@@ -75,6 +82,21 @@ TEST_CASE("the JSON report of a simulation is byte-identical run to run", "[scen
   const Json j = Json::parse(a);
   CHECK(j["step_time_s"].get<double>() > 0.0);
   CHECK(j["memory"]["stages"].size() == 2);
+}
+
+TEST_CASE("the MoE scenarios hold what their descriptions say", "[scenarios][shipped][moe]") {
+  const Scenario mixtral = load_shipped("scenarios/mixtral-8x7b-64xh100-pp4ep8.json");
+  CHECK(mixtral.spec.model.moe.num_experts == 8);
+  CHECK(mixtral.spec.plan.ep == 8);
+  CHECK(mixtral.spec.plan.expert_data_parallel() == 2);
+  const Scenario v3 = load_shipped("scenarios/deepseek-v3-2048xh800-pp16ep64.json");
+  CHECK(v3.spec.plan.pp == 16);
+  CHECK(v3.spec.plan.ep == 64);
+  CHECK(v3.spec.plan.zero_stage == 1);
+  CHECK(v3.spec.cluster.node.gpu.name == "h800");
+  const Scenario qwen = load_shipped("scenarios/qwen3-235b-a22b-256xh100-tp2pp8ep32.json");
+  CHECK(qwen.spec.plan.expert_tensor_parallel() == 1);
+  CHECK(qwen.spec.plan.expert_data_parallel() == 1);
 }
 
 TEST_CASE("the default scenario's trace opens as a Chrome trace", "[scenarios][shipped][e2e]") {

@@ -250,3 +250,103 @@ TEST_CASE("the critical path charges a transfer from when its peer arrived", "[r
   CHECK_THAT(path[2].start.since_start().seconds(), WithinRel(2e-3, 1e-9));
   CHECK_THAT(path[2].duration.seconds(), WithinRel(2e-3, 1e-9));
 }
+
+TEST_CASE("a two-stage pipeline's critical path: forward, transfer from rendezvous, next stage", "[replay][critical_path]") {
+  // Stages 0 and 1 on one node, NVLink 100 GB/s, send/recv latency
+  // base 5 us + one NVLink hop 2 us. Stage 0: forward 1 ms per micro-batch
+  // (1 GB at 1 TB/s), sends 100 MB after each (1 ms + 7 us). Stage 1 posts
+  // both recvs at t = 0 and runs a 2 ms forward after each arrives.
+  //   mb 0: fwd0 [0, 1], transfer [1, 2.007], fwd1 [2.007, 4.007]
+  //   mb 1: fwd0 [1, 2], send waits for the send stream until 2.007,
+  //         transfer [2.007, 3.014], fwd1 [4.007, 6.007] (after mb 0's)
+  // Critical path: forward (stage 0) [0, 1] -> pipeline transfer [1, 2.007]
+  // (not from 0, when the recv was posted) -> forward (stage 1) [2.007, 6.007].
+  Fixture f;
+  f.plan.pp = 2;
+  f.cluster = toy_cluster(2, 1);
+  f.cal.collective.base_latency = Duration::from_ps(5'000'000);
+  f.cal.collective.intra_hop_latency = Duration::from_ps(2'000'000);
+  const Bytes bytes(100'000'000);
+  Program p0(0);
+  Program p1(1);
+  std::vector<TaskId> recvs;
+  TaskId prev_fwd1 = 0;
+  for (int mb = 0; mb < 2; ++mb) {
+    const auto key = static_cast<std::uint64_t>(mb);
+    const TaskId fwd0 = p0.add_compute(stream_work(1e9), Phase::kForward, "fwd", {}, mb);
+    p0.add_send(models::P2POp{1, bytes, key}, StreamKind::kSendForward, Phase::kPipelineComm, "send_fwd",
+                std::vector<TaskId>{fwd0}, mb);
+    recvs.push_back(p1.add_recv(models::P2POp{0, bytes, key}, StreamKind::kRecvForward, Phase::kPipelineComm,
+                                "recv_fwd", {}, mb));
+    std::vector<TaskId> deps{recvs.back()};
+    if (mb > 0) deps.push_back(prev_fwd1);
+    prev_fwd1 = p1.add_compute(stream_work(2e9), Phase::kForward, "fwd", deps, mb);
+  }
+  f.programs = {p0, p1};
+  const sim::ReplayResult r = f.run();
+  const double ms = 1e-3;
+  const double transfer = 1e8 / 100e9 + 7e-6;  // bytes / bandwidth + latency
+  CHECK_THAT(r.makespan.since_start().seconds(), WithinRel(1 * ms + transfer + 4 * ms, 1e-9));
+  // The recv of mb 0 was posted at 0; its rendezvous is the send's start.
+  const sim::RankTrace& s1 = r.ranks[1];
+  CHECK(s1.start[recvs[0]] == TimePoint::start());
+  CHECK_THAT(s1.rendezvous[recvs[0]].since_start().seconds(), WithinRel(1 * ms, 1e-9));
+
+  const auto path = sim::critical_path(r, sim::critical_rank(r), f.programs);
+  REQUIRE(path.size() == 3);
+  CHECK(path[0].stage == 0);
+  CHECK(path[0].phase == Phase::kForward);
+  CHECK(path[0].start == TimePoint::start());
+  CHECK_THAT(path[0].duration.seconds(), WithinRel(1 * ms, 1e-9));
+  CHECK(path[1].phase == Phase::kPipelineComm);
+  CHECK_THAT(path[1].start.since_start().seconds(), WithinRel(1 * ms, 1e-9));
+  CHECK_THAT(path[1].duration.seconds(), WithinRel(transfer, 1e-9));
+  CHECK(path[2].stage == 1);
+  CHECK(path[2].phase == Phase::kForward);
+  CHECK_THAT(path[2].start.since_start().seconds(), WithinRel(1 * ms + transfer, 1e-9));
+  CHECK_THAT(path[2].duration.seconds(), WithinRel(4 * ms, 1e-9));
+  // The stage-1 rank idles until mb 0 arrives: all of it bubble.
+  const sim::Breakdown b = sim::attribute_breakdown(r, 1, f.programs);
+  CHECK_THAT(b.bubble.seconds(), WithinRel(1 * ms + transfer, 1e-9));
+  CHECK(b.exposed_comm == Duration::zero());
+}
+
+TEST_CASE("a pipeline-group collective waits for the slower stage: path and breakdown", "[replay][critical_path]") {
+  // Stage 0 computes 1 ms, stage 1 3 ms; then both all-reduce 80 MB over the
+  // pipeline group (2 GPUs, NVLink 100 GB/s: 2(p-1)/p * S / B = 0.8 ms), then
+  // compute 1 ms. Both end at 4.8 ms; the critical rank is stage 0 (lowest
+  // on ties). Its path: stage 1's 3 ms -> all-reduce [3, 3.8] -> stage 0's
+  // last 1 ms; its breakdown: the 2 ms waiting for stage 1 is bubble, the
+  // 0.8 ms all-reduce exposed communication.
+  Fixture f;
+  f.plan.pp = 2;
+  f.cluster = toy_cluster(2, 1);
+  for (int stage = 0; stage < 2; ++stage) {
+    Program p(stage);
+    const TaskId a = p.add_compute(stream_work(stage == 0 ? 1e9 : 3e9), Phase::kBackward, "bwd", {});
+    const TaskId ar = p.add_collective({CollectiveKind::kAllReduce, GroupKind::kPipeline, Bytes(80'000'000)},
+                                       StreamKind::kDataComm, Phase::kGradientSync, "pp_ar", std::vector<TaskId>{a});
+    p.add_compute(stream_work(1e9), Phase::kOptimizer, "opt", std::vector<TaskId>{ar});
+    f.programs.push_back(p);
+  }
+  const sim::ReplayResult r = f.run();
+  const double ms = 1e-3;
+  CHECK_THAT(r.makespan.since_start().seconds(), WithinRel(4.8 * ms, 1e-9));
+  const std::size_t crit = sim::critical_rank(r);
+  REQUIRE(r.ranks[crit].stage == 0);
+  const auto path = sim::critical_path(r, crit, f.programs);
+  REQUIRE(path.size() == 3);
+  CHECK(path[0].stage == 1);
+  CHECK_THAT(path[0].duration.seconds(), WithinRel(3 * ms, 1e-9));
+  CHECK(path[1].phase == Phase::kGradientSync);
+  CHECK_THAT(path[1].start.since_start().seconds(), WithinRel(3 * ms, 1e-9));
+  CHECK_THAT(path[1].duration.seconds(), WithinRel(0.8 * ms, 1e-9));
+  CHECK(path[2].stage == 0);
+  CHECK(path[2].phase == Phase::kOptimizer);
+  CHECK_THAT(path[2].start.since_start().seconds(), WithinRel(3.8 * ms, 1e-9));
+  const sim::Breakdown b = sim::attribute_breakdown(r, crit, f.programs);
+  CHECK_THAT(b.compute.seconds(), WithinRel(1 * ms, 1e-9));
+  CHECK_THAT(b.bubble.seconds(), WithinRel(2 * ms, 1e-9));
+  CHECK_THAT(b.exposed_comm.seconds(), WithinRel(0.8 * ms, 1e-9));
+  CHECK_THAT(b.optimizer.seconds(), WithinRel(1 * ms, 1e-9));
+}

@@ -11,6 +11,7 @@
 
 #include "dtsim/core/engine.hpp"
 #include "dtsim/core/error.hpp"
+#include "algorithm_memo.hpp"
 #include "flow_network.hpp"
 
 namespace dtsim::sim {
@@ -129,15 +130,16 @@ struct RankState {
   std::array<std::uint32_t, models::kStreamCount> head{};
   std::array<bool, models::kStreamCount> busy{};
   std::array<bool, models::kStreamCount> wake_pending{};  // a host-issue wake-up is scheduled
-  std::array<std::uint32_t, 3> collective_seq{};  // per GroupKind
-  std::array<std::vector<int>, 3> group{};        // this rank's group members per GroupKind
-  std::array<std::size_t, 3> simulated_in_group{};  // how many of them are simulated
+  std::array<std::uint32_t, models::kGroupKindCount> collective_seq{};  // per GroupKind
+  std::array<std::vector<int>, models::kGroupKindCount> group{};        // this rank's group members per GroupKind
+  std::array<std::size_t, models::kGroupKindCount> simulated_in_group{};  // how many of them are simulated
   std::uint64_t done = 0;
   RankTrace trace;
 };
 
 std::uint64_t pack_collective_key(GroupKind kind, int leader, std::uint32_t seq) {
-  return (static_cast<std::uint64_t>(kind) << 62) | (static_cast<std::uint64_t>(leader) << 36) | seq;
+  // 4 bits of kind, 24 of leader rank, 36 of sequence.
+  return (static_cast<std::uint64_t>(kind) << 60) | (static_cast<std::uint64_t>(leader) << 36) | seq;
 }
 
 struct P2PKey {
@@ -155,7 +157,8 @@ class Replayer {
  public:
   explicit Replayer(const ReplayInputs& in)
       : in_(in), network_(link_capacities(*in.topology)), compute_done_(*this), comm_latency_(*this),
-        host_issued_(*this), reschedule_(*this), flow_tick_(*this) {}
+        host_issued_(*this), reschedule_(*this), flow_tick_(*this),
+        algorithms_(*in.topology, in.collective_params, in.algorithm, in.memoize_algorithm) {}
 
   ReplayResult run();
 
@@ -239,6 +242,7 @@ class Replayer {
   std::map<P2PKey, Rendezvous> p2p_waiting_;
   std::vector<ActiveComm> comms_;
   std::vector<std::uint32_t> free_comms_;
+  AlgorithmMemo algorithms_;
   // Routed patterns, keyed by what determines them.
   std::map<std::tuple<int, int, int, int, int>, std::unique_ptr<RoutedPlan>> routed_cache_;
   std::vector<hardware::LinkId> path_scratch_;
@@ -275,16 +279,19 @@ void Replayer::setup() {
     rs.deps_left = rs.info->dep_count;
     rs.deps_ready.assign(n, TimePoint::start());
     rs.dep_cause.assign(n, TaskCause{});
-    for (int k = 0; k < 3; ++k) rs.group[static_cast<std::size_t>(k)] = layout.group_of(static_cast<GroupKind>(k), rs.rank);
+    for (int k = 0; k < models::kGroupKindCount; ++k) {
+      rs.group[static_cast<std::size_t>(k)] = layout.group_of(static_cast<GroupKind>(k), rs.rank);
+    }
     rs.trace.rank = rs.rank;
     rs.trace.stage = rs.stage;
     rs.trace.start.assign(n, TimePoint::start());
     rs.trace.end.assign(n, TimePoint::start());
+    rs.trace.rendezvous.assign(n, TimePoint::start());
     rs.trace.cause.assign(n, TaskCause{});
     sim_index_[static_cast<std::size_t>(rs.rank)] = static_cast<std::int32_t>(i);
   }
   for (RankState& rs : ranks_) {
-    for (std::size_t k = 0; k < 3; ++k) {
+    for (std::size_t k = 0; k < static_cast<std::size_t>(models::kGroupKindCount); ++k) {
       rs.simulated_in_group[k] = static_cast<std::size_t>(std::count_if(
           rs.group[k].begin(), rs.group[k].end(), [&](int m) { return sim_index_[static_cast<std::size_t>(m)] >= 0; }));
     }
@@ -323,6 +330,7 @@ ReplayResult Replayer::run() {
     for (const TimePoint e : rs.trace.end) out.makespan = std::max(out.makespan, e);
   }
   out.events = engine_.events_processed();
+  out.algorithm_choices = algorithms_.evaluations();
   out.ranks.reserve(ranks_.size());
   for (auto& rs : ranks_) out.ranks.push_back(std::move(rs.trace));
   return out;
@@ -354,6 +362,7 @@ void Replayer::start_task(std::uint32_t sr, TaskId t) {
   rs.busy[s] = true;
   const TimePoint now = engine_.now();
   rs.trace.start[t] = now;
+  rs.trace.rendezvous[t] = now;  // moved later by a collective or transfer that waits for peers
   // The cause is whichever came last: the dependency that made the task
   // ready, or the previous task of the stream freeing it.
   const std::uint32_t pos = rs.info->position_in_stream[t];
@@ -446,12 +455,13 @@ void Replayer::arrive_collective(std::uint32_t sr, TaskId t) {
     DTSIM_CHECK(oop.kind == op.kind && oop.bytes == op.bytes,
                 "ranks of one group issued different collectives at the same position");
   }
-  hardware::CollectivePlan plan =
-      hardware::plan_collective(op.kind, group, op.bytes, *in_.topology, in_.collective_params, in_.algorithm);
+  hardware::CollectivePlan plan = algorithms_.plan(op, group);
   const RoutedPlan* routed = routed_collective(plan, op.group, group, op, rs.stage);
-  // Last arrival enables everyone: record it as the cause of the others.
+  // Last arrival enables everyone: record it as the cause of the others,
+  // and now as the moment every member's collective could begin.
   const Participant last = participants.back();
   for (const Participant& p : participants) {
+    ranks_[p.sim_rank].trace.rendezvous[p.task] = engine_.now();
     if (p.sim_rank == last.sim_rank && p.task == last.task) continue;
     ranks_[p.sim_rank].trace.cause[p.task] = TaskCause{static_cast<std::int32_t>(last.sim_rank), last.task};
   }
@@ -484,6 +494,7 @@ void Replayer::arrive_p2p(std::uint32_t sr, TaskId t) {
   const Participant last = participants.back();
   const Participant first = participants.front();
   ranks_[first.sim_rank].trace.cause[first.task] = TaskCause{static_cast<std::int32_t>(last.sim_rank), last.task};
+  ranks_[first.sim_rank].trace.rendezvous[first.task] = engine_.now();  // the last one's is its start already
   launch_comm(std::move(plan), routed, std::move(participants));
 }
 

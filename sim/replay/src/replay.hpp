@@ -49,6 +49,9 @@ struct ReplayInputs {
   // Compute slowdown while the rank has a collective in flight.
   hardware::OverlapParams overlap;
   std::uint64_t event_limit = UINT64_MAX;
+  // Remember kAuto's choice per collective shape (algorithm_memo.hpp). Off
+  // only to check that remembering changes nothing.
+  bool memoize_algorithm = true;
 };
 
 // Why a task started when it did: the task whose completion (or, for a
@@ -61,8 +64,13 @@ struct TaskCause {
 struct RankTrace {
   int rank = 0;   // global rank
   int stage = 0;  // pipeline stage (rank class)
-  std::vector<TimePoint> start;  // per task of the stage's program
+  std::vector<TimePoint> start;  // per task of the stage's program: when it was posted on its stream
   std::vector<TimePoint> end;
+  // When the task could make progress: for a collective, when its last
+  // simulated member arrived; for a send or recv, when its peer posted the
+  // matching end; for compute, its start. The time between start and
+  // rendezvous is waiting, owed to whoever arrived last (its cause).
+  std::vector<TimePoint> rendezvous;
   std::vector<TaskCause> cause;
 };
 
@@ -71,6 +79,7 @@ struct ReplayResult {
   TimePoint makespan;
   std::uint64_t events = 0;
   std::uint64_t tasks = 0;
+  std::uint64_t algorithm_choices = 0;  // collectives planned with kAuto evaluating every algorithm
 };
 
 ReplayResult replay(const ReplayInputs& in);

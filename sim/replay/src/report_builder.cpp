@@ -24,6 +24,7 @@ std::string describe_phase(Phase p) {
     case Phase::kGradientSync: return "gradient sync";
     case Phase::kParameterSync: return "parameter sync";
     case Phase::kPipelineComm: return "pipeline transfer";
+    case Phase::kExpertComm: return "expert all-to-all";
   }
   return "?";
 }
@@ -64,7 +65,23 @@ Breakdown attribute_breakdown(const ReplayResult& result, std::size_t critical,
     switch (wt.kind) {
       case TaskKind::kSend:
       case TaskKind::kRecv: b.bubble += gap; break;
-      case TaskKind::kCollective: b.exposed_comm += gap; break;
+      case TaskKind::kCollective: {
+        // Until the collective's rendezvous the rank waited for its last
+        // member; when that member is on another pipeline stage (a
+        // pipeline-group all-reduce), that wait is the pipeline's.
+        const TaskCause& last = wr.cause[why.task];
+        const TimePoint rv = std::clamp(wr.rendezvous[why.task], cursor, until);
+        const bool other_stage =
+            last.sim_rank >= 0 && last.sim_rank != why.sim_rank &&
+            result.ranks[static_cast<std::size_t>(last.sim_rank)].stage != result.ranks[critical].stage;
+        if (other_stage) {
+          b.bubble += rv - cursor;
+          b.exposed_comm += until - rv;
+        } else {
+          b.exposed_comm += gap;
+        }
+        break;
+      }
       case TaskKind::kCompute:
         // Waiting on compute of another rank means waiting on another stage.
         if (why.sim_rank != static_cast<std::int32_t>(critical)) {
@@ -136,33 +153,37 @@ std::vector<CriticalPathSegment> critical_path(const ReplayResult& result, std::
     const RankTrace& rt = result.ranks[static_cast<std::size_t>(s.sr)];
     const models::Program& prog = programs[static_cast<std::size_t>(rt.stage)];
     const Task& t = prog.tasks()[s.task];
-    TimePoint start = rt.start[s.task];
-    // A collective or transfer released by a peer's arrival: until then it
-    // only waited, and that time is on the peer's chain (the step before).
-    if (i > 0 && chain[i - 1].sr != s.sr && t.kind != TaskKind::kCompute) {
-      const RankTrace& peer = result.ranks[static_cast<std::size_t>(chain[i - 1].sr)];
-      start = std::max(start, peer.start[chain[i - 1].task]);
+    const bool comm = t.kind != TaskKind::kCompute;
+    // A collective or transfer moves data only from its rendezvous on: the
+    // wait before it is on the chain of the peer that arrived last, which the
+    // walk followed (the step before this one).
+    const TimePoint start = comm ? rt.rendezvous[s.task] : rt.start[s.task];
+    const TimePoint end = rt.end[s.task];
+    // Another member of the communication the previous step belongs to (the
+    // recv of a send, a collective seen from a second member): one segment.
+    if (comm && i > 0) {
+      const RankTrace& prt = result.ranks[static_cast<std::size_t>(chain[i - 1].sr)];
+      const Task& pt = programs[static_cast<std::size_t>(prt.stage)].tasks()[chain[i - 1].task];
+      if (pt.kind != TaskKind::kCompute && pt.phase == t.phase && prt.rendezvous[chain[i - 1].task] == start &&
+          !segs.empty() && segs.back().phase == t.phase) {
+        auto& seg = segs.back();
+        seg.duration = std::max(seg.duration, end - seg.start);
+        continue;
+      }
     }
-    const Duration d = rt.end[s.task] - start;
     if (!segs.empty() && segs.back().stage == rt.stage && segs.back().phase == t.phase) {
       auto& seg = segs.back();
-      seg.duration = (rt.end[s.task] - seg.start);
+      seg.duration = end - seg.start;
       continue;
     }
     // Tensor-parallel collectives sit inside a layer's compute: they extend
     // the compute segment they interrupt instead of splitting it.
     if (!segs.empty() && segs.back().stage == rt.stage && t.phase == Phase::kTensorComm &&
         is_compute_phase(segs.back().phase)) {
-      segs.back().duration = rt.end[s.task] - segs.back().start;
+      segs.back().duration = end - segs.back().start;
       continue;
     }
-    // A send and its recv are one transfer, seen from both ends: one segment.
-    if (!segs.empty() && t.phase == Phase::kPipelineComm && segs.back().phase == Phase::kPipelineComm &&
-        start <= segs.back().start + segs.back().duration) {
-      auto& seg = segs.back();
-      seg.duration = std::max(seg.duration, rt.end[s.task] - seg.start);
-      continue;
-    }
+    const Duration d = end - start;
     CriticalPathSegment seg;
     seg.stage = rt.stage;
     seg.phase = t.phase;

@@ -79,7 +79,9 @@ std::string_view to_string(FabricKind k);
 // pointer of the offending field under `path` (e.g. "/cluster/node/nic_bandwidth").
 // Checks: positive counts, rates and capacities; non-negative latencies;
 // radix >= 4 and even; oversubscription >= 1; tiers in [0, 8]; nics_per_node
-// <= gpus_per_node. Topology's constructor throws InputError with these.
+// <= gpus_per_node; an explicit tier count no smaller than the tier rule's
+// (topology.hpp) and at most 8 tiers needed. Topology's constructor throws
+// InputError with these.
 std::vector<Diagnostic> validate_cluster(const ClusterSpec& cluster, const std::string& path = "/cluster");
 
 }  // namespace dtsim::hardware

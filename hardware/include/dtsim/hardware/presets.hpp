@@ -29,7 +29,8 @@ class HardwareCatalog {
   std::vector<NodeSpec> nodes_;
 };
 
-// GPUs: a100-80gb, h100-sxm, h200, b200, gb200 (reference §1a, §1b).
+// GPUs: a100-80gb, h100-sxm, h200, b200, gb200 (reference §1a, §1b), h800
+// (the H100 SXM's compute and memory).
 //  - Peaks are dense (no sparsity); peak_fp32 is the SIMT rate.
 //  - memory_capacity is what CUDA reports as total device memory (less than
 //    nvidia-smi's total by the driver's reservation): measured for H100
@@ -39,7 +40,8 @@ class HardwareCatalog {
 // Nodes: dgx-a100, dgx-h100, dgx-h200, dgx-b200 (8 GPUs on NVSwitch; NVLink
 // 300/450/450/900 GB/s per GPU per direction; one NIC per GPU at
 // 200/400/400/400 Gb/s), gb200-nvl72 (72 GPUs in one NVLink domain at 900 GB/s;
-// 18 trays x 4 CX-7 400 Gb/s = one 400G NIC per GPU). Latencies (§2c):
+// 18 trays x 4 CX-7 400 Gb/s = one 400G NIC per GPU), hgx-h800 (8 H800s,
+// NVLink 200 GB/s per direction, 8 NICs of 400 Gb/s). Latencies (§2c):
 // NVLink GPU to GPU 0.6 us, network adapter 0.6 us.
 HardwareCatalog builtin_hardware();
 

@@ -61,11 +61,13 @@
 namespace dtsim::models {
 
 struct LayerStep {
-  enum class Kind : std::uint8_t { kCompute, kTensorCollective };
+  // A kernel, or a collective over the rank's TP group, its expert-parallel
+  // group (MoE dispatch and combine all-to-alls) or its expert-TP group.
+  enum class Kind : std::uint8_t { kCompute, kTensorCollective, kExpertCollective, kExpertTensorCollective };
   Kind kind = Kind::kCompute;
   std::string name;  // "qkv_proj", "attn_core", "mlp_down", "tp_all_reduce_attn", ...
   ComputeWork work;                                   // when kCompute
-  CollectiveKind collective = CollectiveKind::kAllReduce;  // when kTensorCollective (over the TP group)
+  CollectiveKind collective = CollectiveKind::kAllReduce;  // when a collective
   Bytes collective_bytes;                             // nccl-tests "S" convention
   Bytes saved_for_backward;  // bytes of this step's tensors the forward keeps (0 in backward lists)
   // Backward only: the step produces or accumulates a weight gradient and no
@@ -82,13 +84,38 @@ struct LayerOps {
   // Saved activations of one micro-batch under the training's recompute mode.
   Bytes saved_activations;
   std::int64_t parameters = 0;  // parameters this rank holds for the block (TP shard)
+  // Of `parameters`, the routed experts' (this rank's E / ep experts, / expert_tp):
+  // their gradients are reduced over the expert-data-parallel group, not DP.
+  std::int64_t expert_parameters = 0;
 };
 
 // Megatron's padded vocabulary: V rounded up to a multiple of 128 x tp.
 std::int64_t padded_vocab_size(const ModelSpec& m, int tp);
 
-// One decoder layer (attention + MLP block with norms and residuals).
+// One dense decoder layer (attention + MLP block with norms and residuals).
 LayerOps decoder_layer_ops(const ModelSpec& m, const TrainingSpec& t, const ParallelPlan& p);
+// One MoE decoder layer: the attention block as in decoder_layer_ops, then on
+// the rank's sequence-parallel tokens T_l (T / tp) with moe_routing's load:
+//  forward: router GEMM (T_l x h x E) and gate (softmax or sigmoid, top-k);
+//    token permutation (T_l k rows of h gathered expert-major); [ep > 1] the
+//    dispatch all-to-all over the EP group, S = R h x 2 bytes with R the
+//    busiest rank's assignments (= T_l k balanced), and Megatron's sort of
+//    the received chunks by local expert (more than one local expert);
+//    [expert_tp > 1] all-gather of the received tokens over expert-TP;
+//    grouped expert GEMMs (up, activation, down: 2 R h f_e x 3 (SwiGLU) FLOPs,
+//    f_e / expert_tp wide, one GEMM batch per local expert);
+//    [expert_tp > 1] reduce-scatter; [ep > 1] the combine all-to-all (same
+//    S) and the chunk sort back; un-permutation weighted by the gate
+//    (T_l k rows summed into T_l); the shared experts as one TP MLP of width
+//    num_shared x shared_ffn (column/row parallel with the SP gathers) and
+//    the add of its output; the residual.
+//  backward mirrors it (the all-to-alls again, each wgrad right after its
+//  dgrad) and sums the input gradients of the router, permutation and
+//  shared-expert paths.
+// Preconditions as validate_plan: ep | E, expert_tp | f_e, tp | shared width,
+// sequence_parallel when tp > 1. Expert biases (linear_bias) are counted in
+// the parameters but get no kernels.
+LayerOps moe_layer_ops(const ModelSpec& m, const TrainingSpec& t, const ParallelPlan& p);
 // Token (and learned position) embedding on the first stage. Holds the token
 // embedding shard (padded vocab / tp rows) even when tied to the head.
 LayerOps embedding_ops(const ModelSpec& m, const TrainingSpec& t, const ParallelPlan& p);

@@ -30,6 +30,8 @@ struct MemoryBreakdown {
 // One entry per pipeline stage (stage 0 first). Per GPU of the stage, with P
 // its parameters (TP shard; the embedding on stage 0, the head on the last,
 // plus a copy of a tied embedding there when pp > 1) and parameter_bytes:
+//  (MoE: P counts this rank's E / ep routed experts, each / expert_tp, and
+//  "/ dp" below is / dp for the dense part and / expert_dp for the experts'.)
 //  - weights = P x weights, / dp (rounded up) under ZeRO-3;
 //  - gradients = P x gradients, / dp under ZeRO-2 and 3;
 //  - optimizer_state = P x optimizer, / dp under ZeRO >= 1;
@@ -52,6 +54,7 @@ struct MemoryBreakdown {
 //  - communication_buffers = a message each way between stages (pp > 1);
 //    PyTorch DDP (ZeRO-0 under the pytorch frameworks): P x gradients of
 //    bucket buffers (gradient_as_bucket_view is off by default);
+//    MoE stages: 2 x the dispatch all-to-all's S (send and receive buffers);
 //    ZeRO-3: the gathered bf16 parameters of the largest unit (twice with
 //    fsdp_prefetch) and its unsharded gradient. (ZeRO 0-2 buckets are views
 //    into the gradient buffer.)

@@ -1,8 +1,10 @@
 // A decoder-only transformer's architecture, as data.
 //
 // Covers the GPT family (LayerNorm, GELU MLP of 4h, MHA, learned positions,
-// tied embeddings, biases) and the Llama family (RMSNorm, SwiGLU MLP, GQA,
-// rotary positions, untied embeddings, no biases). Built-in models live in a
+// tied embeddings, biases), the Llama family (RMSNorm, SwiGLU MLP, GQA,
+// rotary positions, untied embeddings, no biases) and mixture-of-experts
+// models (MoeSpec: routed experts picked top-k per token by a softmax or
+// sigmoid gate, shared experts, the first layers dense). Built-in models live in a
 // ModelLibrary (an object filled explicitly; no static registration), and a
 // scenario may define a custom model inline.
 //
@@ -17,11 +19,48 @@
 #include <string_view>
 #include <vector>
 
+#include "dtsim/core/error.hpp"
+
 namespace dtsim::models {
 
 enum class MlpKind : std::uint8_t { kGelu, kSwiGlu };
 enum class NormKind : std::uint8_t { kLayerNorm, kRmsNorm };
 enum class PositionKind : std::uint8_t { kLearned, kRotary };
+// How the router turns its logits into expert weights: softmax over the
+// experts (Mixtral, Qwen3, gpt-oss) or a per-expert sigmoid (DeepSeek-V3).
+enum class GateKind : std::uint8_t { kSoftmax, kSigmoid };
+
+// The mixture-of-experts part of a model. num_experts = 0 is a dense model
+// (every other field is then ignored and must keep its default).
+//
+// Layer l (0-based) is an MoE layer when l >= first_dense_layers and
+// (l - first_dense_layers) % layer_frequency == 0; the others are dense
+// layers with the model's ffn_hidden MLP. An MoE layer replaces the MLP by:
+// a router (h x num_experts GEMM and the gate), top_k routed experts per
+// token (each an MLP of the model's `mlp` kind with expert_ffn_hidden),
+// and num_shared_experts experts every token goes through
+// (shared_expert_ffn_hidden each; Megatron fuses them into one MLP of
+// num_shared_experts x shared_expert_ffn_hidden).
+struct MoeSpec {
+  std::int64_t num_experts = 0;
+  std::int64_t top_k = 0;
+  std::int64_t expert_ffn_hidden = 0;
+  std::int64_t num_shared_experts = 0;
+  std::int64_t shared_expert_ffn_hidden = 0;
+  std::int64_t first_dense_layers = 0;
+  std::int64_t layer_frequency = 1;
+  GateKind gate = GateKind::kSoftmax;
+  // Megatron's moe_expert_capacity_factor: each expert takes at most
+  // ceil(capacity_factor x tokens x top_k / num_experts) of a rank's tokens
+  // and drops the rest. 0: dropless (no capacity).
+  double capacity_factor = 0.0;
+  // Load imbalance: the share of all routed (token, expert) assignments that
+  // the busiest expert receives. 0 means perfectly balanced (1 / num_experts);
+  // otherwise in [1 / num_experts, 1]; the other experts share the rest evenly.
+  double hottest_expert_share = 0.0;
+
+  bool enabled() const { return num_experts > 0; }
+};
 
 struct ModelSpec {
   std::string name;
@@ -42,19 +81,50 @@ struct ModelSpec {
   // output (GPT-3 style). Its 1-byte masks count as saved activations (KOR22);
   // attention-probability dropout runs inside the flash kernel and keeps nothing.
   bool dropout = false;
+  MoeSpec moe;         // num_experts = 0: dense
   std::string source;  // where the figures come from (paper, model card)
 };
 
 // Total trainable parameters (embeddings included, counted once when tied),
 // with the vocabulary as the model card states it (no TP padding):
-//   layers x decoder_layer_parameter_count + V h (+ V h untied) (+ max_seq h learned)
+//   dense layers x decoder_layer_parameter_count + MoE layers x
+//   moe_layer_parameter_count + V h (+ V h untied) (+ max_seq h learned)
 //   + final norm (h, or 2h for LayerNorm).
 std::int64_t parameter_count(const ModelSpec& m);
 
-// Parameters of one decoder layer: QKV h (a + 2 kv) d, out-proj a d h, MLP
-// 2 h f (GELU) or 3 h f (SwiGLU), two norms (h each; 2h for LayerNorm), and
-// with linear_bias the biases (a + 2 kv) d + h + f (2f for SwiGLU) + h.
+// Parameters of one dense decoder layer: QKV h (a + 2 kv) d, out-proj a d h,
+// MLP 2 h f (GELU) or 3 h f (SwiGLU), two norms (h each; 2h for LayerNorm),
+// and with linear_bias the biases (a + 2 kv) d + h + f (2f for SwiGLU) + h.
 std::int64_t decoder_layer_parameter_count(const ModelSpec& m);
+
+// Whether decoder layer `layer` (0-based) is an MoE layer (MoeSpec's rule).
+bool is_moe_layer(const ModelSpec& m, std::int64_t layer);
+// MoE layers of the model.
+std::int64_t num_moe_layers(const ModelSpec& m);
+
+// Parameters of one MLP of inner width f of the model's kind: 3 h f (SwiGLU)
+// or 2 h f (GELU), plus biases f (2f SwiGLU) + h with linear_bias.
+std::int64_t mlp_parameter_count(const ModelSpec& m, std::int64_t f);
+// One routed expert's parameters: mlp_parameter_count(m, expert_ffn_hidden).
+std::int64_t expert_parameter_count(const ModelSpec& m);
+// Parameters of one MoE layer: attention and norms as a dense layer, the
+// router h x E, E routed experts, and the shared experts.
+std::int64_t moe_layer_parameter_count(const ModelSpec& m);
+// Parameters one token uses (embedding and head once, every attention, every
+// dense MLP, and in each MoE layer the router, top_k routed experts and the
+// shared experts): the "active" count of most model cards (gpt-oss's card
+// also leaves out the token embedding). = parameter_count for a dense model.
+std::int64_t active_parameter_count(const ModelSpec& m);
+
+// Problems with the model's own fields (not the plan's), each at
+// model_path + "/<field>", naming the value and what was expected. Empty
+// when valid. MoE rules: num_experts >= 2 when set; 1 <= top_k <=
+// num_experts; expert_ffn_hidden >= 1; shared experts need
+// shared_expert_ffn_hidden >= 1; layer_frequency >= 1; first_dense_layers <
+// num_layers (at least one MoE layer); capacity_factor >= 0 (a value below 1
+// drops tokens even under balanced routing); hottest_expert_share 0 or in
+// [1 / num_experts, 1]; a dense model leaves every MoE field at its default.
+std::vector<Diagnostic> validate_model(const ModelSpec& m, std::string_view model_path);
 
 // A set of named models. Lookups are by exact name.
 class ModelLibrary {
@@ -73,5 +143,6 @@ ModelLibrary builtin_models();
 std::string_view to_string(MlpKind k);
 std::string_view to_string(NormKind k);
 std::string_view to_string(PositionKind k);
+std::string_view to_string(GateKind k);
 
 }  // namespace dtsim::models

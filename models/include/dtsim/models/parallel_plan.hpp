@@ -39,8 +39,23 @@ struct ParallelPlan {
   bool fsdp_prefetch = true;                     // ZeRO-3: all-gather layer i+1 while computing layer i
   // Decoder layers per pipeline stage, first to last; empty means an even split.
   std::vector<int> layers_per_stage;
+  // Expert parallelism (MoE models), folded into the same GPUs as Megatron
+  // does: within a pipeline stage the tp x dp ranks, numbered tensor-fastest
+  // (i = tp_coord + tp x dp_coord), are regrouped as expert_tp x ep x
+  // expert_dp, expert-tensor fastest. Attention and dense layers use the
+  // (tp, dp) groups; the experts use (expert_tp, ep, expert_dp) groups of the
+  // same ranks. ep splits the routed experts; expert_tp splits each expert's
+  // matrices; expert gradients are reduced over the expert-DP group.
+  int ep = 1;
+  int expert_tp = 0;  // 0: the same as tp (Megatron's default)
 
   int world_size() const { return tp * pp * dp; }
+  int expert_tensor_parallel() const { return expert_tp > 0 ? expert_tp : tp; }
+  // tp x dp / (ep x expert_tp): how many ranks hold a copy of each expert shard.
+  int expert_data_parallel() const {
+    const int group = ep * expert_tensor_parallel();
+    return group > 0 ? tp * dp / group : 0;
+  }
 };
 
 // Every problem with the plan for this model and training shape, each with the
@@ -59,7 +74,13 @@ struct ParallelPlan {
 //  - virtual_stages > 1 only with the interleaved schedule, which needs
 //    virtual_stages > 1, pp > 1 and a micro-batch count divisible by pp
 //    (Megatron's rule); GPipe and 1F1B take any micro-batch count >= 1;
-//  - sequence_parallel needs tp > 1 and seq_len divisible by tp.
+//  - sequence_parallel needs tp > 1 and seq_len divisible by tp;
+//  - experts (validate_model's MoE rules hold): ep >= 1, expert_tp >= 0;
+//    ep > 1 or expert_tp > 0 only for an MoE model; ep divides num_experts;
+//    ep x expert_tp divides tp x dp (the ranks of a stage they fold into);
+//    expert_tp divides expert_ffn_hidden; tp divides the shared experts'
+//    width; an MoE model with tp > 1 needs sequence_parallel (Megatron's
+//    rule); ZeRO-3 is not modelled with MoE.
 // ZeRO-3 is accepted with pp > 1 (FSDP inside each stage, as torchtitan runs it).
 //
 // Example:

@@ -63,6 +63,7 @@ enum class Phase : std::uint8_t {
   kGradientSync,   // DP all-reduce / reduce-scatter of gradients
   kParameterSync,  // ZeRO parameter all-gathers
   kPipelineComm,   // stage-to-stage activations and gradients
+  kExpertComm,     // MoE dispatch and combine all-to-alls over the expert-parallel group
 };
 std::string_view to_string(Phase p);
 

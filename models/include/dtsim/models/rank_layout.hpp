@@ -13,7 +13,12 @@
 
 namespace dtsim::models {
 
-enum class GroupKind : std::uint8_t { kTensor, kData, kPipeline };
+// kExpert: the expert-parallel group (MoE all-to-alls); kExpertData: the
+// ranks holding the same expert shard (expert gradient reduction);
+// kExpertTensor: the ranks splitting one expert's matrices. See ParallelPlan
+// for how they fold into the (tensor, data) ranks of a stage.
+enum class GroupKind : std::uint8_t { kTensor, kData, kPipeline, kExpert, kExpertData, kExpertTensor };
+inline constexpr int kGroupKindCount = 6;
 std::string_view to_string(GroupKind g);
 
 struct RankCoord {
@@ -22,15 +27,24 @@ struct RankCoord {
   int pp = 0;
 };
 
+// Expert groups: within a stage, rank (tp, dp) has index i = tp + TP dp and
+// expert coordinates (i mod ETP, (i / ETP) mod EP, i / (ETP EP)) for
+// (expert_tp, ep, expert_dp), as Megatron-Core's RankGenerator for experts
+// numbers them (tensor fastest, then expert, then data).
+//
 // Example (tp = 2, dp = 2, pp = 2, default order {tensor, data, pipeline}):
 //   RankLayout l(plan);
 //   l.coord_of(5);                    // {tp 1, dp 0, pp 1}: 5 = 1 + 0*2 + 1*4
 //   l.group_of(GroupKind::kData, 5);  // {5, 7}
 //   l.peer_in_stage(5, 0);            // 1
+//   // with ep = 2, expert_tp = 1: indices 0..3 of stage 1 are ranks 4..7;
+//   l.group_of(GroupKind::kExpert, 5);      // {4, 5}: i = 1, expert coords (0, 1, 0)
+//   l.group_of(GroupKind::kExpertData, 5);  // {5, 7}
 class RankLayout {
  public:
-  // Throws InputError ("/tp", "/dp", "/pp", "/order", relative to the plan)
-  // when a size is below 1 or the order does not name each dimension once.
+  // Throws InputError ("/tp", "/dp", "/pp", "/order", "/ep", relative to the
+  // plan) when a size is below 1, the order does not name each dimension
+  // once, or ep x expert_tp does not divide tp x dp.
   explicit RankLayout(const ParallelPlan& plan);
 
   int world_size() const { return world_; }
@@ -48,7 +62,9 @@ class RankLayout {
 
  private:
   int size_of(ParallelDim d) const;
+  std::vector<int> expert_group(GroupKind kind, int rank) const;
   int tp_, dp_, pp_, world_;
+  int ep_ = 1, etp_ = 1, edp_ = 1;
   std::array<ParallelDim, 3> order_;
   std::array<int, 3> stride_{};  // indexed by ParallelDim
 };

@@ -35,6 +35,7 @@ enum class ValueType : std::uint8_t {
   kChoiceList,    // array of strings out of `choices`
   kObject,        // a nested section
   kNameOrObject,  // a built-in's name, or a nested section
+  kObjectList,    // array of objects, read by the section's own code (sweep axes)
 };
 
 // What an omitted key becomes.

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "dtsim/core/error.hpp"
 #include "dtsim/hardware/presets.hpp"
 #include "dtsim/models/model_spec.hpp"
+#include "dtsim/scenarios/cost.hpp"
 #include "dtsim/sim/simulation.hpp"
 
 namespace dtsim::scenarios {
@@ -49,6 +51,7 @@ struct Scenario {
   std::string model_base;   // the built-in model it names or bases on; empty for a custom model
   std::string node_base;    // the node preset it names or bases on
   sim::SimulationSpec spec;
+  std::optional<CostSpec> cost;  // the "cost" section, when given
 };
 
 // Parses and checks a scenario. `origin` names the input in the scenario's
@@ -60,9 +63,10 @@ Scenario load_scenario(std::string_view json_text, const Catalogs& catalogs, std
 // InputError whose path is empty and whose message names the file.
 Scenario load_scenario_file(const std::filesystem::path& path, const Catalogs& catalogs);
 
-// Problems that only building the cluster's network reveals (e.g. an explicit
-// fabric tier count too small for the node count). O(GPUs + nodes): the
-// simulation builds the same network, so load_scenario leaves this out.
+// Problems that only building the cluster's network reveals (its
+// consistency check; rules decidable from the counts, such as the fabric tier
+// rule, are load_scenario's, via hardware::validate_cluster). O(GPUs + nodes):
+// the simulation builds the same network, so load_scenario leaves this out.
 std::vector<Diagnostic> check_network(const Scenario& scenario);
 
 // Every problem with a scenario, network included; empty when it would run.

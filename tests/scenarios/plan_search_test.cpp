@@ -1,0 +1,90 @@
+// Plan search: the enumeration covers the space, the bound never exceeds the
+// simulated step time, and branch and bound returns exactly what simulating
+// every plan would.
+#include <algorithm>
+
+#include <catch2/catch.hpp>
+
+#include "dtsim/scenarios/plan_search.hpp"
+#include "dtsim/sim/simulation.hpp"
+#include "scenario_test_util.hpp"
+
+namespace dtsim::scenarios {
+namespace {
+
+// GPT-3 125M (12 layers, 12 heads) on one DGX H100, global batch 8: small
+// enough to simulate every plan.
+Scenario small_base() {
+  return load_plan_search_base(R"({
+    "schema_version": 1,
+    "model": "gpt3-125m",
+    "training": {"seq_len": 512, "global_batch": 8},
+    "plan": {},
+    "cluster": {"node": "dgx-h100", "num_nodes": 1}
+  })",
+                               testing::catalogs());
+}
+
+}  // namespace
+
+TEST_CASE("plan search finds what simulating every plan finds", "[scenarios][plan]") {
+  const Scenario base = small_base();
+  PlanSearchStats stats;
+  const std::vector<PlanChoice> plans = enumerate_plans(base, stats);
+  // tp in {1, 2, 4} (8 does not divide 12 heads), pp in {1, 2, 4} with tp x pp | 8.
+  for (const PlanChoice& c : plans) {
+    CHECK(c.plan.tp * c.plan.pp * c.plan.dp == 8);
+    CHECK(c.plan.tp != 8);
+  }
+  CHECK(stats.enumerated == stats.invalid + static_cast<std::int64_t>(plans.size()));
+
+  struct Simulated {
+    Duration time;
+    std::size_t order;
+  };
+  std::vector<Simulated> all;
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    const Scenario s = with_plan(base, plans[i]);
+    const sim::Report r = sim::simulate(s.spec);
+    INFO(describe_plan(plans[i]));
+    INFO("bound " << step_time_lower_bound(s).seconds() << " s, simulated " << r.step_time.seconds() << " s");
+    CHECK(step_time_lower_bound(s) <= r.step_time);  // the bound holds for every plan
+    if (r.fits) all.push_back({r.step_time, i});
+  }
+  std::sort(all.begin(), all.end(), [](const Simulated& a, const Simulated& b) {
+    return a.time != b.time ? a.time < b.time : a.order < b.order;
+  });
+  REQUIRE(all.size() >= 3);
+
+  for (const int threads : {1, 2}) {
+    PlanSearchOptions options;
+    options.threads = threads;
+    options.top = 3;
+    const PlanSearchResult r = search_plans(base, options);
+    REQUIRE(r.best.size() == 3);
+    for (std::size_t k = 0; k < 3; ++k) {
+      CHECK(r.best[k].metrics.step_time == all[k].time);
+      CHECK(describe_plan(r.best[k].choice) == describe_plan(plans[all[k].order]));
+    }
+    CHECK(r.stats.bound_violations == 0);
+    CHECK(r.stats.simulated + r.stats.pruned_by_bound + r.stats.over_memory + r.stats.invalid == r.stats.enumerated);
+    CHECK(r.stats.simulated < static_cast<std::int64_t>(plans.size()));  // the bound prunes
+  }
+}
+
+TEST_CASE("plan search explains the order", "[scenarios][plan]") {
+  RankedPlan a, b;
+  a.metrics.step_time = seconds_to_duration(1.0);
+  b.metrics.step_time = seconds_to_duration(1.5);
+  a.metrics.breakdown.bubble = seconds_to_duration(0.1);
+  b.metrics.breakdown.bubble = seconds_to_duration(0.5);
+  a.metrics.breakdown.exposed_comm = seconds_to_duration(0.2);
+  b.metrics.breakdown.exposed_comm = seconds_to_duration(0.3);
+  b.choice.recompute = models::Recompute::kFull;
+  CHECK(why_ahead(a, b) ==
+        "500.000 ms faster: 400.000 ms less bubble, 100.000 ms less exposed communication; recompute none instead of "
+        "full "
+        "(fits without it)");
+}
+
+}  // namespace dtsim::scenarios
