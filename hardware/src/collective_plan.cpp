@@ -287,6 +287,37 @@ CollectivePlan hierarchical_plan(const Context& c) {
   return plan;
 }
 
+// Rail-aligned all-to-all (NCCL's PXN, DeepEP's forwarding): a chunk for a
+// member on another node crosses the network only between members of equal
+// local index and moves between rails over NVLink inside a node. Both legs
+// run at once, as the implementations pipeline them chunk by chunk, so this
+// is one stage: (a, i) -> (a, j) carries everything (a, i) sends to local
+// index j on any node, N chunks; (a, j) -> (b, j) carries what node a's g
+// members send to (b, j), g chunks. Per GPU: (g-1)/g S over NVLink and
+// (N-1)/N S over its NIC, none of it across rails.
+CollectivePlan rail_all_to_all_plan(const Context& c) {
+  const int g = c.shape.g;
+  const int n_nodes = c.shape.nodes();
+  const double chunk = c.bytes / c.p();
+  StageBuilder sb;
+  sb.reserve(static_cast<std::size_t>(n_nodes) * g * (g - 1 + n_nodes - 1));
+  for (int a = 0; a < n_nodes; ++a) {
+    const auto& node = c.shape.by_node[static_cast<std::size_t>(a)];
+    for (int i = 0; i < g; ++i) {
+      for (int j = 0; j < g; ++j) {
+        if (i != j) sb.add(node[static_cast<std::size_t>(i)], node[static_cast<std::size_t>(j)], chunk * n_nodes);
+      }
+      for (int b = 0; b < n_nodes; ++b) {
+        if (b != a) sb.add(node[static_cast<std::size_t>(i)], c.shape.by_node[static_cast<std::size_t>(b)][static_cast<std::size_t>(i)], chunk * g);
+      }
+    }
+  }
+  CollectivePlan plan;
+  plan.algorithm = CollectiveAlgorithm::kHierarchical;
+  plan.stages.push_back(sb.finish(c.params.base_latency + c.params.intra_hop_latency + c.params.inter_hop_latency));
+  return plan;
+}
+
 CollectivePlan direct_plan(const Context& c) {
   StageBuilder sb;
   const int p = c.p();
@@ -317,7 +348,7 @@ bool applies(CollectiveAlgorithm a, const Context& c) {
     case CollectiveAlgorithm::kTree:
       return k == CollectiveKind::kAllReduce && c.shape.multi_node_uniform(1);
     case CollectiveAlgorithm::kHierarchical:
-      return reducing_or_gathering && c.shape.multi_node_uniform(2);
+      return (reducing_or_gathering || k == CollectiveKind::kAllToAll) && c.shape.multi_node_uniform(2);
     case CollectiveAlgorithm::kDirect:
       return k == CollectiveKind::kAllToAll || k == CollectiveKind::kSendRecv;
     case CollectiveAlgorithm::kAuto:
@@ -333,7 +364,7 @@ CollectivePlan build(CollectiveAlgorithm a, const Context& c) {
     case CollectiveAlgorithm::kTree:
       return tree_plan(c);
     case CollectiveAlgorithm::kHierarchical:
-      return hierarchical_plan(c);
+      return c.kind == CollectiveKind::kAllToAll ? rail_all_to_all_plan(c) : hierarchical_plan(c);
     case CollectiveAlgorithm::kDirect:
       return direct_plan(c);
     case CollectiveAlgorithm::kAuto:

@@ -332,6 +332,32 @@ TEST_CASE("all-to-all sends S/p to every other member", "[collective][direct]") 
   }
 }
 
+TEST_CASE("hierarchical all-to-all forwards over NVLink and keeps the network on rails", "[collective][hierarchical]") {
+  // 2 nodes x 4: (a, i) -> (a, j) carries N S/p = S/4, (a, i) -> (b, i) g S/p = S/2;
+  // per GPU 3/4 S over NVLink and 1/2 S over its NIC, in one stage.
+  const Fixture f(8, 2);
+  const double s = 1e9;
+  const std::vector<int> g{0, 1, 2, 3, 8, 9, 10, 11};
+  const CollectivePlan plan = f.plan(CollectiveKind::kAllToAll, g, s, CollectiveAlgorithm::kHierarchical);
+  CHECK(plan.algorithm == CollectiveAlgorithm::kHierarchical);
+  REQUIRE(plan.stages.size() == 1);
+  CHECK(plan.stages[0].transfers.size() == 8 * (3 + 1));
+  double sent_by_0 = 0.0;
+  for (const auto& t : plan.stages[0].transfers) {
+    const bool inter = t.src / 8 != t.dst / 8;
+    if (inter) CHECK(t.src % 8 == t.dst % 8);
+    CHECK(t.bytes == (inter ? s / 2 : s / 4));
+    if (t.src == 0) sent_by_0 += t.bytes;
+  }
+  CHECK_THAT(sent_by_0, WithinRel(3.0 / 4 * s + s / 2, 1e-12));
+  CHECK_THAT(f.time(plan), WithinRel(kAlpha + kAi + kAe + std::max(0.75 * s / kBnv, 0.5 * s / kBnic), 1e-6));
+  // Inside one node, or on a group that is not uniform, it is the direct exchange.
+  CHECK(f.plan(CollectiveKind::kAllToAll, iota(4), s, CollectiveAlgorithm::kHierarchical).algorithm ==
+        CollectiveAlgorithm::kDirect);
+  CHECK(f.plan(CollectiveKind::kAllToAll, {0, 1, 8}, s, CollectiveAlgorithm::kHierarchical).algorithm ==
+        CollectiveAlgorithm::kDirect);
+}
+
 TEST_CASE("send/recv is one transfer of S", "[collective][direct]") {
   const Fixture f(8, 2);
   const double s = 5e8;

@@ -82,7 +82,8 @@ struct Fixture {
   hardware::Calibration cal = ideal_calibration();
   std::vector<Program> programs;
 
-  sim::ReplayResult run(bool symmetric = true) {
+  sim::ReplayResult run(bool symmetric = true,
+                        hardware::CollectiveAlgorithm algorithm = hardware::CollectiveAlgorithm::kRing) {
     const models::RankLayout layout(plan);
     const hardware::Topology topo(cluster, cal);
     const hardware::OpCostModel cost(cluster.node.gpu, cal);
@@ -92,7 +93,7 @@ struct Fixture {
     in.topology = &topo;
     in.cost = &cost;
     in.collective_params = cal.collective;
-    in.algorithm = hardware::CollectiveAlgorithm::kRing;
+    in.algorithm = algorithm;
     in.symmetric = symmetric;
     return sim::replay(in);
   }
@@ -217,6 +218,40 @@ TEST_CASE("symmetric replay weights sibling flows: oversubscribed fabric", "[rep
   // And the sharing is real: slower than one ring alone on the NICs
   // (1 ms + 2*3/4 * 40 MB / 10 GB/s = 7 ms).
   CHECK(full > 7e-3 * (1 + 1e-6));
+}
+
+TEST_CASE("symmetric replay of an all-to-all: the leader's transfers, weighted, finish with everyone's",
+          "[replay][symmetry][all_to_all]") {
+  // EP 8 folded into DP 16 over 4 nodes x 4 GPUs: two expert groups of 2
+  // nodes each exchange at once. The symmetric replay keeps only each group
+  // leader's 7 transfers (weighted by everyone's traffic per link); it must
+  // finish when the full replay's 2 x 56 transfers do, on a rail-optimized
+  // fabric and on an oversubscribed one that is not, with the direct and the
+  // rail-aligned (hierarchical) exchange.
+  for (const bool rails : {true, false}) {
+    for (const auto algorithm : {hardware::CollectiveAlgorithm::kDirect, hardware::CollectiveAlgorithm::kHierarchical}) {
+      Fixture f;
+      f.plan.dp = 16;
+      f.plan.ep = 8;
+      f.cluster = toy_cluster(4, 4);
+      f.cluster.fabric.rail_optimized = rails;
+      if (!rails) {
+        f.cluster.fabric.switch_radix = 4;
+        f.cluster.fabric.oversubscription = 2.0;
+      }
+      Program p(0);
+      const TaskId a = p.add_compute(stream_work(1e9), Phase::kForward, "router", {});
+      p.add_collective({CollectiveKind::kAllToAll, GroupKind::kExpert, Bytes(64'000'000)}, StreamKind::kTensorComm,
+                       Phase::kExpertComm, "dispatch", std::vector<TaskId>{a});
+      f.programs.push_back(p);
+      const double sym = f.run(true, algorithm).makespan.since_start().seconds();
+      const double full = f.run(false, algorithm).makespan.since_start().seconds();
+      INFO("rail-optimized " << rails << ", algorithm " << hardware::to_string(algorithm));
+      CHECK_THAT(sym, WithinRel(full, 1e-9));
+      // Bounded below by each NIC's share: 1 ms of compute + (N-1)/N S / 10 GB/s with N = 2.
+      CHECK(full >= (1e-3 + 0.5 * 64e6 / 10e9) * (1 - 1e-9));
+    }
+  }
 }
 
 TEST_CASE("the critical path charges a transfer from when its peer arrived", "[replay][critical_path]") {

@@ -212,6 +212,7 @@ class Replayer {
   void arrive_collective(std::uint32_t sr, TaskId t);
   void arrive_p2p(std::uint32_t sr, TaskId t);
   void launch_comm(hardware::CollectivePlan plan, const RoutedPlan* routed, std::vector<Participant> participants);
+  void keep_leader_transfers(hardware::CollectivePlan& plan, const std::vector<int>& group) const;
   void begin_stage(std::uint32_t comm);
   void start_stage_flows(std::uint32_t comm);
   void finish_stage(std::uint32_t comm);
@@ -456,6 +457,7 @@ void Replayer::arrive_collective(std::uint32_t sr, TaskId t) {
                 "ranks of one group issued different collectives at the same position");
   }
   hardware::CollectivePlan plan = algorithms_.plan(op, group);
+  if (op.kind == CollectiveKind::kAllToAll) keep_leader_transfers(plan, group);
   const RoutedPlan* routed = routed_collective(plan, op.group, group, op, rs.stage);
   // Last arrival enables everyone: record it as the cause of the others,
   // and now as the moment every member's collective could begin.
@@ -496,6 +498,23 @@ void Replayer::arrive_p2p(std::uint32_t sr, TaskId t) {
   ranks_[first.sim_rank].trace.cause[first.task] = TaskCause{static_cast<std::int32_t>(last.sim_rank), last.task};
   ranks_[first.sim_rank].trace.rendezvous[first.task] = engine_.now();  // the last one's is its start already
   launch_comm(std::move(plan), routed, std::move(participants));
+}
+
+void Replayer::keep_leader_transfers(hardware::CollectivePlan& plan, const std::vector<int>& group) const {
+  // An all-to-all has p(p-1) transfers, and the flow network's cost grows with
+  // its flows (DeepSeek-V3's EP 64: 4,032 per exchange). When every node holds
+  // the same number of members, every member's transfers see the same links
+  // as the leader's, so the leader's alone, weighted by everyone's traffic on
+  // each link (weigh_stage), finish when the whole exchange would.
+  if (!in_.symmetric || group.size() < 3) return;
+  std::map<int, int> per_node;
+  for (const int gpu : group) ++per_node[in_.topology->node_of(gpu)];
+  for (const auto& [node, members] : per_node) {
+    if (members != per_node.begin()->second) return;
+  }
+  for (auto& stage : plan.stages) {
+    std::erase_if(stage.transfers, [&](const hardware::Transfer& t) { return t.src != group.front(); });
+  }
 }
 
 void Replayer::route_stage(const hardware::CollectiveStage& stage, RoutedStage& out) const {

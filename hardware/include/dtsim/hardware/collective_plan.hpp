@@ -44,6 +44,13 @@
 // inside each node ((g-1)/g * S, (g-1) a_i). All-gather: inter-node AG of S/g
 // on the rails, then intra AG; reduce-scatter: intra RS, then inter RS.
 //
+// Hierarchical all-to-all (N > 1, uniform, g > 1; NCCL's PXN, DeepEP): rail-
+// aligned forwarding in one pipelined stage. Member (a, i) sends N S/p to
+// each (a, j), j != i, over NVLink (everything for local index j on any
+// node), and (a, i) sends g S/p to each (b, i), b != a, over the network (what
+// node a holds for (b, i)); no traffic crosses rails. Latency alpha + a_i +
+// a_e. Per GPU: (g-1)/g S on NVLink, (N-1)/N S on its NIC.
+//
 // Direct: all-to-all sends S/p from every member to every other (S = bytes
 // each rank sends in total; O(p^2) transfers), latency alpha + one hop (a_e
 // if the group spans nodes); send/recv (gpus = {src, dst}) one transfer of S,
