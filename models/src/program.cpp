@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <iterator>
 #include <map>
 #include <string>
@@ -186,11 +187,10 @@ TaskId Program::add_compute(const ComputeWork& work, Phase phase, std::string_vi
   t.kind = TaskKind::kCompute;
   t.stream = StreamKind::kCompute;
   t.phase = phase;
-  t.payload = static_cast<std::uint32_t>(works_.size());
+  t.payload = intern_work(work);
   t.microbatch = microbatch;
   t.layer = layer;
   t.chunk = chunk;
-  works_.push_back(work);
   return add_task(t, label, deps);
 }
 
@@ -248,6 +248,28 @@ TaskId Program::add_task(Task t, std::string_view label, std::span<const TaskId>
   t.label = intern_label(label);
   tasks_.push_back(t);
   return id;
+}
+
+std::size_t Program::WorkHash::operator()(const ComputeWork& w) const {
+  // Equal works hash equal; fields left out only cost collisions, which
+  // operator== resolves.
+  std::size_t h = static_cast<std::size_t>(w.op_class) * 0x9E3779B97F4A7C15ull;
+  const auto mix = [&h](std::int64_t v) { h = (h ^ static_cast<std::size_t>(v)) * 0x100000001B3ull; };
+  mix(std::bit_cast<std::int64_t>(w.flops.count()));
+  mix(w.bytes_read.count());
+  mix(w.bytes_written.count());
+  if (w.gemm) {
+    mix(w.gemm->m);
+    mix(w.gemm->n);
+    mix(w.gemm->k);
+  }
+  return h;
+}
+
+std::uint32_t Program::intern_work(const ComputeWork& work) {
+  const auto [it, fresh] = work_index_.try_emplace(work, static_cast<std::uint32_t>(works_.size()));
+  if (fresh) works_.push_back(work);
+  return it->second;
 }
 
 std::uint32_t Program::intern_label(std::string_view label) {

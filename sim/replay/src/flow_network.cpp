@@ -33,8 +33,8 @@ FlowNetwork::FlowId FlowNetwork::add_flow(std::span<const LinkId> path, std::spa
   DTSIM_CHECK(bytes >= 0.0 && std::isfinite(bytes), "flow size must be finite and non-negative");
   FlowId id;
   if (!free_.empty()) {
-    id = free_.back();
-    free_.pop_back();
+    id = free_.top();
+    free_.pop();
   } else {
     id = static_cast<FlowId>(flows_.size());
     flows_.emplace_back();
@@ -91,9 +91,8 @@ void FlowNetwork::recompute_rates() {
       unfrozen_weight_[l] += ws[i];
     }
   }
-  // Sorted so that ties between equally tight links resolve the same way
-  // on every run.
-  std::sort(touched_links_.begin(), touched_links_.end());
+  // No need to sort the links: the minimum below is exact whatever the order,
+  // each link's update is its own, and flows freeze in id order.
 
   std::size_t unfrozen = active_.size();
   double level = 0.0;  // the common rate of every unfrozen flow
@@ -155,15 +154,12 @@ void FlowNetwork::collect_finished(std::vector<std::uint64_t>& owners) {
     Flow& f = flows_[id];
     if (f.remaining <= kFinishedBytes) {
       owners.push_back(f.owner);
-      free_.push_back(id);
+      free_.push(id);
     } else {
       active_[kept++] = id;
     }
   }
   active_.resize(kept);
-  // Reuse low slot ids first so that ids (and so tie orders) do not depend on
-  // the history of frees.
-  std::sort(free_.begin(), free_.end(), std::greater<>());
 }
 
 }  // namespace dtsim::sim

@@ -21,6 +21,8 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <functional>
+#include <queue>
 #include <vector>
 
 #include "dtsim/core/units.hpp"
@@ -64,7 +66,9 @@ class FlowNetwork {
   std::vector<Flow> flows_;  // slots, reused via free_
   std::vector<std::vector<LinkId>> slot_links_;    // path of the flow in each slot
   std::vector<std::vector<double>> slot_weights_;  // its weight on each path link
-  std::vector<FlowId> free_;
+  // Free slots, lowest id on top: reusing low ids first keeps ids (and so tie
+  // orders) independent of the history of frees.
+  std::priority_queue<FlowId, std::vector<FlowId>, std::greater<>> free_;
   std::vector<FlowId> active_;  // live flow ids, kept sorted for determinism
 
   // Scratch for recompute_rates, sized to the link count.

@@ -24,6 +24,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "dtsim/core/error.hpp"
@@ -144,11 +145,18 @@ class Program {
   TaskId add_p2p(TaskKind kind, const P2POp& op, StreamKind stream, Phase phase, std::string_view label,
                  std::span<const TaskId> deps, std::int32_t microbatch, std::int16_t chunk);
   std::uint32_t intern_label(std::string_view label);
+  std::uint32_t intern_work(const ComputeWork& work);
+  struct WorkHash {
+    std::size_t operator()(const ComputeWork& w) const;
+  };
 
   int stage_;
   std::vector<Task> tasks_;
   std::vector<TaskId> deps_;
+  // Distinct works only: a step repeats each layer's kernels for every
+  // micro-batch, and storing one copy per task dominated lowering time.
   std::vector<ComputeWork> works_;
+  std::unordered_map<ComputeWork, std::uint32_t, WorkHash> work_index_;
   std::vector<CollectiveOp> collectives_;
   std::vector<P2POp> p2ps_;
   std::vector<std::string> labels_;

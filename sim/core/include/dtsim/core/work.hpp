@@ -49,6 +49,7 @@ struct GemmShape {
   std::int64_t n = 0;
   std::int64_t k = 0;
   std::int64_t batch = 1;
+  bool operator==(const GemmShape&) const = default;
 };
 
 // Which fused-attention implementation runs: measured efficiencies differ by
@@ -69,6 +70,7 @@ struct AttentionShape {
   bool causal = true;
   bool backward = false;
   AttentionKernel kernel = AttentionKernel::kCudnn;
+  bool operator==(const AttentionShape&) const = default;
 };
 
 // One kernel's work. FLOPs are the useful floating-point operations (a
@@ -84,6 +86,7 @@ struct ComputeWork {
   std::optional<AttentionShape> attention;
   // Kernels launched for this work (a fused op is 1; an unfused chain is more).
   std::int32_t kernels = 1;
+  bool operator==(const ComputeWork&) const = default;
 };
 
 enum class CollectiveKind : std::uint8_t {
