@@ -3,7 +3,9 @@
 #include "dtsim/scenarios/plan_search.hpp"
 
 #include <algorithm>
+#include <map>
 #include <numeric>
+#include <tuple>
 
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
@@ -68,6 +70,23 @@ struct BoundContext {
       for (const hardware::CollectiveStage& st : plan.stages) t -= st.latency;
     }
     return std::max(t, Duration::zero());
+  }
+
+  // The least time any algorithm needs to move `bytes` over its links, fixed
+  // latencies left out: linear in the bytes for each algorithm, so it bounds
+  // the same bytes issued as many smaller collectives, whatever algorithm
+  // each of them gets.
+  Duration bandwidth_floor(CollectiveKind kind, const std::vector<int>& group, Bytes bytes) const {
+    if (group.size() <= 1 || bytes <= Bytes(0)) return Duration::zero();
+    Duration best = Duration::max();
+    for (const auto a : {hardware::CollectiveAlgorithm::kRing, hardware::CollectiveAlgorithm::kTree,
+                         hardware::CollectiveAlgorithm::kHierarchical, hardware::CollectiveAlgorithm::kDirect}) {
+      const hardware::CollectivePlan plan = hardware::plan_collective(kind, group, bytes, topology, params, a);
+      Duration t = hardware::estimate_plan(plan, topology);
+      for (const hardware::CollectiveStage& st : plan.stages) t -= st.latency;
+      best = std::min(best, std::max(t, Duration::zero()));
+    }
+    return best;
   }
 };
 
@@ -139,6 +158,16 @@ Duration lower_bound(const Scenario& s, const BoundContext& ctx) {
       gather = ctx.collective(CollectiveKind::kAllGather, dp_group, Bytes(stage_params * bytes.weights), false);
     }
     bound = std::max(bound, work + fill + optimizer + gather);
+    if (p.zero_stage == 3 && p.dp > 1) {
+      // FSDP gathers every unit's parameters before its forward and again
+      // before its backward, and reduce-scatters its gradients after, for
+      // every micro-batch, all on the one data-parallel stream: the stream's
+      // busy time bounds the step however well it overlaps compute.
+      const Duration per_microbatch =
+          ctx.bandwidth_floor(CollectiveKind::kAllGather, dp_group, Bytes(stage_params * 2)) * 2 +  // bf16 copies
+          ctx.bandwidth_floor(CollectiveKind::kReduceScatter, dp_group, Bytes(stage_params * bytes.gradients));
+      bound = std::max(bound, per_microbatch * m + optimizer);
+    }
     if (p.zero_stage <= 2 && p.dp > 1) {
       // Stage 0 waits through the whole fill and drain before its last
       // backward; with interleaving up to pp micro-batches' backward may
@@ -156,6 +185,29 @@ bool fits_memory(const Scenario& s) {
   const auto stages = models::estimate_memory(s.spec.model, s.spec.training, s.spec.plan);
   const Bytes capacity = s.spec.cluster.node.gpu.memory_capacity;
   return std::all_of(stages.begin(), stages.end(), [&](const models::MemoryBreakdown& m) { return m.total() <= capacity; });
+}
+
+// Recomputation only adds work (the same kernels run again, nothing else
+// changes), so a plan is never faster than the same plan with less
+// recomputation. A plan is dropped when that cheaper variant fits in memory.
+std::vector<bool> dominated_by_less_recompute(const std::vector<PlanChoice>& plans, const std::vector<char>& fits) {
+  using Key = std::tuple<int, int, int, int, int, int, bool, std::int64_t>;
+  const auto key_of = [](const PlanChoice& c) {
+    const ParallelPlan& p = c.plan;
+    return Key{p.tp, p.pp, p.dp, p.virtual_stages, static_cast<int>(p.schedule), p.zero_stage, p.sequence_parallel,
+               c.micro_batch};
+  };
+  std::map<Key, Recompute> least;  // the least recomputation that fits, per plan
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    if (!fits[i]) continue;
+    const auto [it, fresh] = least.try_emplace(key_of(plans[i]), plans[i].recompute);
+    if (!fresh) it->second = std::min(it->second, plans[i].recompute);
+  }
+  std::vector<bool> dominated(plans.size(), false);
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    if (fits[i]) dominated[i] = least.at(key_of(plans[i])) < plans[i].recompute;
+  }
+  return dominated;
 }
 
 struct Candidate {
@@ -254,15 +306,30 @@ PlanSearchResult search_plans(const Scenario& base, const PlanSearchOptions& opt
   PlanSearchResult result;
   PlanSearchStats& stats = result.stats;
   const std::vector<PlanChoice> plans = enumerate_plans(base, stats);
-  std::vector<Candidate> candidates;
+  const int threads = options.threads > 0 ? options.threads : tbb::task_arena::automatic;
+  tbb::task_arena arena(threads);
+  // Memory and bound of every plan, in parallel (each plan's own slot, so the
+  // result does not depend on the thread count).
   const BoundContext ctx(base);
+  std::vector<char> fits(plans.size(), 0);
+  std::vector<Duration> bounds(plans.size());
+  arena.execute([&] {
+    tbb::parallel_for(std::size_t{0}, plans.size(), [&](std::size_t i) {
+      const Scenario s = with_plan(base, plans[i]);
+      fits[i] = fits_memory(s) ? 1 : 0;
+      if (fits[i]) bounds[i] = lower_bound(s, ctx);
+    });
+  });
+  const std::vector<bool> dominated = dominated_by_less_recompute(plans, fits);
+  std::vector<Candidate> candidates;
   for (std::size_t i = 0; i < plans.size(); ++i) {
-    const Scenario s = with_plan(base, plans[i]);
-    if (!fits_memory(s)) {
+    if (!fits[i]) {
       ++stats.over_memory;
-      continue;
+    } else if (dominated[i]) {
+      ++stats.more_recompute_than_needed;
+    } else {
+      candidates.push_back({plans[i], bounds[i], i});
     }
-    candidates.push_back({plans[i], lower_bound(s, ctx), i});
   }
   if (candidates.empty()) {
     throw InputError("/plan", "no plan fits: " + std::to_string(stats.enumerated) + " plans enumerated, " +
@@ -276,8 +343,6 @@ PlanSearchResult search_plans(const Scenario& base, const PlanSearchOptions& opt
   const std::size_t top = std::max<std::size_t>(options.top, 1);
   std::vector<std::pair<RankedPlan, std::size_t>> best;  // with enumeration order, for ties
   auto cutoff = [&]() { return best.size() < top ? Duration::max() : best.back().first.metrics.step_time; };
-  const int threads = options.threads > 0 ? options.threads : tbb::task_arena::automatic;
-  tbb::task_arena arena(threads);
   std::size_t next = 0;
   while (next < candidates.size() && candidates[next].bound < cutoff()) {
     std::vector<std::size_t> batch;
@@ -375,7 +440,8 @@ std::string render_plan_search(const Scenario& base, const PlanSearchResult& r) 
                     std::to_string(spec.cluster.num_nodes) + " x " + spec.cluster.node.name + ")\n";
   const PlanSearchStats& s = r.stats;
   out += "Plans        " + std::to_string(s.enumerated) + " enumerated: " + std::to_string(s.invalid) + " invalid, " +
-         std::to_string(s.over_memory) + " over memory, " + std::to_string(s.pruned_by_bound) +
+         std::to_string(s.over_memory) + " over memory, " +
+         std::to_string(s.more_recompute_than_needed) + " recompute more than they need to fit, " + std::to_string(s.pruned_by_bound) +
          " pruned by the step-time bound, " + std::to_string(s.simulated) + " simulated\n\n";
   std::vector<std::string> headers{"rank", "plan", "step time", "bound", "MFU", "memory/GPU", "compute", "exposed comm",
                                    "bubble"};

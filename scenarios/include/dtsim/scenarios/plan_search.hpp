@@ -17,6 +17,9 @@
 //      (m micro-batches, v virtual stages: the pipeline fill and drain that
 //      the first stage waits through), with embedding, head, DP and ZeRO
 //      communication left out, so it never exceeds the simulated time.
+// A plan that fits is also dropped when the same plan with less recomputation
+// fits: recomputation only adds kernels, so it cannot be faster (the test
+// checks this on a space small enough to simulate whole).
 // Survivors are simulated in order of their bound, a fixed batch at a time
 // (so that the result does not depend on the thread count), until the next
 // bound is no better than the top-th best simulated time: branch and bound,
@@ -62,6 +65,8 @@ struct PlanSearchStats {
   std::int64_t enumerated = 0;      // plans generated
   std::int64_t invalid = 0;         // rejected by validate_plan or the simulator's size limits
   std::int64_t over_memory = 0;     // estimated peak memory above the GPU's capacity
+  // Fits, but so does the same plan with less recomputation, which is never slower.
+  std::int64_t more_recompute_than_needed = 0;
   std::int64_t pruned_by_bound = 0; // lower bound no better than the top-th simulated time
   std::int64_t simulated = 0;
   std::int64_t bound_violations = 0;  // simulated faster than its bound (a bug if ever > 0)
