@@ -44,6 +44,15 @@ models::ModelSpec model_of(ConfigReader& c) {
   } else {
     c.problem("arch", "expected \"llama\" or \"gpt\", got \"" + arch + "\"");
   }
+  // MoE layers (model.MoE; runs recorded before it existed have no such keys):
+  // every layer's MLP is n_experts routed SwiGLU experts, top_k per token,
+  // softmax gate, balanced routing, no shared expert.
+  if (const auto experts = c.optional_integer("n_experts"); experts && *experts > 0) {
+    m.moe.num_experts = *experts;
+    m.moe.top_k = c.integer("top_k", 1);
+    m.moe.expert_ffn_hidden = c.integer("moe_ffn_hidden", 1);
+    m.moe.gate = models::GateKind::kSoftmax;
+  }
   m.source = "hardware/calibration/training/model.py";
   return m;
 }
@@ -53,6 +62,7 @@ void training_and_plan(ConfigReader& c, models::TrainingSpec& t, models::Paralle
   p.pp = static_cast<int>(c.integer("pp", 1));
   p.dp = static_cast<int>(c.integer("dp", 1));
   p.sequence_parallel = c.boolean("sp");
+  if (const auto ep = c.optional_integer("ep"); ep && *ep > 1) p.ep = static_cast<int>(*ep);
   t.seq_len = c.integer("seq_len", 1);
   t.micro_batch = c.integer("micro_batch", 1);
   const std::int64_t micro_batches = p.pp > 1 ? c.integer("n_microbatches", 1) : c.integer("grad_accum", 1);

@@ -34,6 +34,8 @@ def param_count(cfg):
     if cfg["arch"] == "llama":
         attn = h * h + 2 * h * kvd + h * h
         mlp = 3 * h * f
+        if cfg.get("n_experts", 0) > 0:
+            mlp = h * cfg["n_experts"] + cfg["n_experts"] * 3 * h * cfg["moe_ffn_hidden"]
         norms = 2 * h
         emb = V * h * (1 if cfg.get("tied", False) else 2)
         return L * (attn + mlp + norms) + emb + h
@@ -118,6 +120,75 @@ class GeluMLP(nn.Module):
         return self.proj(F.gelu(self.fc(x), approximate="tanh"))
 
 
+# set by train.py: the expert-parallel process group when cfg["ep"] > 1
+EP_GROUP = None
+
+
+class MoE(nn.Module):
+    """Routed SwiGLU experts behind a top-k softmax router (Mixtral-style, no
+    shared expert), with expert parallelism over EP_GROUP: the cfg["ep"] ranks
+    of the group hold n_experts / ep experts each and exchange tokens with two
+    all-to-alls (dispatch and combine).
+
+    Routing is forced balanced so that the measurement isolates the cost of
+    the layer from the router's (random, untrained) imbalance: the router's
+    GEMM, fp32 softmax and top-k run as usual, but assignment j of token t
+    goes to expert (t k + j) mod E, with the softmax weight of that expert.
+    Every expert then gets exactly T k / E tokens, which is dtsim's default
+    (balanced) routing. Tokens are permuted by expert with a stable argsort
+    and an index_select, the experts run as three batched GEMMs (one batch
+    entry per local expert), and the combine scatters back with index_add."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        h, f, E = cfg["hidden"], cfg["moe_ffn_hidden"], cfg["n_experts"]
+        self.E, self.k, self.ep = E, cfg["top_k"], cfg.get("ep", 1)
+        assert E % self.ep == 0, "ep must divide n_experts"
+        self.local = E // self.ep
+        self.router = nn.Linear(h, E, bias=False)
+        self.w1 = nn.Parameter(torch.randn(self.local, h, f) * 0.02)
+        self.w3 = nn.Parameter(torch.randn(self.local, h, f) * 0.02)
+        self.w2 = nn.Parameter(torch.randn(self.local, f, h) * 0.02)
+
+    def _exchange(self, t):
+        from torch.distributed.nn.functional import all_to_all_single
+        return all_to_all_single(torch.empty_like(t), t, group=EP_GROUP)
+
+    def forward(self, x):
+        b, s, h = x.shape
+        T, k, E = b * s, self.k, self.E
+        assert (T * k) % E == 0, "tokens x top_k must divide by n_experts"
+        n = T * k // E
+        xt = x.reshape(T, h)
+        probs = F.softmax(self.router(xt).float(), dim=-1)
+        probs.topk(k, dim=-1)  # the router's top-k, replaced below by a balanced assignment
+        ids = (torch.arange(T, device=x.device)[:, None] * k + torch.arange(k, device=x.device)) % E
+        weights = probs.gather(1, ids).to(x.dtype).flatten()
+        order = ids.flatten().argsort(stable=True)
+        token = order // k
+        xs = xt.index_select(0, token)  # [T k, h], grouped by expert
+        if self.ep > 1:
+            recv = self._exchange(xs)  # [ep sources, local experts, n, h]
+            xe = recv.view(self.ep, self.local, n, h).transpose(0, 1).reshape(self.local, self.ep * n, h)
+        else:
+            xe = xs.view(self.local, n, h)
+        y = torch.bmm(F.silu(torch.bmm(xe, self.w1)) * torch.bmm(xe, self.w3), self.w2)
+        if self.ep > 1:
+            y = y.view(self.local, self.ep, n, h).transpose(0, 1).reshape(T * k, h)
+            y = self._exchange(y)
+        else:
+            y = y.reshape(T * k, h)
+        out = torch.zeros_like(xt).index_add_(0, token, y * weights.index_select(0, order)[:, None])
+        return out.view(b, s, h)
+
+
+def make_ffn(cfg):
+    if cfg.get("n_experts", 0) > 0:
+        assert cfg["arch"] == "llama", "MoE layers are built for the llama arch"
+        return MoE(cfg)
+    return SwiGLU(cfg) if cfg["arch"] == "llama" else GeluMLP(cfg)
+
+
 def make_norm(cfg):
     h = cfg["hidden"]
     if cfg["arch"] == "llama":
@@ -131,7 +202,7 @@ class Block(nn.Module):
         self.attention_norm = make_norm(cfg)
         self.attention = Attention(cfg)
         self.ffn_norm = make_norm(cfg)
-        self.feed_forward = SwiGLU(cfg) if cfg["arch"] == "llama" else GeluMLP(cfg)
+        self.feed_forward = make_ffn(cfg)
         self.activation_checkpoint = cfg.get("activation_checkpointing", "none") == "full"
 
     def _inner(self, x):

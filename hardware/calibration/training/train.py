@@ -15,6 +15,9 @@ Config keys (see configs.py for defaults):
   optimizer: "adamw_fused" | "adamw_foreach"   (torch.optim.AdamW)
   dp, dp_impl ("none"|"ddp"|"fsdp2"), fsdp_reshard_after_forward, ddp_bucket_mb
   tp, sp (sequence parallel), pp, pp_schedule ("gpipe"|"1f1b")
+  n_experts, top_k, moe_ffn_hidden, ep: MoE layers (model.MoE) with expert
+     parallelism over the DP ranks (ep == dp, dp_impl "ddp", tp = pp = 1):
+     DDP reduces the dense parameters only, each rank owns its experts
   activation_checkpointing ("none"|"full"), compile (per-block torch.compile)
   warmup_steps, timed_steps
 Mesh order (outer to inner): pp, dp, tp  (TP groups are adjacent ranks).
@@ -185,9 +188,19 @@ def run(cfg, result_path, profile_dir=None):
             blk.compile()
         info["compile_scope"] = "per transformer block (nn.Module.compile)"
 
+    ep = cfg.get("ep", 1)
+    if cfg.get("n_experts", 0) > 0 and ep > 1:
+        assert ep == dp and tp == 1 and pp == 1 and cfg["dp_impl"] == "ddp", \
+            "expert parallelism is run as ep == dp with DDP, tp = pp = 1"
+        M.EP_GROUP = sub("dp").get_group()
+        info["ep_group"] = "the DP group (ep == dp): experts are not replicated, DDP skips them"
     wrapped = model
     if dp > 1 and cfg["dp_impl"] == "ddp":
         from torch.nn.parallel import DistributedDataParallel as DDP
+        if cfg.get("n_experts", 0) > 0 and ep > 1:
+            experts = [n for n, _ in model.named_parameters() if n.rsplit(".", 1)[-1] in ("w1", "w2", "w3")
+                       and ".feed_forward." in n]
+            DDP._set_params_and_buffers_to_ignore_for_model(model, experts)
         wrapped = DDP(model, device_ids=[local], bucket_cap_mb=cfg["ddp_bucket_mb"],
                       process_group=sub("dp").get_group())
     elif dp > 1 and cfg["dp_impl"] == "fsdp2":
