@@ -299,7 +299,8 @@ std::vector<LayerStep> optimizer_ops(std::int64_t parameters, const TrainingSpec
 
 std::vector<LayerStep> weight_cast_ops(std::int64_t parameters, const TrainingSpec& t, std::int32_t tensors) {
   std::vector<LayerStep> out;
-  if (t.precision != PrecisionMode::kAmpBf16 || parameters <= 0) return out;
+  const bool autocast = t.precision == PrecisionMode::kAmpBf16 || t.precision == PrecisionMode::kFsdpMixedBf16;
+  if (!autocast || parameters <= 0) return out;
   out.push_back(compute_step("weight_cast_bf16", OpClass::kCast, DType::kFp32, as_double(parameters), parameters * 4,
                              parameters * 2, parameters * 2, tensors < 1 ? 1 : tensors));
   return out;

@@ -36,6 +36,7 @@ inline Widths widths_for(PrecisionMode p) {
       w.grad = 4;
       break;
     case PrecisionMode::kAmpBf16:
+    case PrecisionMode::kFsdpMixedBf16:
       w.residual = 4;
       w.param = 4;
       w.grad = 4;

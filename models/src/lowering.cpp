@@ -170,12 +170,12 @@ class StageLowering {
                    tag.chunk);
   }
 
-  // ZeRO-3: all-gather a unit's bf16 parameters (full gathered array, TP shard).
+  // ZeRO-3: all-gather a unit's parameters (full gathered array, TP shard).
   TaskId gather(const Unit& u, TaskId after, Tag tag) {
     DepList deps;
     deps.add(after);
     tag.layer = u.layer;
-    return data_collective(CollectiveKind::kAllGather, GroupKind::kData, Bytes(u.parameters * 2),
+    return data_collective(CollectiveKind::kAllGather, GroupKind::kData, Bytes(u.parameters * gathered_weight_bytes(training_.precision)),
                            Phase::kParameterSync, "fsdp_all_gather", deps.span(), tag);
   }
 

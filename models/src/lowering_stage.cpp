@@ -18,7 +18,9 @@ Bytes sum_saved(const std::vector<LayerStep>& steps) {
 
 // Bytes per element of the residual stream that crosses stage boundaries: the
 // PyTorch AMP model keeps it in fp32 (layer_ops' convention), the others bf16.
-std::int64_t residual_bytes(PrecisionMode p) { return p == PrecisionMode::kAmpBf16 ? 4 : 2; }
+std::int64_t residual_bytes(PrecisionMode p) {
+  return p == PrecisionMode::kAmpBf16 || p == PrecisionMode::kFsdpMixedBf16 ? 4 : 2;
+}
 
 }  // namespace
 
@@ -55,10 +57,11 @@ ModelLayout::ModelLayout(const ModelSpec& model, const TrainingSpec& training, c
   // AMP's autocast casts the weights of GEMMs (and their biases), not norms or
   // the embedding lookup: 4 weight matrices per layer (QKV, out-proj, MLP up, MLP
   // down), plus 4 biases with linear_bias; the head casts its vocabulary matrix.
-  // Under ZeRO-3 FSDP's mixed precision casts the shards before gathering them
-  // in bf16 and frees them after use: no autocast copies (torchtitan's setup).
+  // FSDP's mixed precision (fsdp_mixed_bf16) casts the shards before gathering
+  // them in bf16 and frees them after use: no autocast copies (torchtitan's
+  // setup). Plain AMP under FSDP gathers fp32 weights and autocast casts them.
   casts_recomputed_ = training.recompute == Recompute::kFull;
-  if (plan.zero_stage < 3) {
+  if (!(plan.zero_stage >= 3 && training.precision == PrecisionMode::kFsdpMixedBf16)) {
     const std::int32_t layer_tensors = model.linear_bias ? 8 : 4;
     decoder_casts_ = weight_cast_ops(decoder_.parameters - norm_per_layer_, training, layer_tensors);
     // The router, QKV and out-proj, up and down of every local expert and of

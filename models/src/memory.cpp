@@ -59,19 +59,25 @@ Bytes communication_bytes(const StageModel& sm, const TrainingSpec& training, co
     for (const auto& ch : sm.chunks) {
       for (const Unit& u : ch.units) largest = std::max(largest, u.parameters);
     }
-    // Gathered bf16 parameters (the prefetched next unit too) and the unit's
+    // Gathered parameters (the prefetched next unit too) and the unit's
     // unsharded gradient before its reduce-scatter.
-    c += Bytes(largest * 2 * (plan.fsdp_prefetch ? 2 : 1) + largest * pb.gradients);
+    c += Bytes(largest * gathered_weight_bytes(training.precision) * (plan.fsdp_prefetch ? 2 : 1) +
+               largest * pb.gradients);
   }
   return c;
 }
 
 }  // namespace
 
+std::int64_t gathered_weight_bytes(PrecisionMode precision) {
+  return precision == PrecisionMode::kFsdpMixedBf16 ? 2 : parameter_bytes(precision).weights;
+}
+
 ParameterBytes parameter_bytes(PrecisionMode precision) {
   switch (precision) {
     case PrecisionMode::kMegatronBf16: return {2, 4, 12};
-    case PrecisionMode::kAmpBf16: return {4, 4, 8};
+    case PrecisionMode::kAmpBf16:
+    case PrecisionMode::kFsdpMixedBf16: return {4, 4, 8};
     case PrecisionMode::kPureBf16: return {2, 2, 4};
   }
   return {};

@@ -7,6 +7,7 @@ std::string_view to_string(PrecisionMode p) {
     case PrecisionMode::kMegatronBf16: return "megatron_bf16";
     case PrecisionMode::kAmpBf16: return "amp_bf16";
     case PrecisionMode::kPureBf16: return "pure_bf16";
+    case PrecisionMode::kFsdpMixedBf16: return "fsdp_mixed_bf16";
   }
   return "unknown";
 }

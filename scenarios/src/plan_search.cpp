@@ -164,7 +164,9 @@ Duration lower_bound(const Scenario& s, const BoundContext& ctx) {
       // every micro-batch, all on the one data-parallel stream: the stream's
       // busy time bounds the step however well it overlaps compute.
       const Duration per_microbatch =
-          ctx.bandwidth_floor(CollectiveKind::kAllGather, dp_group, Bytes(stage_params * 2)) * 2 +  // bf16 copies
+          ctx.bandwidth_floor(CollectiveKind::kAllGather, dp_group,
+                              Bytes(stage_params * models::gathered_weight_bytes(spec.training.precision))) *
+              2 +
           ctx.bandwidth_floor(CollectiveKind::kReduceScatter, dp_group, Bytes(stage_params * bytes.gradients));
       bound = std::max(bound, per_microbatch * m + optimizer);
     }

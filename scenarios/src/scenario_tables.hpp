@@ -40,7 +40,8 @@ inline constexpr NamedValue kGateChoices[] = {{"softmax", as_int(models::GateKin
 inline constexpr NamedValue kPrecisionChoices[] = {
     {"megatron_bf16", as_int(models::PrecisionMode::kMegatronBf16)},
     {"amp_bf16", as_int(models::PrecisionMode::kAmpBf16)},
-    {"pure_bf16", as_int(models::PrecisionMode::kPureBf16)}};
+    {"pure_bf16", as_int(models::PrecisionMode::kPureBf16)},
+    {"fsdp_mixed_bf16", as_int(models::PrecisionMode::kFsdpMixedBf16)}};
 inline constexpr NamedValue kRecomputeChoices[] = {{"none", as_int(models::Recompute::kNone)},
                                                    {"selective", as_int(models::Recompute::kSelective)},
                                                    {"full", as_int(models::Recompute::kFull)}};
@@ -263,7 +264,9 @@ inline constexpr std::array<Field<models::TrainingSpec>, 7> kTrainingFields{{
       .default_value = "\"megatron_bf16\"",
       .description = "megatron_bf16: bf16 weights, fp32 main grads, fp32 master weights and Adam moments "
                      "(18 bytes/param); amp_bf16: PyTorch AMP, fp32 weights cast to bf16 each forward; "
-                     "pure_bf16: everything bf16 (8 bytes/param).",
+                     "pure_bf16: everything bf16 (8 bytes/param); fsdp_mixed_bf16: PyTorch FSDP2 mixed precision "
+                     "(fp32 shards cast to bf16 before each gather, fp32 gradient reduction, no autocast copies; "
+                     "as amp_bf16 without ZeRO-3).",
       .choices = kPrecisionChoices},
      [](models::TrainingSpec& t, const Value& v) { t.precision = static_cast<models::PrecisionMode>(v.choice); }},
     {{.key = "recompute", .type = ValueType::kChoice, .presence = Presence::kDefault, .default_value = "\"none\"",

@@ -71,8 +71,10 @@ void training_and_plan(ConfigReader& c, models::TrainingSpec& t, models::Paralle
   const std::string precision = c.text("precision");
   if (precision == "bf16") {
     t.precision = models::PrecisionMode::kPureBf16;
-  } else if (precision == "amp_bf16" || precision == "fsdp_mp_bf16") {
+  } else if (precision == "amp_bf16") {
     t.precision = models::PrecisionMode::kAmpBf16;
+  } else if (precision == "fsdp_mp_bf16") {
+    t.precision = models::PrecisionMode::kFsdpMixedBf16;
   } else {
     c.problem("precision", "expected bf16, amp_bf16 or fsdp_mp_bf16, got \"" + precision + "\"");
   }

@@ -488,17 +488,28 @@ TEST_CASE("FSDP prefetch issues the next unit's gather before the current unit c
   }
 }
 
-TEST_CASE("AMP casts each GEMM weight per forward, except under ZeRO-3", "[lowering][amp]") {
+TEST_CASE("AMP casts each GEMM weight per forward, FSDP mixed precision only without ZeRO-3", "[lowering][amp]") {
   // pp 2 of 8 layers, m 4: stage 0 casts 4 layers per forward (the embedding lookup is not
-  // autocast), stage 1 4 layers and the head: 16 and 20 casts. FSDP casts shards inside its gather.
-  for (const int zero : {0, 3}) {
-    ParallelPlan p = plan(1, 2, 2);
-    p.zero_stage = zero;
-    TrainingSpec t = training(8);
-    t.precision = PrecisionMode::kAmpBf16;
-    const auto programs = lower_to_programs(llama_like(), t, p);
-    CHECK(count_label(programs[0], "weight_cast_bf16") == (zero == 3 ? 0 : 16));
-    CHECK(count_label(programs[1], "weight_cast_bf16") == (zero == 3 ? 0 : 20));
+  // autocast), stage 1 4 layers and the head: 16 and 20 casts. FSDP's mixed precision casts
+  // shards inside its gather instead; plain AMP under FSDP still autocasts the gathered fp32.
+  for (const auto precision : {PrecisionMode::kAmpBf16, PrecisionMode::kFsdpMixedBf16}) {
+    for (const int zero : {0, 3}) {
+      ParallelPlan p = plan(1, 2, 2);
+      p.zero_stage = zero;
+      TrainingSpec t = training(8);
+      t.precision = precision;
+      const bool none = zero == 3 && precision == PrecisionMode::kFsdpMixedBf16;
+      const auto programs = lower_to_programs(llama_like(), t, p);
+      CHECK(count_label(programs[0], "weight_cast_bf16") == (none ? 0 : 16));
+      CHECK(count_label(programs[1], "weight_cast_bf16") == (none ? 0 : 20));
+      // ZeRO-3 gathers 4 B per parameter under AMP (fp32 weights), 2 B under FSDP mixed precision.
+      if (zero == 3) {
+        for (const Task& task : programs[1].tasks()) {
+          if (task.kind != TaskKind::kCollective || programs[1].label(task) != "fsdp_all_gather") continue;
+          CHECK(programs[1].collective(task).bytes.count() % (precision == PrecisionMode::kAmpBf16 ? 4 : 2) == 0);
+        }
+      }
+    }
   }
 }
 

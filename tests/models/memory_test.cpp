@@ -181,14 +181,26 @@ TEST_CASE("AMP keeps a bf16 copy of each cast weight per micro-batch in flight",
   CHECK(b.activations_per_microbatch == layer_amp.saved_activations * 4 + Bytes(casts));
 }
 
-TEST_CASE("AMP under ZeRO-3 keeps no weight copies: FSDP re-gathers the weights for backward", "[memory][activations]") {
+TEST_CASE("FSDP mixed precision under ZeRO-3 keeps no weight copies; plain AMP under ZeRO-3 does", "[memory][activations]") {
+  // fsdp_mixed_bf16 gathers bf16 shards and re-gathers them for backward;
+  // amp_bf16 gathers the fp32 weights and autocast keeps bf16 copies, as without ZeRO-3.
   ParallelPlan p = plan(1, 4, 2);
   p.zero_stage = 3;
-  TrainingSpec amp = training(8);
-  amp.precision = PrecisionMode::kAmpBf16;
-  const auto layer = decoder_layer_ops(llama_like(), amp, p);
-  const auto mem = estimate_memory(llama_like(), amp, p);
+  TrainingSpec mixed = training(8);
+  mixed.precision = PrecisionMode::kFsdpMixedBf16;
+  const auto layer = decoder_layer_ops(llama_like(), mixed, p);
+  const auto mem = estimate_memory(llama_like(), mixed, p);
   CHECK(mem[1].activations_per_microbatch == layer.saved_activations * 4);
+  TrainingSpec amp = mixed;
+  amp.precision = PrecisionMode::kAmpBf16;
+  const auto amp_mem = estimate_memory(llama_like(), amp, p);
+  const std::int64_t casts = 4 * 2 * (layer.parameters - 2 * 256);
+  CHECK(amp_mem[1].activations_per_microbatch == layer.saved_activations * 4 + Bytes(casts));
+  // The gathered unit buffers: 4 B per parameter under AMP, 2 B under FSDP mixed precision.
+  CHECK(gathered_weight_bytes(PrecisionMode::kAmpBf16) == 4);
+  CHECK(gathered_weight_bytes(PrecisionMode::kFsdpMixedBf16) == 2);
+  CHECK(gathered_weight_bytes(PrecisionMode::kMegatronBf16) == 2);
+  CHECK(amp_mem[1].communication_buffers > mem[1].communication_buffers);
 }
 
 TEST_CASE("the last stage's temporary holds one micro-batch's fp32 logits", "[memory]") {

@@ -201,10 +201,10 @@ TEST_CASE("an unknown choice gets a hint or the list", "[scenarios][loader][reje
   j["training"]["recompute"] = "none";
   j["training"]["precision"] = "bf16";
   require_only(problems(j), "/training/precision",
-               "unknown value 'bf16'; expected one of megatron_bf16, amp_bf16, pure_bf16");
+               "unknown value 'bf16'; expected one of megatron_bf16, amp_bf16, pure_bf16, fsdp_mixed_bf16");
   j["training"]["precision"] = 16;
   require_only(problems(j), "/training/precision",
-               "expected a string (one of megatron_bf16, amp_bf16, pure_bf16), got 16 (number)");
+               "expected a string (one of megatron_bf16, amp_bf16, pure_bf16, fsdp_mixed_bf16), got 16 (number)");
 }
 
 TEST_CASE("plan order must name tp, dp and pp once each", "[scenarios][loader][reject]") {

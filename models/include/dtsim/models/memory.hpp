@@ -81,6 +81,9 @@ struct ParameterBytes {
   std::int64_t total() const { return weights + gradients + optimizer; }
 };
 ParameterBytes parameter_bytes(PrecisionMode precision);
+// Bytes per parameter that ZeRO-3 gathers: the weights as stored, except under
+// FSDP mixed precision, which gathers bf16 copies of fp32 shards.
+std::int64_t gathered_weight_bytes(PrecisionMode precision);
 
 // Parameters each GPU of each stage holds (TP shard, before ZeRO sharding),
 // stage 0 first: the P of estimate_memory.

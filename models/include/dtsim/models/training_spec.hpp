@@ -17,6 +17,13 @@ enum class PrecisionMode : std::uint8_t {
   kAmpBf16,
   // Everything bf16: weights, gradients, Adam moments (8 bytes/param).
   kPureBf16,
+  // PyTorch FSDP2 mixed precision (MixedPrecisionPolicy(param_dtype=bf16,
+  // reduce_dtype=fp32)): fp32 sharded weights, gradients and Adam moments;
+  // FSDP casts each shard to bf16 before gathering it, so the gathers move
+  // bf16 and there is no per-forward autocast copy of the weights. Under
+  // ZeRO-3 only; otherwise it is amp_bf16. (amp_bf16 under ZeRO-3 gathers
+  // the fp32 weights and autocast casts them.)
+  kFsdpMixedBf16,
 };
 
 // The software stack the step runs under (docs/calibration.md): what it fuses

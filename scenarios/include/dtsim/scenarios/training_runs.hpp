@@ -8,8 +8,8 @@
 //    LayerNorm, GELU, learned positions, biases (max_seq_len = seq_len);
 //    layers, hidden, heads, KV heads, FFN, vocabulary and tying as given;
 //  - training: micro_batch, global batch = micro_batch x (grad_accum, or
-//    n_microbatches under PP) x dp; precision bf16 -> pure_bf16, amp_bf16 and
-//    fsdp_mp_bf16 -> amp_bf16; activation_checkpointing full -> recompute
+//    n_microbatches under PP) x dp; precision bf16 -> pure_bf16, amp_bf16 ->
+//    amp_bf16, fsdp_mp_bf16 -> fsdp_mixed_bf16; activation_checkpointing full -> recompute
 //    full; no gradient clipping (the harness does not clip); framework
 //    pytorch-compile when compile is set, else pytorch-eager;
 //  - plan: tp, pp, dp; sequence_parallel = sp; schedule gpipe / 1f1b; FSDP2 ->
