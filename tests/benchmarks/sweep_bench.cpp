@@ -6,6 +6,7 @@
 //   defaults: scenarios/sweeps/gpt3-175b-1024xa100-plans.json, 3 runs, no plan search.
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,9 @@
 
 using namespace dtsim::scenarios;
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   std::string sweep_file = std::string(DTSIM_SOURCE_DIR) + "/scenarios/sweeps/gpt3-175b-1024xa100-plans.json";
   std::string plan_file;
   int runs = 3;
@@ -24,6 +27,9 @@ int main(int argc, char** argv) {
       plan_file = argv[++i];
     } else if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
       runs = std::max(1, std::atoi(argv[++i]));
+    } else if (argv[i][0] == '-') {
+      std::fprintf(stderr, "usage: dtsim_sweep_bench [--runs N] [--plan SCENARIO.json] [SWEEP.json]\n");
+      return 2;
     } else {
       sweep_file = argv[i];
     }
@@ -63,12 +69,24 @@ int main(int argc, char** argv) {
     const double wall = dtsim::bench::now_seconds() - start;
     const PlanSearchStats& s = r.stats;
     std::printf("plan search %s: %.1f s wall (2 threads); %lld enumerated, %lld invalid, %lld over memory, "
-                "%lld pruned by bound, %lld simulated; best: %s, %.3f s\n",
+                "%lld with more recompute than needed, %lld pruned by bound, %lld simulated; best: %s, %.3f s\n",
                 base.name.c_str(), wall, static_cast<long long>(s.enumerated), static_cast<long long>(s.invalid),
-                static_cast<long long>(s.over_memory), static_cast<long long>(s.pruned_by_bound),
+                static_cast<long long>(s.over_memory), static_cast<long long>(s.more_recompute_than_needed),
+                static_cast<long long>(s.pruned_by_bound),
                 static_cast<long long>(s.simulated), describe_plan(r.best.front().choice).c_str(),
                 r.best.front().metrics.step_time.seconds());
   }
   std::printf("peak RSS: %.0f MiB\n", dtsim::bench::peak_rss_mib());
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dtsim_sweep_bench: %s\n", e.what());
+    return 2;
+  }
 }
