@@ -15,8 +15,10 @@
 //      NVLink bandwidth bound:
 //        (m + (pp - 1) / v) x layers_per_stage x layer_time + optimizer
 //      (m micro-batches, v virtual stages: the pipeline fill and drain that
-//      the first stage waits through), with embedding, head, DP and ZeRO
-//      communication left out, so it never exceeds the simulated time.
+//      the first stage waits through), and under ZeRO-3 the data-parallel
+//      stream's gathers and reduce-scatters of every micro-batch; exposed
+//      DP traffic and pipeline transfers left out, so it never exceeds the
+//      simulated time.
 // A plan that fits is also dropped when the same plan with less recomputation
 // fits: recomputation only adds kernels, so it cannot be faster (the test
 // checks this on a space small enough to simulate whole).
