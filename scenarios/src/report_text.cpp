@@ -105,6 +105,11 @@ std::string cluster_text(const Scenario& s) {
 std::string plan_text(const Scenario& s, const sim::Report& r) {
   const models::ParallelPlan& p = s.spec.plan;
   std::string out = "TP " + std::to_string(p.tp) + " x PP " + std::to_string(p.pp) + " x DP " + std::to_string(p.dp);
+  if (p.ep > 1 || p.expert_tp > 0) {
+    // The expert grouping of the same tp x dp ranks of a stage.
+    out += " (experts: EP " + std::to_string(p.ep) + " x ETP " + std::to_string(p.expert_tensor_parallel()) +
+           " x EDP " + std::to_string(p.expert_data_parallel()) + ")";
+  }
   if (p.pp > 1) {
     out += "; " + std::string(name_of(detail::kScheduleChoices, p.schedule));
     if (p.virtual_stages > 1) out += ", " + std::to_string(p.virtual_stages) + " virtual stages";
