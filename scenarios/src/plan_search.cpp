@@ -93,8 +93,12 @@ struct BoundContext {
 Duration steps_time(const std::vector<models::LayerStep>& steps, const BoundContext& ctx, const std::vector<int>& tp_group) {
   Duration t = Duration::zero();
   for (const models::LayerStep& s : steps) {
-    t += s.kind == models::LayerStep::Kind::kCompute ? ctx.cost.duration(s.work)
-                                                     : ctx.collective(s.collective, tp_group, s.collective_bytes, false);
+    if (s.kind == models::LayerStep::Kind::kCompute) {
+      t += ctx.cost.duration(s.work);
+    } else if (s.kind == models::LayerStep::Kind::kTensorCollective) {
+      t += ctx.collective(s.collective, tp_group, s.collective_bytes, false);
+    }
+    // Expert all-to-alls and expert-TP collectives are left out: still a bound.
   }
   return t;
 }
@@ -122,6 +126,11 @@ Duration lower_bound(const Scenario& s, const BoundContext& ctx) {
                      steps_time(ops.backward, ctx, alone) + steps_time(ops.recompute, ctx, alone)};
   };
   const auto [layer_forward, layer_backward] = pass_times(models::decoder_layer_ops(spec.model, spec.training, p));
+  // MoE layers cost their own kernels (the dense ones of an MoE model, e.g.
+  // DeepSeek's first three, cost decoder_layer_ops').
+  const auto [moe_forward, moe_backward] = spec.model.moe.enabled()
+                                               ? pass_times(models::moe_layer_ops(spec.model, spec.training, p))
+                                               : std::pair{layer_forward, layer_backward};
   const auto [embed_forward, embed_backward] = pass_times(models::embedding_ops(spec.model, spec.training, p));
   const auto [head_forward, head_backward] = pass_times(models::head_and_loss_ops(spec.model, spec.training, p));
   const std::int64_t m = models::num_microbatches(spec.training, p);
@@ -130,17 +139,31 @@ Duration lower_bound(const Scenario& s, const BoundContext& ctx) {
   const models::ParameterBytes bytes = models::parameter_bytes(spec.training.precision);
   const std::vector<std::int64_t> params = models::stage_parameters(spec.model, spec.training, p);
 
-  // Layers per stage: chunk c of stage s is model chunk c x pp + s.
+  // Layers per stage, dense and MoE: chunk c of stage s is model chunk c x pp + s.
   std::vector<std::int64_t> layers(static_cast<std::size_t>(p.pp), 0);
-  for (std::size_t k = 0; k < chunks.size(); ++k) layers[k % static_cast<std::size_t>(p.pp)] += chunks[k];
-  const std::int64_t fewest = *std::min_element(layers.begin(), layers.end());
-  const Duration fill = (layer_forward + layer_backward) * fewest * (p.pp - 1) / p.virtual_stages;
+  std::vector<std::int64_t> moe_layers(static_cast<std::size_t>(p.pp), 0);
+  std::int64_t first_layer = 0;
+  for (std::size_t k = 0; k < chunks.size(); ++k) {
+    const std::size_t st = k % static_cast<std::size_t>(p.pp);
+    for (std::int64_t l = first_layer; l < first_layer + chunks[k]; ++l) {
+      ++(models::is_moe_layer(spec.model, l) ? moe_layers[st] : layers[st]);
+    }
+    first_layer += chunks[k];
+  }
+  const Duration dense_pass = layer_forward + layer_backward;
+  const Duration moe_pass = moe_forward + moe_backward;
+  Duration cheapest_stage = Duration::max();
+  for (std::size_t st = 0; st < layers.size(); ++st) {
+    cheapest_stage = std::min(cheapest_stage, dense_pass * layers[st] + moe_pass * moe_layers[st]);
+  }
+  const Duration fill = cheapest_stage * (p.pp - 1) / p.virtual_stages;
 
   Duration bound = Duration::zero();
   for (int st = 0; st < p.pp; ++st) {
     const auto n = layers[static_cast<std::size_t>(st)];
-    Duration forward = layer_forward * n;
-    Duration backward = layer_backward * n;
+    const auto n_moe = moe_layers[static_cast<std::size_t>(st)];
+    Duration forward = layer_forward * n + moe_forward * n_moe;
+    Duration backward = layer_backward * n + moe_backward * n_moe;
     if (st == 0) {
       forward += embed_forward;
       backward += embed_backward;
@@ -193,11 +216,11 @@ bool fits_memory(const Scenario& s) {
 // changes), so a plan is never faster than the same plan with less
 // recomputation. A plan is dropped when that cheaper variant fits in memory.
 std::vector<bool> dominated_by_less_recompute(const std::vector<PlanChoice>& plans, const std::vector<char>& fits) {
-  using Key = std::tuple<int, int, int, int, int, int, bool, std::int64_t>;
+  using Key = std::tuple<int, int, int, int, int, int, bool, std::int64_t, int>;
   const auto key_of = [](const PlanChoice& c) {
     const ParallelPlan& p = c.plan;
     return Key{p.tp, p.pp, p.dp, p.virtual_stages, static_cast<int>(p.schedule), p.zero_stage, p.sequence_parallel,
-               c.micro_batch};
+               c.micro_batch, p.ep};
   };
   std::map<Key, Recompute> least;  // the least recomputation that fits, per plan
   for (std::size_t i = 0; i < plans.size(); ++i) {
@@ -267,28 +290,42 @@ std::vector<PlanChoice> enumerate_plans(const Scenario& base, PlanSearchStats& s
             if (v >= 2) schedules.emplace_back(PipelineSchedule::kInterleavedOneFOneB, static_cast<int>(v));
           }
         }
+        // Expert parallelism (MoE models): every EP size dividing the experts
+        // that folds into the stage's tp x dp ranks, expert-TP as Megatron's
+        // default (= tp); dense models keep ep = 1.
+        std::vector<std::int64_t> eps{1};
+        if (m.moe.enabled()) {
+          eps.clear();
+          for (const std::int64_t ep : divisors(m.moe.num_experts)) {
+            if ((tp * dp) % (ep * tp) == 0) eps.push_back(ep);
+          }
+        }
         for (const auto& [schedule, v] : schedules) {
-          for (const Recompute r : {Recompute::kNone, Recompute::kSelective, Recompute::kFull}) {
-            for (int zero = 0; zero <= (dp > 1 ? 3 : 0); ++zero) {
-              for (const bool sp : {false, true}) {
-                if (sp && tp == 1) continue;
-                ++stats.enumerated;
-                plan.tp = static_cast<int>(tp);
-                plan.pp = static_cast<int>(pp);
-                plan.dp = static_cast<int>(dp);
-                plan.virtual_stages = v;
-                plan.schedule = schedule;
-                plan.zero_stage = zero;
-                plan.sequence_parallel = sp;
-                models::TrainingSpec tt = t;
-                tt.micro_batch = mb;
-                tt.recompute = r;
-                if (!models::validate_plan(m, tt, plan, "/plan", "/training").empty() ||
-                    microbatches * (m.num_layers / pp) > kMaxStageWork) {
-                  ++stats.invalid;
-                  continue;
+          for (const std::int64_t ep : eps) {
+            for (const Recompute r : {Recompute::kNone, Recompute::kSelective, Recompute::kFull}) {
+              for (int zero = 0; zero <= (dp > 1 ? 3 : 0); ++zero) {
+                for (const bool sp : {false, true}) {
+                  if (sp && tp == 1) continue;
+                  ++stats.enumerated;
+                  plan.tp = static_cast<int>(tp);
+                  plan.pp = static_cast<int>(pp);
+                  plan.dp = static_cast<int>(dp);
+                  plan.virtual_stages = v;
+                  plan.schedule = schedule;
+                  plan.zero_stage = zero;
+                  plan.sequence_parallel = sp;
+                  plan.ep = static_cast<int>(ep);
+                  plan.expert_tp = 0;
+                  models::TrainingSpec tt = t;
+                  tt.micro_batch = mb;
+                  tt.recompute = r;
+                  if (!models::validate_plan(m, tt, plan, "/plan", "/training").empty() ||
+                      microbatches * (m.num_layers / pp) > kMaxStageWork) {
+                    ++stats.invalid;
+                    continue;
+                  }
+                  out.push_back({plan, mb, r});
                 }
-                out.push_back({plan, mb, r});
               }
             }
           }
@@ -389,6 +426,7 @@ PlanSearchResult search_plans(const Scenario& base, const PlanSearchOptions& opt
 std::string describe_plan(const PlanChoice& c) {
   const ParallelPlan& p = c.plan;
   std::string out = "TP " + std::to_string(p.tp) + " x PP " + std::to_string(p.pp) + " x DP " + std::to_string(p.dp);
+  if (p.ep > 1) out.append(" (EP ").append(std::to_string(p.ep)).append(")");
   if (p.pp > 1) {
     out.append(", ").append(detail::name_of(detail::kScheduleChoices, p.schedule));
     if (p.virtual_stages > 1) out.append(" v").append(std::to_string(p.virtual_stages));
@@ -492,7 +530,7 @@ std::string plan_json(const Scenario& base, const PlanChoice& c) {
   out += "  \"plan\": {\"tp\": " + std::to_string(p.tp) + ", \"pp\": " + std::to_string(p.pp) +
          ", \"dp\": " + std::to_string(p.dp) + ", \"virtual_stages\": " + std::to_string(p.virtual_stages) +
          ", \"schedule\": \"" + std::string(detail::name_of(detail::kScheduleChoices, p.schedule)) +
-         "\", \"zero_stage\": " + std::to_string(p.zero_stage) +
+         "\", \"zero_stage\": " + std::to_string(p.zero_stage) + (p.ep > 1 ? ", \"ep\": " + std::to_string(p.ep) : "") +
          ", \"sequence_parallel\": " + (p.sequence_parallel ? "true" : "false") + "}\n";
   return out;
 }

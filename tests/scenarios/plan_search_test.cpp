@@ -25,17 +25,38 @@ Scenario small_base() {
                                testing::catalogs());
 }
 
+// A small MoE model (8 experts, top-2, the first layer dense) on one DGX
+// H100: the search also picks the expert-parallel size.
+Scenario small_moe_base() {
+  return load_plan_search_base(R"({
+    "schema_version": 1,
+    "model": {"name": "tiny-moe", "num_layers": 4, "hidden": 256, "num_heads": 8, "num_kv_heads": 4,
+              "ffn_hidden": 1024, "vocab_size": 4096, "max_seq_len": 512, "mlp": "swiglu", "norm": "rmsnorm",
+              "position": "rotary", "num_experts": 8, "top_k": 2, "expert_ffn_hidden": 512,
+              "first_dense_layers": 1},
+    "training": {"seq_len": 512, "global_batch": 8},
+    "plan": {},
+    "cluster": {"node": "dgx-h100", "num_nodes": 1}
+  })",
+                               testing::catalogs());
+}
+
 }  // namespace
 
 TEST_CASE("plan search finds what simulating every plan finds", "[scenarios][plan]") {
-  const Scenario base = small_base();
+  const bool moe = GENERATE(false, true);
+  INFO((moe ? "MoE model" : "dense model"));
+  const Scenario base = moe ? small_moe_base() : small_base();
   PlanSearchStats stats;
   const std::vector<PlanChoice> plans = enumerate_plans(base, stats);
   // tp in {1, 2, 4} (8 does not divide 12 heads), pp in {1, 2, 4} with tp x pp | 8.
+  int expert_parallel = 0;
   for (const PlanChoice& c : plans) {
     CHECK(c.plan.tp * c.plan.pp * c.plan.dp == 8);
     CHECK(c.plan.tp != 8);
+    if (c.plan.ep > 1) ++expert_parallel;
   }
+  CHECK((expert_parallel > 0) == moe);
   CHECK(stats.enumerated == stats.invalid + static_cast<std::int64_t>(plans.size()));
 
   struct Simulated {

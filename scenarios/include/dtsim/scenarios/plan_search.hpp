@@ -27,7 +27,9 @@
 // bound is no better than the top-th best simulated time: branch and bound,
 // exact as long as the bound holds (tests check it against the simulation).
 //
-// Expert and context parallelism are not enumerated yet.
+// For MoE models, expert parallelism too: every ep dividing the experts
+// that folds into the stage's tp x dp ranks (expert-TP = tp). Context
+// parallelism and rank orders other than the scenario's are not enumerated.
 //
 // Example:
 //   Scenario base = load_plan_search_base_file("scenarios/gpt3-175b-1024xa100-tp8pp8dp16.json", catalogs);
