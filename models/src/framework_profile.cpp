@@ -36,14 +36,58 @@ void flash2_attention(std::vector<LayerStep>& steps) {
   }
 }
 
+// Sets a memory-bound step's kernels and traffic outright.
+void reshape(LayerStep& s, std::int32_t kernels, double read, double written) {
+  s.work.kernels = kernels;
+  s.work.bytes_read = Bytes(static_cast<std::int64_t>(std::llround(read)));
+  s.work.bytes_written = Bytes(static_cast<std::int64_t>(std::llround(written)));
+}
+
+// An MoE layer's token shuffles as eager PyTorch code runs them (the
+// harness's model.MoE, op by op), in place of Megatron's fused permute and
+// unpermute. R = routed rows x hidden x 2 B (the permuted tokens), Tb =
+// tokens x hidden x 2 B, both read off the fused steps' own traffic:
+//  - permute: index arithmetic (2 arange, mul, add, remainder), the gate
+//    weights' gather and cast, a stable argsort, a floor division and the
+//    index_select of the token rows: 10 kernels, traffic as fused;
+//  - unpermute: gather of the weights, the weighting multiply (R in, R out),
+//    a zero fill of the output (Tb) and index_add (R in, Tb read and
+//    written): 4 kernels, 2R + Tb read, R + 2Tb written;
+//  - unpermute backward: index_select of the output gradient's rows (R, R),
+//    its weighting (R, R), and the weights' gradient as a product and a row
+//    sum (3R, R): 4 kernels, 5R read, 3R written;
+//  - permute backward (index_select's): a zero fill (Tb) and index_add (R
+//    in, Tb read and written): 2 kernels, R + Tb read, 2Tb written.
+void eager_moe(LayerStep& s) {
+  if (s.name == "moe_permute") {
+    s.work.kernels = 10;
+  } else if (s.name == "moe_unpermute") {
+    const double rows = s.saved_for_backward.as_double();  // the kept expert outputs: R
+    const double tokens = s.work.bytes_written.as_double();
+    reshape(s, 4, 2 * rows + tokens, rows + 2 * tokens);
+  } else if (s.name == "moe_unpermute_bwd") {
+    const double rows = s.work.bytes_written.as_double();  // R (+ the gate weights' gradient, negligible)
+    reshape(s, 4, 5 * rows, 3 * rows);
+  } else if (s.name == "moe_permute_bwd") {
+    const double tokens = s.work.bytes_written.as_double();
+    const double rows = s.work.bytes_read.as_double();  // R (+ the routing map, negligible)
+    reshape(s, 2, rows + tokens, 2 * tokens);
+  }
+}
+
 void eager(std::vector<LayerStep>& steps, bool backward) {
   std::vector<LayerStep> out;
   out.reserve(steps.size() + 1);
   for (LayerStep& s : steps) {
     if (s.name == "rotary_qk") scale(s, 14, 3.5);
     if (s.name == "rotary_qk_bwd") scale(s, 20, 4.0);
-    if (s.name == "mlp_swiglu") scale(s, 2, 5.0 / 3.0);
-    if (s.name == "mlp_swiglu_bwd") scale(s, 3, 9.0 / 5.0);
+    if (s.name == "mlp_swiglu" || s.name == "expert_swiglu" || s.name == "shared_expert_swiglu") {
+      scale(s, 2, 5.0 / 3.0);
+    }
+    if (s.name == "mlp_swiglu_bwd" || s.name == "expert_swiglu_bwd" || s.name == "shared_expert_swiglu_bwd") {
+      scale(s, 3, 9.0 / 5.0);
+    }
+    eager_moe(s);
     // The gradient copy precedes the attention backward; the output copy follows the forward.
     if (backward && s.name == "attn_core_bwd") out.push_back(output_copy(s, true));
     out.push_back(s);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <string>
 
+#include "dtsim/models/framework_profile.hpp"
 #include "dtsim/models/layer_ops.hpp"
 #include "dtsim/models/lowering.hpp"
 #include "dtsim/models/memory.hpp"
@@ -200,6 +201,38 @@ TEST_CASE("MoE layer kernels: router, grouped expert GEMMs, dispatch and combine
   CHECK(std::none_of(local.forward.begin(), local.forward.end(),
                      [](const LayerStep& s) { return s.kind == LayerStep::Kind::kExpertCollective; }));
   CHECK(local.expert_parameters == 8 * 3 * 256 * 128);
+}
+
+TEST_CASE("eager PyTorch runs an MoE layer's token shuffles op by op", "[moe][framework]") {
+  // T = 128 tokens, k = 2, h = 256, bf16: R = T k h 2 B = 131,072 B, Tb = T h 2 B = 65,536 B.
+  const ModelSpec m = small_moe();
+  TrainingSpec t = training();
+  const ParallelPlan p;
+  const LayerOps fused = moe_layer_ops(m, t, p);
+  t.framework = Framework::kPyTorchEager;
+  LayerOps eager = moe_layer_ops(m, t, p);
+  apply_framework(eager, t);
+  const auto find = [](const std::vector<LayerStep>& steps, const std::string& name) -> const LayerStep& {
+    const auto it = std::find_if(steps.begin(), steps.end(), [&](const LayerStep& s) { return s.name == name; });
+    REQUIRE(it != steps.end());
+    return *it;
+  };
+  const std::int64_t r = 128 * 2 * 256 * 2, tb = 128 * 256 * 2;
+  const LayerStep& unpermute = find(eager.forward, "moe_unpermute");
+  CHECK(unpermute.work.kernels == 4);
+  CHECK(unpermute.work.bytes_read == Bytes(2 * r + tb));
+  CHECK(unpermute.work.bytes_written == Bytes(r + 2 * tb));
+  CHECK(find(eager.forward, "moe_permute").work.kernels == 10);
+  CHECK(find(eager.forward, "moe_permute").work.bytes_read == find(fused.forward, "moe_permute").work.bytes_read);
+  const LayerStep& permute_bwd = find(eager.backward, "moe_permute_bwd");
+  CHECK(permute_bwd.work.kernels == 2);
+  CHECK(permute_bwd.work.bytes_written == Bytes(2 * tb));
+  // The experts' SwiGLU: silu then the gate product, 5/3 of the fused traffic.
+  CHECK(find(eager.forward, "expert_swiglu").work.kernels == 2);
+  CHECK(find(eager.forward, "expert_swiglu").work.bytes_read.as_double() ==
+        Approx(find(fused.forward, "expert_swiglu").work.bytes_read.as_double() * 5.0 / 3.0).epsilon(1e-5));
+  // FLOPs are the fused lists' (the same arithmetic, more kernels).
+  CHECK(flops_of(eager.forward, "moe_unpermute").count() == flops_of(fused.forward, "moe_unpermute").count());
 }
 
 TEST_CASE("a skewed load makes the busiest rank's expert GEMMs and all-to-alls longer", "[moe][layer_ops]") {

@@ -15,6 +15,11 @@
 //    silu's: 3 kernels, 9f instead of 5f.
 //  - The attention output's transpose back to [tokens, heads x dim] is a
 //    copy (read + write of the output), and so is its gradient's.
+//  - MoE layers (the harness's model.MoE): experts' SwiGLU as above; the
+//    token permutation as index arithmetic, an argsort and an index_select
+//    (10 kernels); the un-permutation as a weighting multiply, a zero fill
+//    and an index_add (4 kernels, about 2x the fused traffic); their
+//    backwards likewise (framework_profile.cpp lists the bytes).
 // Both PyTorch frameworks run attention as FlashAttention-2 (SDPA's flash
 // backend); Megatron as cuDNN fused attention (Transformer Engine). Megatron
 // is otherwise unchanged (the lists are its fused ones), and so is
