@@ -3,6 +3,7 @@
 #include "dtsim/scenarios/plan_search.hpp"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <numeric>
 #include <tuple>
@@ -216,11 +217,11 @@ bool fits_memory(const Scenario& s) {
 // changes), so a plan is never faster than the same plan with less
 // recomputation. A plan is dropped when that cheaper variant fits in memory.
 std::vector<bool> dominated_by_less_recompute(const std::vector<PlanChoice>& plans, const std::vector<char>& fits) {
-  using Key = std::tuple<int, int, int, int, int, int, bool, std::int64_t, int>;
+  using Key = std::tuple<int, int, int, int, int, int, bool, std::int64_t, int, int>;
   const auto key_of = [](const PlanChoice& c) {
     const ParallelPlan& p = c.plan;
     return Key{p.tp, p.pp, p.dp, p.virtual_stages, static_cast<int>(p.schedule), p.zero_stage, p.sequence_parallel,
-               c.micro_batch, p.ep};
+               c.micro_batch, p.ep, static_cast<int>(p.order[1])};
   };
   std::map<Key, Recompute> least;  // the least recomputation that fits, per plan
   for (std::size_t i = 0; i < plans.size(); ++i) {
@@ -300,6 +301,16 @@ std::vector<PlanChoice> enumerate_plans(const Scenario& base, PlanSearchStats& s
             if ((tp * dp) % (ep * tp) == 0) eps.push_back(ep);
           }
         }
+        // Placements: TP stays innermost (inside a node's NVLink domain); then
+        // data before pipeline (Megatron's default: DP peers on neighbouring
+        // GPUs) or pipeline before data (stage neighbours on one node), when
+        // there is both to order.
+        std::vector<std::array<models::ParallelDim, 3>> orders{
+            {models::ParallelDim::kTensor, models::ParallelDim::kData, models::ParallelDim::kPipeline}};
+        if (pp > 1 && dp > 1) {
+          orders.push_back({models::ParallelDim::kTensor, models::ParallelDim::kPipeline, models::ParallelDim::kData});
+        }
+        for (const auto& order : orders)
         for (const auto& [schedule, v] : schedules) {
           for (const std::int64_t ep : eps) {
             for (const Recompute r : {Recompute::kNone, Recompute::kSelective, Recompute::kFull}) {
@@ -316,6 +327,7 @@ std::vector<PlanChoice> enumerate_plans(const Scenario& base, PlanSearchStats& s
                   plan.sequence_parallel = sp;
                   plan.ep = static_cast<int>(ep);
                   plan.expert_tp = 0;
+                  plan.order = order;
                   models::TrainingSpec tt = t;
                   tt.micro_batch = mb;
                   tt.recompute = r;
@@ -427,6 +439,7 @@ std::string describe_plan(const PlanChoice& c) {
   const ParallelPlan& p = c.plan;
   std::string out = "TP " + std::to_string(p.tp) + " x PP " + std::to_string(p.pp) + " x DP " + std::to_string(p.dp);
   if (p.ep > 1) out.append(" (EP ").append(std::to_string(p.ep)).append(")");
+  if (p.order[1] == models::ParallelDim::kPipeline) out.append(", order tensor-pipeline-data");
   if (p.pp > 1) {
     out.append(", ").append(detail::name_of(detail::kScheduleChoices, p.schedule));
     if (p.virtual_stages > 1) out.append(" v").append(std::to_string(p.virtual_stages));
@@ -531,7 +544,8 @@ std::string plan_json(const Scenario& base, const PlanChoice& c) {
          ", \"dp\": " + std::to_string(p.dp) + ", \"virtual_stages\": " + std::to_string(p.virtual_stages) +
          ", \"schedule\": \"" + std::string(detail::name_of(detail::kScheduleChoices, p.schedule)) +
          "\", \"zero_stage\": " + std::to_string(p.zero_stage) + (p.ep > 1 ? ", \"ep\": " + std::to_string(p.ep) : "") +
-         ", \"sequence_parallel\": " + (p.sequence_parallel ? "true" : "false") + "}\n";
+         ", \"sequence_parallel\": " + (p.sequence_parallel ? "true" : "false") +
+         (p.order[1] == models::ParallelDim::kPipeline ? ", \"order\": [\"tensor\", \"pipeline\", \"data\"]" : "") + "}\n";
   return out;
 }
 
