@@ -37,7 +37,9 @@ inline constexpr double kFlashBackwardFactor = 2.5;
 struct Dims {
   std::int64_t b = 0;       // micro-batch sequences
   std::int64_t s = 0;       // sequence length
-  std::int64_t tokens = 0;  // T = b s
+  std::int64_t tokens = 0;  // T = b s / cp: this rank's tokens
+  std::int64_t cp = 1;      // context parallelism: the sequence split over cp ranks
+  bool cp_ring = true;      // ring attention (K/V exchange overlapped) or all-gather first
   std::int64_t tp = 1;
   bool sp = false;               // sequence parallel in effect (tp > 1)
   std::int64_t tokens_sp = 0;    // T / tp under SP, else T
@@ -78,14 +80,22 @@ inline Dims dims_of(const ModelSpec& m, const TrainingSpec& tr, const ParallelPl
   require_divisible(m.num_kv_heads, tp, "num_kv_heads");
   require_divisible(m.ffn_hidden, tp, "ffn_hidden");
   Dims d;
+  require_positive(p.cp, "/plan/cp", "cp");
   d.b = tr.micro_batch;
   d.s = tr.seq_len;
-  d.tokens = d.b * d.s;
+  d.cp = p.cp;
+  if (tr.seq_len % d.cp != 0) {
+    throw InputError("/plan/cp", "context parallelism needs seq_len (" + std::to_string(tr.seq_len) +
+                                     ") divisible by cp (" + std::to_string(d.cp) + ")");
+  }
+  d.tokens = d.b * (d.s / d.cp);
+  d.cp_ring = p.cp_comm == ContextComm::kRing;
   d.tp = tp;
   d.sp = p.sequence_parallel && tp > 1;
-  if (d.sp && tr.seq_len % tp != 0) {
-    throw InputError("/plan/sequence_parallel", "sequence parallelism needs seq_len (" + std::to_string(tr.seq_len) +
-                                                    ") divisible by tp (" + std::to_string(tp) + ")");
+  if (d.sp && (tr.seq_len / d.cp) % tp != 0) {
+    throw InputError("/plan/sequence_parallel", "sequence parallelism needs seq_len / cp (" +
+                                                    std::to_string(tr.seq_len / d.cp) + ") divisible by tp (" +
+                                                    std::to_string(tp) + ")");
   }
   d.tokens_sp = d.sp ? d.tokens / tp : d.tokens;
   d.h = m.hidden;
@@ -154,6 +164,7 @@ class OpsBuilder {
     column_forward("qkv_proj", "attn", d_.qkv_width);
     if (m_.linear_bias) qkv_bias_forward();
     if (m_.position == PositionKind::kRotary) rotary(false);
+    context_exchange(fwd, false);
     fwd.push_back(attention_forward_step());
     row_forward("attn_out_proj", "attn", d_.q_width);
     residual_forward("attn");
@@ -325,17 +336,39 @@ class OpsBuilder {
   // Causal flash attention. Forward reads Q, K, V and writes O and the fp32
   // log-sum-exp per (token, head); it keeps Q, K, V and the LSE (O is kept as
   // the out-projection's input). Causal FLOPs: QK^T and PV at 2 b s^2 a d
-  // each, halved: 2 b s^2 (a/t) d.
+  // each, halved: 2 b s^2 (a/t) d. Under context parallelism with causal
+  // load balancing (rank i holds chunks i and 2 cp - 1 - i) every rank does
+  // 1/cp of it.
   double attention_forward_flops() const {
-    return 2.0 * as_double(d_.b) * as_double(d_.s) * as_double(d_.s) * as_double(d_.q_width);
+    return 2.0 * as_double(d_.b) * as_double(d_.s) * as_double(d_.s) * as_double(d_.q_width) / as_double(d_.cp);
+  }
+  // This rank's K and V (bytes): what context parallelism moves around.
+  std::int64_t local_kv_bytes() const { return d_.tokens * 2 * d_.kv_heads * d_.d * w_.act; }
+
+  // Context parallelism's K/V exchange over the CP group, as an all-gather of
+  // every rank's K and V (S = cp x local K,V; each rank receives (cp - 1)/cp
+  // of it, cp - 1 ring steps). Ring attention overlaps it with the attention
+  // kernel; the all-gather variant waits for it. `gradients`: the backward's
+  // dK, dV travelling back, a reduce-scatter of the same size.
+  void context_exchange(std::vector<LayerStep>& steps, bool gradients) const {
+    if (d_.cp <= 1) return;
+    LayerStep s;
+    s.kind = LayerStep::Kind::kContextCollective;
+    s.name = gradients ? "cp_reduce_scatter_dkv" : "cp_all_gather_kv";
+    s.collective = gradients ? CollectiveKind::kReduceScatter : CollectiveKind::kAllGather;
+    s.collective_bytes = Bytes(local_kv_bytes() * d_.cp);
+    s.overlaps_next = d_.cp_ring;
+    steps.push_back(std::move(s));
   }
   std::int64_t lse_bytes() const { return d_.tokens * d_.heads * 4; }
 
   LayerStep attention_forward_step() const {
     const std::int64_t qkv = d_.tokens * d_.qkv_width * w_.act;
     const std::int64_t o = d_.tokens * d_.q_width * w_.act;
-    auto step = compute_step("attn_core", OpClass::kAttention, DType::kBf16, attention_forward_flops(), qkv,
-                             o + lse_bytes(), qkv + lse_bytes());
+    // Under context parallelism the kernel also reads the other ranks' K and V.
+    const std::int64_t remote_kv = local_kv_bytes() * (d_.cp - 1);
+    auto step = compute_step("attn_core", OpClass::kAttention, DType::kBf16, attention_forward_flops(),
+                             qkv + remote_kv, o + lse_bytes(), qkv + lse_bytes());
     step.work.attention = attention_shape(false);
     return step;
   }
@@ -349,12 +382,17 @@ class OpsBuilder {
     const std::int64_t o = d_.tokens * d_.q_width * w_.act;
     const std::int64_t dq_accum = d_.tokens * d_.q_width * 4;
     const std::int64_t rowsum = d_.tokens * d_.heads * 4;
-    const std::int64_t read = 2 * o + (qkv + 2 * o + lse_bytes() + rowsum) + dq_accum;
+    const std::int64_t read = 2 * o + (qkv + 2 * o + lse_bytes() + rowsum) + dq_accum + local_kv_bytes() * (d_.cp - 1);
     const std::int64_t written = rowsum + dq_accum + qkv;
     auto step = compute_step("attn_core_bwd", OpClass::kAttention, DType::kBf16,
                              kFlashBackwardFactor * attention_forward_flops(), read, written, 0, 3);
     step.work.attention = attention_shape(true);
+    // K and V come round again, and dK, dV go back to their owners: during
+    // the kernel (ring) or around it (all-gather, then reduce-scatter).
+    context_exchange(bwd, false);
+    if (d_.cp_ring) context_exchange(bwd, true);
     bwd.push_back(std::move(step));
+    if (!d_.cp_ring) context_exchange(bwd, true);
   }
 
   // GELU (Megatron fuses the column-parallel bias into it) keeps its input;
@@ -390,7 +428,7 @@ class OpsBuilder {
   AttentionShape attention_shape(bool backward) const {
     AttentionShape a;
     a.batch = d_.b;
-    a.seq_q = d_.s;
+    a.seq_q = d_.s / d_.cp;
     a.seq_kv = d_.s;
     a.heads = d_.heads;
     a.kv_heads = d_.kv_heads;

@@ -89,12 +89,14 @@ class StageLowering {
   }
 
  private:
-  bool data_parallel() const { return plan_.dp > 1; }
+  // Ranks sharing this rank's weights: data and context parallel ones.
+  bool data_parallel() const { return plan_.data_ranks() > 1; }
   bool expert_data_parallel() const { return stage_.expert_parameters > 0 && plan_.expert_data_parallel() > 1; }
   static GroupKind group_of(LayerStep::Kind k) {
     switch (k) {
       case LayerStep::Kind::kExpertCollective: return GroupKind::kExpert;
       case LayerStep::Kind::kExpertTensorCollective: return GroupKind::kExpertTensor;
+      case LayerStep::Kind::kContextCollective: return GroupKind::kContext;
       default: return GroupKind::kTensor;
     }
   }
@@ -122,6 +124,9 @@ class StageLowering {
         const TaskId id =
             prog_.add_compute(s.work, phase, s.name, deps.span(), tag.microbatch, tag.layer, tag.chunk);
         pending_.clear();
+        // Collectives that ran alongside this kernel gate the next one.
+        for (const TaskId t : join_after_next_.span()) pending_.add(t);
+        join_after_next_.clear();
         last_compute_ = id;
         last_was_dgrad_ = phase == Phase::kBackward && !s.weight_gradient && s.work.op_class == OpClass::kGemm;
         if (s.weight_gradient) {
@@ -132,11 +137,25 @@ class StageLowering {
       } else {
         const GroupKind group = group_of(s.kind);
         if (group == GroupKind::kTensor && plan_.tp == 1) continue;  // a group of one exchanges nothing
+        if (group == GroupKind::kContext && plan_.cp == 1) continue;
+        if (s.overlaps_next) {
+          // Starts when its input is ready; the next kernel does not wait for it.
+          DepList deps;
+          deps.add(last_data_);
+          const TaskId id = prog_.add_collective({s.collective, group, s.collective_bytes}, StreamKind::kTensorComm,
+                                                 Phase::kContextComm, s.name, deps.span(), tag.microbatch, tag.layer,
+                                                 tag.chunk);
+          join_after_next_.add(id);
+          continue;
+        }
         DepList deps = pending_;
         deps.add(last_data_);
         // Expert all-to-alls share the TP stream: both block the layer's data path.
+        const Phase comm_phase = group == GroupKind::kExpert    ? Phase::kExpertComm
+                                 : group == GroupKind::kContext ? Phase::kContextComm
+                                                                : Phase::kTensorComm;
         const TaskId id = prog_.add_collective({s.collective, group, s.collective_bytes}, StreamKind::kTensorComm,
-                                               group == GroupKind::kExpert ? Phase::kExpertComm : Phase::kTensorComm,
+                                               comm_phase,
                                                s.name, deps.span(), tag.microbatch, tag.layer, tag.chunk);
         // The next kernel consumes the collective's output (the next data-path
         // kernel, for a reduction of a dgrad).
@@ -349,9 +368,9 @@ class StageLowering {
     const std::int64_t params = stage_.parameters;
     const std::int64_t experts = stage_.expert_parameters;
     const std::int64_t dense = params - experts;
-    const std::int64_t dp = plan_.dp;
+    const std::int64_t dp = plan_.data_ranks();
     const std::int64_t edp = plan_.expert_data_parallel();
-    // ZeRO shards the dense parameters over DP and the experts' over expert-DP.
+    // ZeRO shards the dense parameters over DP (x CP) and the experts' over expert-DP.
     const std::int64_t shard =
         plan_.zero_stage >= 1 ? (dense + dp - 1) / dp + (experts + edp - 1) / edp : params;
     const std::int64_t grad_buffer = plan_.zero_stage >= 2 ? shard : params;
@@ -429,6 +448,7 @@ class StageLowering {
   TaskId last_data_ = kNoTask;       // the latest producer of the data flowing through the pass
   TaskId last_compute_ = kNoTask;
   TaskId unit_wgrad_ = kNoTask;      // the current unit's last weight-gradient kernel
+  DepList join_after_next_;          // overlapping collectives the kernel after next waits for
   TaskId last_data_comm_ = kNoTask;  // the latest task on kDataComm
   Bucket dense_bucket_{GroupKind::kData, Bytes(), kNoTask, -1};
   Bucket expert_bucket_{GroupKind::kExpertData, Bytes(), kNoTask, -1};

@@ -22,6 +22,11 @@ Bytes sum_saved(const std::vector<LayerStep>& steps) {
   return b;
 }
 
+// One micro-batch's K and V on this rank (bf16), as context parallelism moves them.
+std::int64_t local_kv_bytes(const ModelSpec& model, const TrainingSpec& training, const ParallelPlan& plan) {
+  return training.micro_batch * (training.seq_len / plan.cp) * 2 * (model.num_kv_heads / plan.tp) * model.head_dim * 2;
+}
+
 // The largest transient working set on a stage: what lives only while one
 // kernel sequence runs, not across the schedule.
 Bytes temporary_bytes(const StageModel& sm, const ModelSpec& model, const TrainingSpec& training,
@@ -36,25 +41,34 @@ Bytes temporary_bytes(const StageModel& sm, const ModelSpec& model, const Traini
     const std::int64_t per_logit = training.framework == Framework::kMegatron ? 4 : 10;
     t = std::max(t, Bytes(training.micro_batch * training.seq_len * rows * per_logit));
   }
+  // The all-gather variant of context parallelism gathers a layer's whole K
+  // and V before its attention.
+  if (plan.cp > 1 && plan.cp_comm == ContextComm::kAllGather) {
+    t = std::max(t, Bytes(local_kv_bytes(model, training, plan) * plan.cp));
+  }
   // Recompute re-materializes one layer's tensors for its backward.
   t = std::max(t, sum_saved(layout.decoder().recompute));
   if (sm.holds_moe_layer) t = std::max(t, sum_saved(layout.moe_decoder().recompute));
   return t;
 }
 
-Bytes communication_bytes(const StageModel& sm, const TrainingSpec& training, const ParallelPlan& plan,
-                          const ParameterBytes& pb, const ModelLayout& layout) {
+Bytes communication_bytes(const StageModel& sm, const ModelSpec& model, const TrainingSpec& training,
+                          const ParallelPlan& plan, const ParameterBytes& pb, const ModelLayout& layout) {
   Bytes c;
   // PyTorch DDP (gradient_as_bucket_view off, its default) copies gradients
   // into flat bucket buffers of its own: a second gradient buffer.
-  if (plan.dp > 1 && plan.zero_stage == 0 && training.framework != Framework::kMegatron) {
+  if (plan.data_ranks() > 1 && plan.zero_stage == 0 && training.framework != Framework::kMegatron) {
     c += Bytes(sm.parameters * pb.gradients);
   }
   if (plan.pp > 1) c += layout.p2p_bytes() * 2;  // a message in flight each way
   // MoE all-to-all: the permuted send buffer and the receive buffer of one
   // dispatch (or combine) in flight, each the busiest rank's S.
   if (sm.holds_moe_layer) c += layout.dispatch_bytes() * 2;
-  if (plan.dp > 1 && plan.zero_stage >= 3) {
+  if (plan.cp > 1 && plan.cp_comm == ContextComm::kRing) {
+    // Ring attention: the K/V block being computed on and the one arriving.
+    c += Bytes(2 * local_kv_bytes(model, training, plan));
+  }
+  if (plan.data_ranks() > 1 && plan.zero_stage >= 3) {
     std::int64_t largest = 0;
     for (const auto& ch : sm.chunks) {
       for (const Unit& u : ch.units) largest = std::max(largest, u.parameters);
@@ -96,7 +110,7 @@ std::vector<MemoryBreakdown> estimate_memory(const ModelSpec& model, const Train
   const ModelLayout layout(model, training, plan);  // validates the plan
   const std::int64_t m = num_microbatches(training, plan);
   const ParameterBytes pb = parameter_bytes(training.precision);
-  const std::int64_t dp = plan.dp;
+  const std::int64_t dp = plan.data_ranks();  // ZeRO shards over data x context parallel ranks
   std::vector<MemoryBreakdown> out;
   out.reserve(static_cast<std::size_t>(plan.pp));
   for (int s = 0; s < plan.pp; ++s) {
@@ -127,7 +141,7 @@ std::vector<MemoryBreakdown> estimate_memory(const ModelSpec& model, const Train
     }
     mb.microbatches_in_flight = peak_in_flight(passes, plan.virtual_stages).peak;
     mb.temporary = temporary_bytes(sm, model, training, plan, layout);
-    mb.communication_buffers = communication_bytes(sm, training, plan, pb, layout);
+    mb.communication_buffers = communication_bytes(sm, model, training, plan, pb, layout);
     out.push_back(mb);
   }
   return out;

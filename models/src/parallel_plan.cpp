@@ -1,5 +1,6 @@
 #include "dtsim/models/parallel_plan.hpp"
 
+#include <algorithm>
 #include <array>
 #include <string>
 
@@ -155,11 +156,12 @@ void check_experts(Checker& c, const ModelSpec& m, const ParallelPlan& plan, boo
     c.plan("/ep", "ep = " + str(plan.ep) + " does not divide num_experts = " + str(e.num_experts) + " of model '" +
                       m.name + "'; expected a divisor");
   }
-  const std::int64_t stage_ranks = std::int64_t{plan.tp} * plan.dp;
+  const std::int64_t stage_ranks = std::int64_t{plan.tp} * plan.dp * std::max(plan.cp, 1);
   const std::int64_t group = std::int64_t{plan.ep} * etp;
   if (stage_ranks % group != 0) {
     c.plan("/ep", "ep x expert_tp = " + str(plan.ep) + " x " + str(etp) + " = " + str(group) +
-                      " does not divide tp x dp = " + str(plan.tp) + " x " + str(plan.dp) + " = " + str(stage_ranks) +
+                      " does not divide tp x dp x cp = " + str(plan.tp) + " x " + str(plan.dp) + " x " +
+                      str(std::max(plan.cp, 1)) + " = " + str(stage_ranks) +
                       " (the GPUs of a pipeline stage the experts are folded into); expected a divisor");
   }
   if (e.expert_ffn_hidden >= 1 && e.expert_ffn_hidden % etp != 0) {
@@ -192,6 +194,7 @@ std::vector<Diagnostic> validate_plan(const ModelSpec& model, const TrainingSpec
   const bool pp_ok = at_least_one(c, "/pp", "pp", plan.pp);
   const bool dp_ok = at_least_one(c, "/dp", "dp", plan.dp);
   const bool v_ok = at_least_one(c, "/virtual_stages", "virtual_stages", plan.virtual_stages);
+  const bool cp_ok = at_least_one(c, "/cp", "cp", plan.cp);
   if (plan.zero_stage < 0 || plan.zero_stage > 3) {
     c.plan("/zero_stage", "zero_stage = " + str(plan.zero_stage) + "; expected 0, 1, 2 or 3");
   }
@@ -230,6 +233,18 @@ std::vector<Diagnostic> validate_plan(const ModelSpec& model, const TrainingSpec
   if (pp_ok && v_ok && model.num_layers >= 1) check_layers(c, model, plan);
   if (pp_ok && v_ok) check_schedule(c, plan, microbatches);
 
+  if (cp_ok && plan.cp > 1 && training.seq_len >= 1) {
+    // Load-balanced causal attention gives each rank chunks i and 2 cp - 1 - i.
+    if (training.seq_len % (2 * plan.cp) != 0) {
+      c.plan("/cp", "cp = " + str(plan.cp) + " splits seq_len = " + str(training.seq_len) +
+                        " into 2 x cp load-balanced chunks; expected seq_len divisible by 2 x cp = " +
+                        str(2 * plan.cp));
+    } else if (plan.sequence_parallel && tp_ok && plan.tp > 1 && (training.seq_len / plan.cp) % plan.tp != 0) {
+      c.plan("/sequence_parallel", "sequence_parallel splits each rank's seq_len / cp = " +
+                                       str(training.seq_len / plan.cp) + " tokens over tp = " + str(plan.tp) +
+                                       "; expected it divisible by tp");
+    }
+  }
   if (plan.sequence_parallel && tp_ok) {
     if (plan.tp < 2) {
       c.plan("/sequence_parallel", "sequence_parallel needs tp > 1; got tp = " + str(plan.tp));
@@ -281,6 +296,14 @@ std::string_view to_string(PipelineSchedule s) {
     case PipelineSchedule::kGPipe: return "gpipe";
     case PipelineSchedule::kOneFOneB: return "1f1b";
     case PipelineSchedule::kInterleavedOneFOneB: return "interleaved-1f1b";
+  }
+  return "?";
+}
+
+std::string_view to_string(ContextComm c) {
+  switch (c) {
+    case ContextComm::kRing: return "ring";
+    case ContextComm::kAllGather: return "all-gather";
   }
   return "?";
 }

@@ -176,6 +176,7 @@ std::string_view to_string(Phase p) {
     case Phase::kParameterSync: return "parameter_sync";
     case Phase::kPipelineComm: return "pipeline_comm";
     case Phase::kExpertComm: return "expert_comm";
+    case Phase::kContextComm: return "context_comm";
   }
   return "?";
 }

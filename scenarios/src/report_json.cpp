@@ -47,6 +47,8 @@ void write_identity(JsonWriter& w, const Scenario& s, const sim::Report& r) {
   w.key("tp").integer(p.tp);
   w.key("pp").integer(p.pp);
   w.key("dp").integer(p.dp);
+  w.key("cp").integer(p.cp);
+  w.key("ep").integer(p.ep);
   w.key("virtual_stages").integer(p.virtual_stages);
   w.key("sequence_parallel").boolean(p.sequence_parallel);
   w.key("zero_stage").integer(p.zero_stage);

@@ -105,6 +105,7 @@ std::string cluster_text(const Scenario& s) {
 std::string plan_text(const Scenario& s, const sim::Report& r) {
   const models::ParallelPlan& p = s.spec.plan;
   std::string out = "TP " + std::to_string(p.tp) + " x PP " + std::to_string(p.pp) + " x DP " + std::to_string(p.dp);
+  if (p.cp > 1) out += " x CP " + std::to_string(p.cp) + " (" + std::string(models::to_string(p.cp_comm)) + ")";
   if (p.ep > 1 || p.expert_tp > 0) {
     // The expert grouping of the same tp x dp ranks of a stage.
     out += " (experts: EP " + std::to_string(p.ep) + " x ETP " + std::to_string(p.expert_tensor_parallel()) +

@@ -403,9 +403,10 @@ class Loader {
                                  " are supported");
     }
     if (options_.plan_free) return;
-    const std::int64_t world = static_cast<std::int64_t>(p.dp) * p.tp * p.pp;
+    const std::int64_t world = static_cast<std::int64_t>(p.dp) * p.tp * p.pp * p.cp;
     if (world != gpus) {
-      diags_.add("/plan", "dp\u00d7tp\u00d7pp = " + std::to_string(world) + " but the cluster has " +
+      diags_.add("/plan", std::string(p.cp > 1 ? "dp\u00d7tp\u00d7pp\u00d7cp" : "dp\u00d7tp\u00d7pp") + " = " +
+                              std::to_string(world) + " but the cluster has " +
                               std::to_string(gpus) + " GPUs (" + std::to_string(c.num_nodes) + " nodes \u00d7 " +
                               std::to_string(c.node.gpus_per_node) + ")");
     }

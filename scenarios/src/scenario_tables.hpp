@@ -52,6 +52,8 @@ inline constexpr NamedValue kScheduleChoices[] = {
     {"gpipe", as_int(models::PipelineSchedule::kGPipe)},
     {"1f1b", as_int(models::PipelineSchedule::kOneFOneB)},
     {"interleaved-1f1b", as_int(models::PipelineSchedule::kInterleavedOneFOneB)}};
+inline constexpr NamedValue kContextCommChoices[] = {{"ring", as_int(models::ContextComm::kRing)},
+                                                     {"all-gather", as_int(models::ContextComm::kAllGather)}};
 inline constexpr NamedValue kDimChoices[] = {{"tp", as_int(models::ParallelDim::kTensor)},
                                              {"dp", as_int(models::ParallelDim::kData)},
                                              {"pp", as_int(models::ParallelDim::kPipeline)}};
@@ -288,7 +290,7 @@ inline constexpr std::array<Field<models::TrainingSpec>, 7> kTrainingFields{{
 
 // ---- plan ----------------------------------------------------------------------------
 
-inline constexpr std::array<Field<models::ParallelPlan>, 14> kPlanFields{{
+inline constexpr std::array<Field<models::ParallelPlan>, 16> kPlanFields{{
     {{.key = "tp", .type = ValueType::kInteger, .presence = Presence::kDefault, .default_value = "1",
       .description = "Tensor-parallel size: GPUs that split each layer's matrices (Megatron).", .min = 1,
       .max = kMaxModelParallel},
@@ -359,6 +361,20 @@ inline constexpr std::array<Field<models::ParallelPlan>, 14> kPlanFields{{
                      "gradients are reduced over the remaining tp x dp / (ep x expert_tp) GPUs (expert-DP).",
       .min = 1, .max = kMaxModelParallel},
      [](models::ParallelPlan& p, const Value& v) { p.expert_tp = static_cast<int>(v.integer); }},
+    {{.key = "cp", .type = ValueType::kInteger, .presence = Presence::kDefault, .default_value = "1",
+      .description = "Context-parallel size: GPUs each sequence is split over (causal load balancing: rank i "
+                     "holds chunks i and 2 cp - 1 - i, so seq_len must divide by 2 cp). tp x cp x pp x dp = GPUs; "
+                     "cp sits inside the data dimension of `order` (context fastest); gradients and ZeRO shards "
+                     "span dp x cp GPUs.",
+      .min = 1, .max = kMaxModelParallel},
+     [](models::ParallelPlan& p, const Value& v) { p.cp = static_cast<int>(v.integer); }},
+    {{.key = "cp_comm", .type = ValueType::kChoice, .presence = Presence::kDefault, .default_value = "\"ring\"",
+      .description = "How context parallelism exchanges K and V: ring (ring attention: the cp - 1 block "
+                     "transfers run during the attention kernel, dK and dV travel back during its backward) or "
+                     "all-gather (gather K and V before the attention, reduce-scatter dK and dV after its "
+                     "backward; the whole K and V of a layer held meanwhile).",
+      .choices = kContextCommChoices},
+     [](models::ParallelPlan& p, const Value& v) { p.cp_comm = static_cast<models::ContextComm>(v.choice); }},
 }};
 
 // ---- cluster -------------------------------------------------------------------------

@@ -280,7 +280,7 @@ TEST_CASE("invalid expert plans are rejected with their JSON path", "[moe][paral
   CHECK(has_path(check(p), "/plan/ep", "does not divide num_experts = 8"));
   p.dp = 4;
   p.ep = 8;  // divides the 8 experts but not the 4 GPUs of a stage
-  CHECK(has_path(check(p), "/plan/ep", "ep x expert_tp = 8 x 1 = 8 does not divide tp x dp = 1 x 4 = 4"));
+  CHECK(has_path(check(p), "/plan/ep", "ep x expert_tp = 8 x 1 = 8 does not divide tp x dp x cp = 1 x 4 x 1 = 4"));
   p = ParallelPlan{};
   p.tp = 2;
   p.dp = 2;

@@ -25,6 +25,7 @@ std::string describe_phase(Phase p) {
     case Phase::kParameterSync: return "parameter sync";
     case Phase::kPipelineComm: return "pipeline transfer";
     case Phase::kExpertComm: return "expert all-to-all";
+    case Phase::kContextComm: return "context-parallel K/V exchange";
   }
   return "?";
 }

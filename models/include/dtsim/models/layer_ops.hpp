@@ -63,7 +63,13 @@ namespace dtsim::models {
 struct LayerStep {
   // A kernel, or a collective over the rank's TP group, its expert-parallel
   // group (MoE dispatch and combine all-to-alls) or its expert-TP group.
-  enum class Kind : std::uint8_t { kCompute, kTensorCollective, kExpertCollective, kExpertTensorCollective };
+  enum class Kind : std::uint8_t {
+    kCompute,
+    kTensorCollective,
+    kExpertCollective,
+    kExpertTensorCollective,
+    kContextCollective,  // over the context-parallel group (K and V of the attention)
+  };
   Kind kind = Kind::kCompute;
   std::string name;  // "qkv_proj", "attn_core", "mlp_down", "tp_all_reduce_attn", ...
   ComputeWork work;                                   // when kCompute
@@ -74,6 +80,10 @@ struct LayerStep {
   // input gradient depends on it (wgrad GEMMs, bias-gradient reductions,
   // embedding-gradient kernels): the "W" part a zero-bubble schedule may defer.
   bool weight_gradient = false;
+  // A collective that runs alongside the next compute step instead of before
+  // it (ring attention's K/V exchange during the attention): that step does
+  // not wait for it, the one after does.
+  bool overlaps_next = false;
 };
 
 struct LayerOps {

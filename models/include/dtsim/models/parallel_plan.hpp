@@ -20,6 +20,7 @@ struct TrainingSpec;
 
 enum class PipelineSchedule : std::uint8_t { kGPipe, kOneFOneB, kInterleavedOneFOneB };
 enum class ParallelDim : std::uint8_t { kTensor, kData, kPipeline };
+enum class ContextComm : std::uint8_t { kRing, kAllGather };
 
 struct ParallelPlan {
   int tp = 1;
@@ -48,13 +49,21 @@ struct ParallelPlan {
   // matrices; expert gradients are reduced over the expert-DP group.
   int ep = 1;
   int expert_tp = 0;  // 0: the same as tp (Megatron's default)
+  // Context parallelism: each sequence split over cp ranks (RankLayout: inside
+  // the data dimension, context fastest). Ring attention passes K and V
+  // blocks around the group while the attention computes; all-gather
+  // gathers them first. Gradients and ZeRO shards span dp x cp ranks.
+  int cp = 1;
+  ContextComm cp_comm = ContextComm::kRing;
 
-  int world_size() const { return tp * pp * dp; }
+  int world_size() const { return tp * cp * pp * dp; }
+  // Ranks holding the same weights: the gradient reduction and ZeRO group.
+  int data_ranks() const { return dp * cp; }
   int expert_tensor_parallel() const { return expert_tp > 0 ? expert_tp : tp; }
   // tp x dp / (ep x expert_tp): how many ranks hold a copy of each expert shard.
   int expert_data_parallel() const {
     const int group = ep * expert_tensor_parallel();
-    return group > 0 ? tp * dp / group : 0;
+    return group > 0 ? tp * dp * cp / group : 0;
   }
 };
 
@@ -75,9 +84,11 @@ struct ParallelPlan {
 //    virtual_stages > 1, pp > 1 and a micro-batch count divisible by pp
 //    (Megatron's rule); GPipe and 1F1B take any micro-batch count >= 1;
 //  - sequence_parallel needs tp > 1 and seq_len divisible by tp;
+//  - cp >= 1; cp > 1 needs seq_len divisible by 2 x cp (load-balanced
+//    causal chunks) and, with sequence parallelism, seq_len / cp by tp;
 //  - experts (validate_model's MoE rules hold): ep >= 1, expert_tp >= 0;
 //    ep > 1 or expert_tp > 0 only for an MoE model; ep divides num_experts;
-//    ep x expert_tp divides tp x dp (the ranks of a stage they fold into);
+//    ep x expert_tp divides tp x dp x cp (the ranks of a stage they fold into);
 //    expert_tp divides expert_ffn_hidden; tp divides the shared experts'
 //    width; an MoE model with tp > 1 needs sequence_parallel (Megatron's
 //    rule); ZeRO-3 is not modelled with MoE.
@@ -107,5 +118,6 @@ std::vector<std::int64_t> layers_per_model_chunk(const ModelSpec& model, const P
 
 std::string_view to_string(PipelineSchedule s);
 std::string_view to_string(ParallelDim d);
+std::string_view to_string(ContextComm c);
 
 }  // namespace dtsim::models

@@ -65,6 +65,7 @@ enum class Phase : std::uint8_t {
   kParameterSync,  // ZeRO parameter all-gathers
   kPipelineComm,   // stage-to-stage activations and gradients
   kExpertComm,     // MoE dispatch and combine all-to-alls over the expert-parallel group
+  kContextComm,    // context parallelism's K/V exchange over the context-parallel group
 };
 std::string_view to_string(Phase p);
 

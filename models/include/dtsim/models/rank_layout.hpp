@@ -17,17 +17,26 @@ namespace dtsim::models {
 // ranks holding the same expert shard (expert gradient reduction);
 // kExpertTensor: the ranks splitting one expert's matrices. See ParallelPlan
 // for how they fold into the (tensor, data) ranks of a stage.
-enum class GroupKind : std::uint8_t { kTensor, kData, kPipeline, kExpert, kExpertData, kExpertTensor };
-inline constexpr int kGroupKindCount = 6;
+// kContext: the context-parallel group (ranks splitting one sequence); with
+// cp > 1, kData spans the dp x cp ranks that hold the same weights (Megatron
+// reduces gradients over data and context parallelism together).
+enum class GroupKind : std::uint8_t { kTensor, kData, kPipeline, kExpert, kExpertData, kExpertTensor, kContext };
+inline constexpr int kGroupKindCount = 7;
 std::string_view to_string(GroupKind g);
 
 struct RankCoord {
   int tp = 0;
   int dp = 0;
   int pp = 0;
+  int cp = 0;  // the context-parallel coordinate, inside the data dimension
 };
 
-// Expert groups: within a stage, rank (tp, dp) has index i = tp + TP dp and
+// Context parallelism lives inside the data dimension of `order`: its index
+// is cp + CP dp (context fastest, as Megatron numbers tp, cp, dp), so the data
+// axis has DP x CP positions.
+//
+// Expert groups: within a stage, rank (tp, dp, cp) has index
+// i = tp + TP (cp + CP dp) and
 // expert coordinates (i mod ETP, (i / ETP) mod EP, i / (ETP EP)) for
 // (expert_tp, ep, expert_dp), as Megatron-Core's RankGenerator for experts
 // numbers them (tensor fastest, then expert, then data).
@@ -63,7 +72,9 @@ class RankLayout {
  private:
   int size_of(ParallelDim d) const;
   std::vector<int> expert_group(GroupKind kind, int rank) const;
+  int data_index(RankCoord c) const { return c.cp + cp_ * c.dp; }
   int tp_, dp_, pp_, world_;
+  int cp_ = 1;
   int ep_ = 1, etp_ = 1, edp_ = 1;
   std::array<ParallelDim, 3> order_;
   std::array<int, 3> stride_{};  // indexed by ParallelDim
