@@ -38,6 +38,9 @@ constexpr std::int64_t kMaxStageWork = std::int64_t{1} << 18;
 // thread count, so that which plans get simulated never depends on threads.
 constexpr std::size_t kBatch = 4;
 
+// Sequences from this length on also try context parallelism.
+constexpr std::int64_t kLongSequence = 8192;
+
 std::vector<std::int64_t> divisors(std::int64_t n) {
   std::vector<std::int64_t> out;
   for (std::int64_t d = 1; d * d <= n; ++d) {
@@ -175,14 +178,14 @@ Duration lower_bound(const Scenario& s, const BoundContext& ctx) {
     }
     const Duration work = (forward + backward) * m;
     const std::int64_t stage_params = params[static_cast<std::size_t>(st)];
-    const std::int64_t shard = p.zero_stage >= 1 ? stage_params / p.dp : stage_params;
+    const std::int64_t shard = p.zero_stage >= 1 ? stage_params / p.data_ranks() : stage_params;
     const Duration optimizer = steps_time(models::optimizer_ops(shard, spec.training, 0), ctx, tp_group);
     Duration gather = Duration::zero();
     if (p.zero_stage >= 1 && p.zero_stage <= 2) {
       gather = ctx.collective(CollectiveKind::kAllGather, dp_group, Bytes(stage_params * bytes.weights), false);
     }
     bound = std::max(bound, work + fill + optimizer + gather);
-    if (p.zero_stage == 3 && p.dp > 1) {
+    if (p.zero_stage == 3 && p.data_ranks() > 1) {
       // FSDP gathers every unit's parameters before its forward and again
       // before its backward, and reduce-scatters its gradients after, for
       // every micro-batch, all on the one data-parallel stream: the stream's
@@ -194,7 +197,7 @@ Duration lower_bound(const Scenario& s, const BoundContext& ctx) {
           ctx.bandwidth_floor(CollectiveKind::kReduceScatter, dp_group, Bytes(stage_params * bytes.gradients));
       bound = std::max(bound, per_microbatch * m + optimizer);
     }
-    if (p.zero_stage <= 2 && p.dp > 1) {
+    if (p.zero_stage <= 2 && p.data_ranks() > 1) {
       // Stage 0 waits through the whole fill and drain before its last
       // backward; with interleaving up to pp micro-batches' backward may
       // follow the first chunk's last one.
@@ -221,7 +224,7 @@ std::vector<bool> dominated_by_less_recompute(const std::vector<PlanChoice>& pla
   const auto key_of = [](const PlanChoice& c) {
     const ParallelPlan& p = c.plan;
     return Key{p.tp, p.pp, p.dp, p.virtual_stages, static_cast<int>(p.schedule), p.zero_stage, p.sequence_parallel,
-               c.micro_batch, p.ep, static_cast<int>(p.order[1])};
+               c.micro_batch, p.ep * 4096 + p.cp, static_cast<int>(p.order[1])};
   };
   std::map<Key, Recompute> least;  // the least recomputation that fits, per plan
   for (std::size_t i = 0; i < plans.size(); ++i) {
@@ -273,11 +276,21 @@ std::vector<PlanChoice> enumerate_plans(const Scenario& base, PlanSearchStats& s
   std::vector<PlanChoice> out;
   ParallelPlan plan = base.spec.plan;
   plan.layers_per_stage.clear();
+  // Context parallelism only for long sequences (8K tokens and more, where
+  // it is used in practice), every cp that leaves load-balanced chunks of at
+  // least 1K tokens.
+  std::vector<std::int64_t> cps{1};
+  if (t.seq_len >= kLongSequence) {
+    for (const std::int64_t cp : divisors(gpus)) {
+      if (cp > 1 && t.seq_len % (2 * cp) == 0 && t.seq_len / (2 * cp) >= 1024) cps.push_back(cp);
+    }
+  }
   for (const std::int64_t tp : divisors(per_node)) {
     if (m.num_heads % tp != 0 || m.num_kv_heads % tp != 0) continue;  // not even a candidate
+    for (const std::int64_t cp : cps)
     for (const std::int64_t pp : divisors(m.num_layers)) {
-      if (gpus % (tp * pp) != 0) continue;
-      const std::int64_t dp = gpus / (tp * pp);
+      if (gpus % (tp * cp * pp) != 0) continue;
+      const std::int64_t dp = gpus / (tp * cp * pp);
       if (t.global_batch % dp != 0) continue;
       const std::int64_t per_replica = t.global_batch / dp;
       for (const std::int64_t mb : divisors(per_replica)) {
@@ -328,6 +341,7 @@ std::vector<PlanChoice> enumerate_plans(const Scenario& base, PlanSearchStats& s
                   plan.ep = static_cast<int>(ep);
                   plan.expert_tp = 0;
                   plan.order = order;
+                  plan.cp = static_cast<int>(cp);
                   models::TrainingSpec tt = t;
                   tt.micro_batch = mb;
                   tt.recompute = r;
@@ -438,6 +452,7 @@ PlanSearchResult search_plans(const Scenario& base, const PlanSearchOptions& opt
 std::string describe_plan(const PlanChoice& c) {
   const ParallelPlan& p = c.plan;
   std::string out = "TP " + std::to_string(p.tp) + " x PP " + std::to_string(p.pp) + " x DP " + std::to_string(p.dp);
+  if (p.cp > 1) out.append(" x CP ").append(std::to_string(p.cp));
   if (p.ep > 1) out.append(" (EP ").append(std::to_string(p.ep)).append(")");
   if (p.order[1] == models::ParallelDim::kPipeline) out.append(", order tensor-pipeline-data");
   if (p.pp > 1) {
@@ -544,6 +559,7 @@ std::string plan_json(const Scenario& base, const PlanChoice& c) {
          ", \"dp\": " + std::to_string(p.dp) + ", \"virtual_stages\": " + std::to_string(p.virtual_stages) +
          ", \"schedule\": \"" + std::string(detail::name_of(detail::kScheduleChoices, p.schedule)) +
          "\", \"zero_stage\": " + std::to_string(p.zero_stage) + (p.ep > 1 ? ", \"ep\": " + std::to_string(p.ep) : "") +
+         (p.cp > 1 ? ", \"cp\": " + std::to_string(p.cp) : "") +
          ", \"sequence_parallel\": " + (p.sequence_parallel ? "true" : "false") +
          (p.order[1] == models::ParallelDim::kPipeline ? ", \"order\": [\"tensor\", \"pipeline\", \"data\"]" : "") + "}\n";
   return out;

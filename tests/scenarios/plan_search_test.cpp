@@ -41,22 +41,41 @@ Scenario small_moe_base() {
                                testing::catalogs());
 }
 
+// A small Llama at 8K tokens: long enough that the search also tries
+// context parallelism.
+Scenario small_long_base() {
+  return load_plan_search_base(R"({
+    "schema_version": 1,
+    "model": {"name": "tiny-long", "num_layers": 4, "hidden": 256, "num_heads": 8, "num_kv_heads": 4,
+              "ffn_hidden": 1024, "vocab_size": 4096, "max_seq_len": 8192, "mlp": "swiglu", "norm": "rmsnorm",
+              "position": "rotary"},
+    "training": {"seq_len": 8192, "global_batch": 8},
+    "plan": {},
+    "cluster": {"node": "dgx-h100", "num_nodes": 1}
+  })",
+                               testing::catalogs());
+}
+
 }  // namespace
 
 TEST_CASE("plan search finds what simulating every plan finds", "[scenarios][plan]") {
-  const bool moe = GENERATE(false, true);
-  INFO((moe ? "MoE model" : "dense model"));
-  const Scenario base = moe ? small_moe_base() : small_base();
+  const int which = GENERATE(0, 1, 2);
+  const bool moe = which == 1;
+  INFO((which == 0 ? "dense model" : which == 1 ? "MoE model" : "dense model at 8K tokens"));
+  const Scenario base = which == 0 ? small_base() : which == 1 ? small_moe_base() : small_long_base();
   PlanSearchStats stats;
   const std::vector<PlanChoice> plans = enumerate_plans(base, stats);
   // tp in {1, 2, 4} (8 does not divide 12 heads), pp in {1, 2, 4} with tp x pp | 8.
   int expert_parallel = 0;
+  int context_parallel = 0;
   for (const PlanChoice& c : plans) {
-    CHECK(c.plan.tp * c.plan.pp * c.plan.dp == 8);
+    CHECK(c.plan.world_size() == 8);
     CHECK(c.plan.tp != 8);
     if (c.plan.ep > 1) ++expert_parallel;
+    if (c.plan.cp > 1) ++context_parallel;
   }
   CHECK((expert_parallel > 0) == moe);
+  CHECK((context_parallel > 0) == (which == 2));
   CHECK(stats.enumerated == stats.invalid + static_cast<std::int64_t>(plans.size()));
 
   struct Simulated {

@@ -28,8 +28,9 @@
 // exact as long as the bound holds (tests check it against the simulation).
 //
 // For MoE models, expert parallelism too: every ep dividing the experts
-// that folds into the stage's tp x dp ranks (expert-TP = tp). Context
-// parallelism and rank orders other than the scenario's are not enumerated.
+// that folds into the stage's tp x dp ranks (expert-TP = tp); for sequences
+// of 8K tokens and more, every ring context-parallel size leaving chunks of
+// 1K tokens or more. Placements: TP innermost, then data or pipeline.
 //
 // Example:
 //   Scenario base = load_plan_search_base_file("scenarios/gpt3-175b-1024xa100-tp8pp8dp16.json", catalogs);
