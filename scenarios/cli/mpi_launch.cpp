@@ -1,8 +1,10 @@
 // Reading an MPI launcher's environment, in builds with and without MPI: a
 // binary without MPI must notice that it was started by mpirun rather than
 // run the whole sweep once per rank.
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "sweep_mpi.hpp"

@@ -167,7 +167,8 @@ SweepResult run_sweep_with_progress(const SweepDefinition& sweep, const SweepArg
   return result;
 }
 
-// whole sweep could be simulated: the input cannot be what was meant.
+// Exit 2 when no point of a whole sweep could be simulated: the input cannot
+// be what was meant.
 int report(const SweepResult& result, const OutputArgs& o) {
   if (o.csv) write_file(*o.csv, render_sweep_csv(result));
   if (o.json) write_file(*o.json, render_sweep_json(result));
