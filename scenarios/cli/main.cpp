@@ -12,6 +12,7 @@
 #include "cli_common.hpp"
 #include "dtsim/core/error.hpp"
 #include "dtsim/scenarios/version.hpp"
+#include "sweep_mpi.hpp"
 
 namespace {
 
@@ -47,8 +48,9 @@ constexpr std::string_view kUsage =
     "      Simulate every point of the scenario's sweep in parallel and print them\n"
     "      ranked (METRIC: step_time, throughput, mfu, memory, time_to_train,\n"
     "      gpu_hours, energy, cost); invalid points are skipped with the reason.\n"
-    "      --shard I/N: only points with index % N == I-1 (docs/sweeps.md); --plot:\n"
-    "      an SVG of step time against GPUs and the Pareto front of time against cost.\n"
+    "      --shard I/N: only the I-th of N even shares of the points (docs/sweeps.md);\n"
+    "      --plot: an SVG of step time against GPUs and the Pareto front of time\n"
+    "      against cost.\n"
     "  dtsim merge SHARD.json... [--rank-by METRIC] [--top N] [--csv FILE] [--json FILE]\n"
     "              [--plot FILE.svg]\n"
     "      Combine the --json outputs of every shard into the unsharded result.\n"
@@ -70,8 +72,17 @@ int dispatch(std::span<const std::string_view> args) {
   if (args.empty()) throw UsageError("no command given");
   const std::string_view command = args[0];
   const auto rest = args.subspan(1);
+  // Under mpirun every rank gets here: refuse, once (rank 0), anything but an MPI sweep.
+  const MpiLaunch launch = mpi_launch_from_env();
+  if (const std::string why = mpi_refusal(launch, command); !why.empty()) {
+    if (launch.rank == 0) std::cerr << "dtsim: " << why << '\n';
+    return kExitInput;
+  }
   if (command == "--help" || command == "-h" || command == "help") {
-    std::cout << "dtsim " << version() << ": distributed-training performance simulator\n\n" << kUsage;
+    std::cout << "dtsim " << version() << ": distributed-training performance simulator\n\n" << kUsage
+              << (built_with_mpi() ? "\nThis dtsim was built with MPI: mpirun -n N dtsim sweep splits the points.\n"
+                                   : "\nThis dtsim was built without MPI (DTSIM_WITH_MPI): it refuses to run under\n"
+                                     "mpirun with more than one process.\n");
     return kExitOk;
   }
   if (command == "--version") {

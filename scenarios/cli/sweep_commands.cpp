@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -13,6 +14,8 @@
 #include "cli_common.hpp"
 #include "dtsim/scenarios/plot.hpp"
 #include "dtsim/scenarios/sweep.hpp"
+#include "sweep_cli.hpp"
+#include "sweep_mpi.hpp"
 
 namespace dtsim::cli {
 
@@ -54,12 +57,6 @@ class ProgressBar {
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_{};
   bool drawn_ = false;
-};
-
-struct OutputArgs {
-  Metric rank_by = Metric::kStepTime;
-  std::size_t top = 20;
-  std::optional<std::string> csv, json, plot;
 };
 
 // Parses an option shared by sweep and merge at args[i]; false when it is none of them.
@@ -108,8 +105,70 @@ void write_file(const std::string& path, const std::string& text) {
   if (!out) throw InputError("", "cannot write '" + path + "'");
 }
 
-// Writes the requested files and prints the table. Exit 2 when no point of a
-// whole sweep could be simulated: the input cannot be what was meant.
+}  // namespace
+
+SweepArgs parse_sweep_args(std::span<const std::string_view> args) {
+  SweepArgs s;
+  static constexpr std::string_view kOptions[] = {"--threads", "--shard", "--rank-by", "--top",
+                                                  "--csv",     "--json",  "--plot",    "--quiet"};
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string_view a = args[i];
+    if (parse_output_option(args, i, s.out, "sweep")) continue;
+    if (a == "--threads" || a == "--shard") {
+      if (i + 1 >= args.size()) throw UsageError(std::string(a) + " needs a value");
+      const std::string v(args[++i]);
+      if (a == "--threads") {
+        try {
+          std::size_t used = 0;
+          s.threads = std::stoi(v, &used);
+          if (used != v.size() || s.threads < 1 || s.threads > 4096) throw std::invalid_argument(v);
+        } catch (const std::exception&) {
+          throw UsageError("--threads expects a count from 1 to 4096, got '" + v + "'");
+        }
+      } else {
+        std::string error;
+        s.shard = parse_shard(v, error);
+        if (!s.shard) throw UsageError("--shard " + error);
+      }
+    } else if (a == "--quiet") {
+      s.quiet = true;
+    } else if (a.size() > 1 && a[0] == '-') {
+      throw UsageError(with_hint("option", a, kOptions, "sweep"));
+    } else if (s.file.empty()) {
+      s.file = std::string(a);
+    } else {
+      throw UsageError("unexpected argument '" + std::string(a) + "'; sweep takes one scenario file");
+    }
+  }
+  if (s.file.empty()) throw UsageError("sweep needs a scenario file");
+  return s;
+}
+
+SweepDefinition read_sweep_for(const SweepArgs& args) {
+  SweepDefinition sweep;
+  try {
+    sweep = read_sweep_file(args.file);
+  } catch (const InputError& e) {
+    throw FileInputError(args.file, e);
+  }
+  if (const std::string why = metric_unavailable(sweep, args.out.rank_by); !why.empty()) throw InputError("", why);
+  return sweep;
+}
+
+SweepResult run_sweep_with_progress(const SweepDefinition& sweep, const SweepArgs& args, SweepOptions options) {
+  const Catalogs catalogs = builtin_catalogs();
+  std::unique_ptr<ProgressBar> bar;  // not std::optional: g++ 12 -O3 warns (falsely) of an uninitialized member
+  if (!args.quiet && isatty(STDERR_FILENO) != 0) {
+    bar = std::make_unique<ProgressBar>();
+    options.on_progress = [&bar](std::int64_t done, std::int64_t total) { bar->update(done, total); };
+  }
+  SweepResult result = run_sweep(sweep, catalogs, options);
+  bar.reset();
+  return result;
+}
+
+// Exit 2 when no point of a whole sweep could be simulated: the input cannot
+// be what was meant.
 int report(const SweepResult& result, const OutputArgs& o) {
   if (o.csv) write_file(*o.csv, render_sweep_csv(result));
   if (o.json) write_file(*o.json, render_sweep_json(result));
@@ -124,66 +183,15 @@ int report(const SweepResult& result, const OutputArgs& o) {
   return kExitOk;
 }
 
-}  // namespace
-
 int command_sweep(std::span<const std::string_view> args) {
-  std::string file;
-  OutputArgs o;
-  int threads = 0;
-  std::optional<Shard> shard;
-  bool quiet = false;
-  static constexpr std::string_view kOptions[] = {"--threads", "--shard", "--rank-by", "--top",
-                                                  "--csv",     "--json",  "--plot",    "--quiet"};
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string_view a = args[i];
-    if (parse_output_option(args, i, o, "sweep")) continue;
-    if (a == "--threads" || a == "--shard") {
-      if (i + 1 >= args.size()) throw UsageError(std::string(a) + " needs a value");
-      const std::string v(args[++i]);
-      if (a == "--threads") {
-        try {
-          std::size_t used = 0;
-          threads = std::stoi(v, &used);
-          if (used != v.size() || threads < 1 || threads > 4096) throw std::invalid_argument(v);
-        } catch (const std::exception&) {
-          throw UsageError("--threads expects a count from 1 to 4096, got '" + v + "'");
-        }
-      } else {
-        std::string error;
-        shard = parse_shard(v, error);
-        if (!shard) throw UsageError("--shard " + error);
-      }
-    } else if (a == "--quiet") {
-      quiet = true;
-    } else if (a.size() > 1 && a[0] == '-') {
-      throw UsageError(with_hint("option", a, kOptions, "sweep"));
-    } else if (file.empty()) {
-      file = std::string(a);
-    } else {
-      throw UsageError("unexpected argument '" + std::string(a) + "'; sweep takes one scenario file");
-    }
-  }
-  if (file.empty()) throw UsageError("sweep needs a scenario file");
-
-  SweepDefinition sweep;
-  try {
-    sweep = read_sweep_file(file);
-  } catch (const InputError& e) {
-    throw FileInputError(file, e);
-  }
-  if (const std::string why = metric_unavailable(sweep, o.rank_by); !why.empty()) throw InputError("", why);
-  const Catalogs catalogs = builtin_catalogs();
+  // Under mpirun the points are split over the ranks (sweep_mpi.cpp).
+  if (built_with_mpi() && mpi_launch_from_env().launched) return command_sweep_mpi(args);
+  const SweepArgs a = parse_sweep_args(args);
+  const SweepDefinition sweep = read_sweep_for(a);
   SweepOptions options;
-  options.threads = threads;
-  options.shard = shard;
-  std::optional<ProgressBar> bar;
-  if (!quiet && isatty(STDERR_FILENO) != 0) {
-    bar.emplace();
-    options.on_progress = [&bar](std::int64_t done, std::int64_t total) { bar->update(done, total); };
-  }
-  const SweepResult result = run_sweep(sweep, catalogs, options);
-  bar.reset();
-  return report(result, o);
+  options.threads = a.threads;
+  options.shard = a.shard;
+  return report(run_sweep_with_progress(sweep, a, std::move(options)), a.out);
 }
 
 int command_merge(std::span<const std::string_view> args) {

@@ -7,6 +7,7 @@
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
+#include "dtsim/core/error.hpp"
 #include "dtsim/scenarios/sweep.hpp"
 #include "dtsim/sim/simulation.hpp"
 
@@ -37,6 +38,16 @@ PointResult run_point(const SweepDefinition& sweep, std::int64_t index, const Ca
   return r;
 }
 
+// The deal's rotation in round `round` of `count` shards: SplitMix64's
+// finalizer, a fixed function, so every shard and every rank agrees.
+std::int64_t rotation(std::int64_t round, int count) {
+  auto z = static_cast<std::uint64_t>(round) + 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  return static_cast<std::int64_t>(z % static_cast<std::uint64_t>(count));
+}
+
 }  // namespace
 
 PointMetrics point_metrics(const Scenario& scenario, const sim::Report& report) {
@@ -58,6 +69,25 @@ PointMetrics point_metrics(const Scenario& scenario, const sim::Report& report) 
     m.currency = scenario.cost->currency;
   }
   return m;
+}
+
+int shard_of(std::int64_t index, int count) {
+  DTSIM_CHECK(count >= 1 && index >= 0, "shard_of needs a point index and a shard count");
+  return static_cast<int>((index % count + rotation(index / count, count)) % count) + 1;
+}
+
+std::vector<std::int64_t> shard_points(std::int64_t total_points, const Shard& shard) {
+  DTSIM_CHECK(shard.count >= 1 && shard.index >= 1 && shard.index <= shard.count, "shard_points needs I/N");
+  const int n = shard.count;
+  std::vector<std::int64_t> points;
+  points.reserve(static_cast<std::size_t>(total_points / n + 1));
+  // In round r the point r*n + j goes to shard (j + rotation) % n + 1; solve for j.
+  for (std::int64_t round = 0; round * n < total_points; ++round) {
+    const std::int64_t j = ((shard.index - 1 - rotation(round, n)) % n + n) % n;
+    const std::int64_t index = round * n + j;
+    if (index < total_points) points.push_back(index);
+  }
+  return points;
 }
 
 std::optional<Shard> parse_shard(std::string_view text, std::string& error) {
@@ -89,10 +119,7 @@ SweepResult run_sweep(const SweepDefinition& sweep, const Catalogs& catalogs, co
   result.shard = options.shard;
 
   // The indices this run owns, ascending.
-  std::vector<std::int64_t> indices;
-  const int stride = options.shard ? options.shard->count : 1;
-  const int first = options.shard ? options.shard->index - 1 : 0;
-  for (std::int64_t i = first; i < result.total_points; i += stride) indices.push_back(i);
+  const std::vector<std::int64_t> indices = shard_points(result.total_points, options.shard.value_or(Shard{}));
   result.points.resize(indices.size());
 
   std::mutex callback_mutex;  // serializes the caller's callbacks; local to this run

@@ -1,5 +1,7 @@
 // Sweeps: reading the section, expanding points, substituting values, running
 // in parallel and in shards, and reading the JSON output back.
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include "dtsim/scenarios/sweep.hpp"
@@ -139,7 +141,7 @@ TEST_CASE("sweeps give the same bytes for any thread count and shard split", "[s
   std::vector<SweepResult> shards;
   for (const int i : {3, 1, 2}) {
     const SweepResult s = run_sweep(d, catalogs(), with_threads(2, Shard{i, 3}));
-    for (const PointResult& p : s.points) CHECK(p.index % 3 == i - 1);
+    for (const PointResult& p : s.points) CHECK(shard_of(p.index, 3) == i);
     shards.push_back(parse_sweep_json(render_sweep_json(s)));
   }
   const SweepResult merged = merge_sweep_results(shards);
@@ -165,6 +167,35 @@ TEST_CASE("ranking puts fitting points first and breaks ties by index", "[scenar
   CHECK(rank_points(r, Metric::kStepTime) == std::vector<std::size_t>{3, 0, 2, 1});
   CHECK(rank_points(r, Metric::kThroughput) == std::vector<std::size_t>{3, 0, 2, 1});
   CHECK(metric_value(r.points[0].metrics, Metric::kCost) == std::nullopt);
+}
+
+TEST_CASE("shards partition the points evenly and mix the last axis", "[scenarios][sweep]") {
+  for (const int n : {1, 2, 3, 7}) {
+    for (const std::int64_t total : {0, 1, 5, 20, 101}) {
+      std::vector<int> owner(static_cast<std::size_t>(total), 0);
+      for (int i = 1; i <= n; ++i) {
+        const std::vector<std::int64_t> points = shard_points(total, Shard{i, n});
+        // Within one of total / n points each, ascending, and shard_of agrees.
+        CHECK(static_cast<std::int64_t>(points.size()) >= total / n);
+        CHECK(static_cast<std::int64_t>(points.size()) <= total / n + 1);
+        CHECK(std::is_sorted(points.begin(), points.end()));
+        for (const std::int64_t p : points) {
+          CHECK(shard_of(p, n) == i);
+          ++owner[static_cast<std::size_t>(p)];
+        }
+      }
+      // Every point in exactly one shard.
+      CHECK(std::count(owner.begin(), owner.end(), 1) == total);
+    }
+  }
+  // A last axis of two values in 2 shards (index % 2 would give shard 1 every
+  // even point): each shard gets both values, in 100 rounds at least 30 of each.
+  for (const int i : {1, 2}) {
+    const std::vector<std::int64_t> points = shard_points(200, Shard{i, 2});
+    const auto even = std::count_if(points.begin(), points.end(), [](std::int64_t p) { return p % 2 == 0; });
+    CHECK(even >= 30);
+    CHECK(even <= 70);
+  }
 }
 
 TEST_CASE("shard specs parse as I/N", "[scenarios][sweep]") {

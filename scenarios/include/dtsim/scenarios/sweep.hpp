@@ -105,11 +105,21 @@ struct PointResult {
 // Metrics from one simulated scenario (used by sweeps, plan search and check).
 PointMetrics point_metrics(const Scenario& scenario, const sim::Report& report);
 
-// Run i of n (1-based): the points whose index % n == i - 1.
+// Run i of n (1-based). The points are dealt in rounds of n consecutive
+// indices, one to each shard, each round's deal rotated by a hash of the
+// round number: every shard gets the same number of points (within one)
+// and, whatever the axes, a similar mix. (Dealing by index % n alone would
+// give one shard every point with the first value of an n-valued last axis:
+// all the valid points of a sweep whose last axis is sometimes invalid, or
+// all the slow ones.) `mpirun -n N dtsim sweep` runs shard r+1/N on rank r.
 struct Shard {
   int index = 1;
   int count = 1;
 };
+// The shard (1-based, of `count`) that owns point `index`.
+int shard_of(std::int64_t index, int count);
+// The points of `shard` of a sweep of `total_points`, ascending.
+std::vector<std::int64_t> shard_points(std::int64_t total_points, const Shard& shard);
 // "2/4" -> {2, 4}; nullopt with `error` set when malformed or out of range.
 std::optional<Shard> parse_shard(std::string_view text, std::string& error);
 
