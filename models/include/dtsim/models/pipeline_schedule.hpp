@@ -22,8 +22,8 @@
 //    starts its W passes s steady iterations late (oldest first, one after each
 //    B from then on) and runs the W passes still owed after its last B. Every
 //    stage then holds min(pp, m) micro-batches from F to W, 1F1B's stage-0
-//    peak; with F = B = W the bubble is (pp - 1)(F + B - W), a third of 1F1B's
-//    (pp - 1)(F + B + W) (m >= pp).
+//    peak. For m >= pp and W no longer than F or B the bubble is
+//    (pp - 1)(F + B - W); with F = B = W a third of 1F1B's (pp - 1)(F + B + W).
 //  - DualPipe (DeepSeek-V3 report §3.2.1, and DeepSeek's open DualPipe
 //    schedule): pp even, the model in pp stages, stage s holding model stage s
 //    as chunk 0 and model stage pp - 1 - s as chunk 1 (parameters x 2).
@@ -33,7 +33,8 @@
 //    direction that reaches s first and "far" the other, stage s runs:
 //      2(pp/2 - h - 1) F near; h + 1 x (F near, F far);
 //      pp/2 - h - 1 x (B far split, W, F far);
-//      m/2 - pp + h + 1 x (F near, B far, F far, B near);
+//      m/2 - pp + h + 1 x (F near, B far, F far, B near), the first
+//        (F near, B far) of the middle stages (h = pp/2 - 1) not a pair;
 //      pp/2 - h - 1 x (B far, F far, B near);
 //      h + 1 x (B far, B near), split from the middle one on;
 //      pp/2 - h - 1 x (W, B near split); h + 1 x W,
@@ -44,7 +45,7 @@
 //    its backward, on one compute stream, so one pass's all-to-all does not
 //    hide behind the other's kernels (the report's computation-communication
 //    overlap is not modelled). Every stage holds pp + 1 micro-batches at its
-//    peak. With F = B = W and each F&B pair taking F + B + W, the bubble is the
+//    peak (m >= 2 pp). With F = B = W and each F&B pair taking F + B + W, the bubble is the
 //    report's (pp/2 - 1)(F&B + B - 3W) with B the whole backward; run one
 //    after the other, the pair's forward result leaves earlier and the bubble
 //    is (pp/2 - 1) F. Needs pp even, m even and m >= 2(pp - 1).
@@ -64,7 +65,7 @@
 //   auto passes = pipeline_passes(PipelineSchedule::kOneFOneB, 4, 1, 8, 0);
 //   // F0 F1 F2 F3 B0 F4 B1 F5 B2 F6 B3 F7 B4 B5 B6 B7
 //   peak_in_flight(passes, 1).peak;  // 4 = min(pp - 0, m)
-//   pipeline_passes(PipelineSchedule::kZeroBubbleH1, 4, 1, 8, 1);
+//   pipeline_passes(PipelineSchedule::kZeroBubbleH1, 4, 1, 8, 1);  // B: the split B pass
 //   // F0 F1 F2 B0 F3 B1 W0 F4 B2 W1 F5 B3 W2 F6 B4 W3 F7 B5 W4 B6 W5 B7 W6 W7
 //   pipeline_passes(PipelineSchedule::kDualPipe, 4, 1, 8, 0);  // (micro-batch.chunk)
 //   // F0.0 F1.0 F2.0 F4.1 B4.1(split) W4.1 F5.1 F3.0 B5.1 F6.1 B0.0 B6.1 F7.1 B1.0
