@@ -107,6 +107,8 @@ class StageLowering {
   }
   bool fsdp() const { return plan_.zero_stage >= 3 && data_parallel(); }
   int last_model_chunk() const { return layout_.num_model_chunks() - 1; }
+  // DualPipe's chunk 1 runs the other way, on channels of its own (program.hpp).
+  bool reverse(const PipelinePass& p) const { return plan_.schedule == PipelineSchedule::kDualPipe && p.chunk == 1; }
   // The stage holding `model_chunk` as its chunk `chunk` (DualPipe: the direction matters).
   int stage_of(int model_chunk, int chunk) const { return stage_holding(plan_.schedule, plan_.pp, model_chunk, chunk); }
   // Gradients reduced over DP (everything but the routed experts), and over expert-DP.
@@ -200,12 +202,12 @@ class StageLowering {
     const int k = ch.model_chunk;
     const Tag tag{p.microbatch, -1, p.chunk};
     if (k > 0) {
-      recv(StreamKind::kRecvForward, stage_of(k - 1, p.chunk),
+      recv(reverse(p) ? StreamKind::kRecvForwardReverse : StreamKind::kRecvForward, stage_of(k - 1, p.chunk),
            pipeline_match_key(TransferKind::kActivation, p.microbatch, k), "recv_fwd", tag);
     }
     run_units(ch, PassKind::kForward, tag, false);
     if (k < last_model_chunk()) {
-      send(StreamKind::kSendForward, stage_of(k + 1, p.chunk),
+      send(reverse(p) ? StreamKind::kSendForwardReverse : StreamKind::kSendForward, stage_of(k + 1, p.chunk),
            pipeline_match_key(TransferKind::kActivation, p.microbatch, k + 1), "send_fwd", tag);
     }
   }
@@ -217,7 +219,7 @@ class StageLowering {
     const int k = ch.model_chunk;
     const Tag tag{p.microbatch, -1, p.chunk};
     if (k < last_model_chunk()) {
-      recv(StreamKind::kRecvBackward, stage_of(k + 1, p.chunk),
+      recv(reverse(p) ? StreamKind::kRecvBackwardReverse : StreamKind::kRecvBackward, stage_of(k + 1, p.chunk),
            pipeline_match_key(TransferKind::kGradient, p.microbatch, k), "recv_bwd", tag);
     }
     const bool whole = p.kind == PassKind::kBackward;
@@ -228,7 +230,7 @@ class StageLowering {
       close_bucket(tag, expert_bucket_);
     }
     if (k > 0) {
-      send(StreamKind::kSendBackward, stage_of(k - 1, p.chunk),
+      send(reverse(p) ? StreamKind::kSendBackwardReverse : StreamKind::kSendBackward, stage_of(k - 1, p.chunk),
            pipeline_match_key(TransferKind::kGradient, p.microbatch, k - 1), "send_bwd", tag);
     }
   }

@@ -108,6 +108,17 @@ TEST_CASE("ZB-H1 and DualPipe lower to sound programs", "[lowering][zb][dualpipe
   }
 }
 
+TEST_CASE("DualPipe's two directions do not wait on each other's channels at pp = 16", "[lowering][dualpipe]") {
+  // With both directions on one FIFO per stream kind, stage 1's send of a chunk-0 activation to
+  // stage 2 (posted early, received late) would hold back its chunk-1 sends to stage 0, which the
+  // backward that lets stage 2 post that recv needs: a cycle. The reverse streams keep them apart.
+  for (const std::int64_t m : {30, 32, 64}) {
+    ParallelPlan p = plan(1, 16, 1, kDual);
+    INFO("m " << m);
+    require_sound(lower_to_programs(testing::small_llama(16), training(m), p));
+  }
+}
+
 TEST_CASE("ZB-H1 runs 1F1B's kernels, with each W after its micro-batch's send_bwd", "[lowering][zb]") {
   // Splitting the backward reorders kernels, it adds or drops none: per stage the same FLOPs per phase.
   // In 1F1B a micro-batch's weight-gradient GEMMs run before its input gradient is sent back; in
@@ -212,6 +223,7 @@ TEST_CASE("DualPipe's transfers run both ways; the replicas swap their reduced g
         if (task.kind == TaskKind::kSend && pr.label(task) == "send_fwd") {
           // Chunk 0 goes down the pipeline, chunk 1 up.
           CHECK(pr.p2p(task).peer_stage == (task.chunk == 0 ? s + 1 : s - 1));
+          CHECK(task.stream == (task.chunk == 0 ? StreamKind::kSendForward : StreamKind::kSendForwardReverse));
           CHECK(task.microbatch / 4 == task.chunk);
         }
         if (pr.label(task) == "replica_grad_send") {

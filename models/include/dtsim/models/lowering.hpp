@@ -26,7 +26,8 @@
 //    alone, per unit in reverse order, with no recv or send; the DP gradient
 //    buckets fill in the pass that completes a chunk's last backward (whole
 //    or W). DualPipe's chunk 1 runs its model chunk k in the other direction:
-//    it receives activations from, and sends them to, stage_holding(k -+ 1).
+//    it receives activations from, and sends them to, stage_holding(k -+ 1),
+//    on the reverse streams (kRecvForwardReverse, ...).
 //    Messages carry micro_batch x seq x hidden elements of the residual
 //    stream (bf16; fp32 under AMP), / tp with sequence parallelism.
 //  - A send depends on the task producing its data, a recv on nothing, and
