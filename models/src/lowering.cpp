@@ -1,5 +1,6 @@
 #include "dtsim/models/lowering.hpp"
 
+#include <algorithm>
 #include <array>
 #include <string_view>
 
@@ -71,17 +72,23 @@ class StageLowering {
   Program run() {
     const auto passes =
         pipeline_passes(plan_.schedule, plan_.pp, plan_.virtual_stages, microbatches_, stage_.stage);
-    // The last backward of each chunk: where ZeRO 0/1 reduce its gradients.
+    // The pass ending each chunk's last backward (a whole backward, or a W):
+    // where ZeRO 0-2 reduce its gradients.
     std::vector<std::size_t> last_backward(stage_.chunks.size(), 0);
     for (std::size_t i = 0; i < passes.size(); ++i) {
-      if (passes[i].kind == PassKind::kBackward) last_backward[static_cast<std::size_t>(passes[i].chunk)] = i;
+      const PassKind k = passes[i].kind;
+      if (k == PassKind::kBackward || k == PassKind::kBackwardWeight) {
+        last_backward[static_cast<std::size_t>(passes[i].chunk)] = i;
+      }
     }
     for (std::size_t i = 0; i < passes.size(); ++i) {
       const PipelinePass& p = passes[i];
-      if (p.kind == PassKind::kForward) {
-        forward(p);
-      } else {
-        backward(p, last_backward[static_cast<std::size_t>(p.chunk)] == i);
+      const bool last = last_backward[static_cast<std::size_t>(p.chunk)] == i;
+      switch (p.kind) {
+        case PassKind::kForward: forward(p); break;
+        case PassKind::kBackward:
+        case PassKind::kBackwardInput: backward(p, last); break;
+        case PassKind::kBackwardWeight: weight_gradients(p, last); break;
       }
     }
     finish_step();
@@ -102,15 +109,24 @@ class StageLowering {
   }
   bool fsdp() const { return plan_.zero_stage >= 3 && data_parallel(); }
   int last_model_chunk() const { return layout_.num_model_chunks() - 1; }
-  int stage_of(int model_chunk) const { return model_chunk % plan_.pp; }
+  // DualPipe's chunk 1 runs the other way, on channels of its own (program.hpp).
+  bool reverse(const PipelinePass& p) const { return plan_.schedule == PipelineSchedule::kDualPipe && p.chunk == 1; }
+  // The stage holding `model_chunk` as its chunk `chunk` (DualPipe: the direction matters).
+  int stage_of(int model_chunk, int chunk) const { return stage_holding(plan_.schedule, plan_.pp, model_chunk, chunk); }
   // Gradients reduced over DP (everything but the routed experts), and over expert-DP.
   Bytes gradient_bytes(const Unit& u) const { return Bytes((u.parameters - u.expert_parameters) * bytes_.gradients); }
   Bytes expert_gradient_bytes(const Unit& u) const { return Bytes(u.expert_parameters * bytes_.gradients); }
 
   // --- task emission -------------------------------------------------------
 
-  void emit_steps(const std::vector<LayerStep>& steps, Phase phase, Tag tag) {
+  // Which backward steps a pass emits: all, the B part (everything but the
+  // weight-gradient kernels) or the W part (only those).
+  enum class Part : std::uint8_t { kAll, kInputGradient, kWeightGradient };
+
+  void emit_steps(const std::vector<LayerStep>& steps, Phase phase, Tag tag, Part part = Part::kAll) {
     for (const LayerStep& s : steps) {
+      const bool wgrad = s.kind == LayerStep::Kind::kCompute && s.weight_gradient;
+      if ((part == Part::kInputGradient && wgrad) || (part == Part::kWeightGradient && !wgrad)) continue;
       if (s.kind == LayerStep::Kind::kCompute) {
         // Weight-gradient kernels read the layer's saved input and its output
         // gradient, never the dgrad result: they need not wait for the TP
@@ -205,42 +221,68 @@ class StageLowering {
     const int k = ch.model_chunk;
     const Tag tag{p.microbatch, -1, p.chunk};
     if (k > 0) {
-      recv(StreamKind::kRecvForward, stage_of(k - 1), pipeline_match_key(TransferKind::kActivation, p.microbatch, k),
-           "recv_fwd", tag);
+      recv(reverse(p) ? StreamKind::kRecvForwardReverse : StreamKind::kRecvForward, stage_of(k - 1, p.chunk),
+           pipeline_match_key(TransferKind::kActivation, p.microbatch, k), "recv_fwd", tag);
     }
-    run_units(ch, true, tag, false);
+    run_units(ch, PassKind::kForward, tag, false);
     if (k < last_model_chunk()) {
-      send(StreamKind::kSendForward, stage_of(k + 1),
+      send(reverse(p) ? StreamKind::kSendForwardReverse : StreamKind::kSendForward, stage_of(k + 1, p.chunk),
            pipeline_match_key(TransferKind::kActivation, p.microbatch, k + 1), "send_fwd", tag);
     }
   }
 
+  // A whole backward (kBackward), or its B part (kBackwardInput): what the
+  // previous stage waits for.
   void backward(const PipelinePass& p, bool last_of_chunk) {
     const ChunkModel& ch = stage_.chunks[static_cast<std::size_t>(p.chunk)];
     const int k = ch.model_chunk;
     const Tag tag{p.microbatch, -1, p.chunk};
     if (k < last_model_chunk()) {
-      recv(StreamKind::kRecvBackward, stage_of(k + 1), pipeline_match_key(TransferKind::kGradient, p.microbatch, k),
-           "recv_bwd", tag);
+      recv(reverse(p) ? StreamKind::kRecvBackwardReverse : StreamKind::kRecvBackward, stage_of(k + 1, p.chunk),
+           pipeline_match_key(TransferKind::kGradient, p.microbatch, k), "recv_bwd", tag);
     }
-    // ZeRO 0-2 reduce the gradients accumulated over every micro-batch, once (Megatron's
-    // distributed optimizer; FSDP's no-sync accumulation).
-    const bool reduce = (data_parallel() || expert_data_parallel()) && plan_.zero_stage < 3 && last_of_chunk;
-    run_units(ch, false, tag, reduce);
+    const bool whole = p.kind == PassKind::kBackward;
+    const bool reduce = whole && reduces_gradients(last_of_chunk);
+    run_units(ch, p.kind, tag, reduce);
     if (reduce) {
       close_bucket(tag, dense_bucket_);
       close_bucket(tag, expert_bucket_);
     }
     if (k > 0) {
-      send(StreamKind::kSendBackward, stage_of(k - 1),
+      send(reverse(p) ? StreamKind::kSendBackwardReverse : StreamKind::kSendBackward, stage_of(k - 1, p.chunk),
            pipeline_match_key(TransferKind::kGradient, p.microbatch, k - 1), "send_bwd", tag);
     }
   }
 
+  // The W part of a split backward: the weight-gradient kernels of every
+  // unit, in backward order, and the gradient buckets they fill. Nothing is
+  // received or sent: B already passed the input gradient on.
+  void weight_gradients(const PipelinePass& p, bool last_of_chunk) {
+    const ChunkModel& ch = stage_.chunks[static_cast<std::size_t>(p.chunk)];
+    const Tag tag{p.microbatch, -1, p.chunk};
+    const bool reduce = reduces_gradients(last_of_chunk);
+    run_units(ch, PassKind::kBackwardWeight, tag, reduce);
+    if (reduce) {
+      close_bucket(tag, dense_bucket_);
+      close_bucket(tag, expert_bucket_);
+    }
+  }
+
+  // ZeRO 0-2 reduce the gradients accumulated over every micro-batch, once, in
+  // the pass that completes the chunk's last backward (Megatron's distributed
+  // optimizer; FSDP's no-sync accumulation).
+  bool reduces_gradients(bool last_of_chunk) const {
+    return (data_parallel() || expert_data_parallel()) && plan_.zero_stage < 3 && last_of_chunk;
+  }
+
   // The units of one chunk pass, forward order for a forward, reverse for a
-  // backward, with ZeRO-3's gathers around them and gradient handling after
-  // each unit's backward.
-  void run_units(const ChunkModel& ch, bool is_forward, Tag tag, bool fill_buckets) {
+  // backward (or its B or W part), with ZeRO-3's gathers around them and
+  // gradient handling after each unit's weight gradients.
+  void run_units(const ChunkModel& ch, PassKind kind, Tag tag, bool fill_buckets) {
+    const bool is_forward = kind == PassKind::kForward;
+    // validate_plan keeps ZeRO-3 to the schedules with whole backwards.
+    DTSIM_CHECK(!(fsdp() && (kind == PassKind::kBackwardInput || kind == PassKind::kBackwardWeight)),
+                "ZeRO-3 with a split backward");
     const std::size_t n = ch.units.size();
     auto unit_at = [&](std::size_t i) -> const Unit& { return is_forward ? ch.units[i] : ch.units[n - 1 - i]; };
     const bool prefetch = fsdp() && plan_.fsdp_prefetch;
@@ -263,11 +305,14 @@ class StageLowering {
       if (is_forward) {
         emit_steps(*u.casts, Phase::kForward, ut);
         emit_steps(u.ops->forward, Phase::kForward, ut);
+      } else if (kind == PassKind::kBackwardWeight) {
+        emit_steps(u.ops->backward, Phase::kBackward, ut, Part::kWeightGradient);
       } else {
         // Full recompute re-runs the forward under autocast: the casts happen again.
         if (training_.recompute == Recompute::kFull) emit_steps(*u.casts, Phase::kRecompute, ut);
         emit_steps(u.ops->recompute, Phase::kRecompute, ut);
-        emit_steps(u.ops->backward, Phase::kBackward, ut);
+        emit_steps(u.ops->backward, Phase::kBackward, ut,
+                   kind == PassKind::kBackwardInput ? Part::kInputGradient : Part::kAll);
       }
       if (prefetch) {
         // Keep one unit prefetched: unit i + 2's gather waits for unit i's kernels.
@@ -275,7 +320,7 @@ class StageLowering {
         gather_now = gather_next;
         gather_next = after;
       }
-      if (is_forward) continue;
+      if (is_forward || kind == PassKind::kBackwardInput) continue;  // no weight gradients yet
       const TaskId grads_ready = unit_wgrad_ != kNoTask ? unit_wgrad_ : last_compute_;
       if (fsdp()) {
         DepList deps;
@@ -373,6 +418,7 @@ class StageLowering {
     // ZeRO shards the dense parameters over DP (x CP) and the experts' over expert-DP.
     const std::int64_t shard =
         plan_.zero_stage >= 1 ? (dense + dp - 1) / dp + (experts + edp - 1) / edp : params;
+    replica_gradient_exchange(ready, shard);
     const std::int64_t grad_buffer = plan_.zero_stage >= 2 ? shard : params;
     pending_.clear();
     for (const TaskId t : ready.span()) pending_.add(t);
@@ -420,6 +466,8 @@ class StageLowering {
   // moves N bytes each way, which a send and a recv in each direction model
   // on the pipeline channels (they wrap between the last stage and stage 0).
   void tied_embedding_exchange(DepList& ready) {
+    // DualPipe: the ends hold both the embedding and the head; the replica exchange covers them.
+    if (plan_.schedule == PipelineSchedule::kDualPipe) return;
     const bool first = stage_.holds_embedding;
     const bool last = stage_.holds_head;
     if (!layout_.tied_embeddings() || plan_.pp == 1 || !(first || last)) return;
@@ -431,6 +479,29 @@ class StageLowering {
                    Phase::kGradientSync, "tied_embedding_grad_send", ready.span());
     const TaskId in = prog_.add_recv({peer, bytes, in_key}, first ? StreamKind::kRecvForward : StreamKind::kRecvBackward,
                                      Phase::kGradientSync, "tied_embedding_grad_recv", {});
+    ready.add(in);
+  }
+
+  // DualPipe keeps every model stage on two GPUs (stage s's chunk 0 and stage
+  // pp - 1 - s's chunk 1): their gradients must be summed before the update.
+  // After the DP reduction each of the pair holds the reduced gradients of
+  // the same shard (`optimizer_params` of them: the ZeRO shard, or all), so the
+  // pair swaps that much, a send and a recv each way (a 2-rank all-reduce's
+  // bytes), on the pipeline channels.
+  void replica_gradient_exchange(DepList& ready, std::int64_t optimizer_params) {
+    if (plan_.schedule != PipelineSchedule::kDualPipe) return;
+    const int s = stage_.stage;
+    const int mirror = plan_.pp - 1 - s;
+    const bool lower = s < mirror;
+    const Bytes bytes(optimizer_params * bytes_.gradients);
+    const int pair = std::min(s, mirror);
+    const std::uint64_t out_key = pipeline_match_key(TransferKind::kReplicaGradient, lower ? 0 : 1, pair);
+    const std::uint64_t in_key = pipeline_match_key(TransferKind::kReplicaGradient, lower ? 1 : 0, pair);
+    prog_.add_send({mirror, bytes, out_key}, lower ? StreamKind::kSendForward : StreamKind::kSendBackward,
+                   Phase::kGradientSync, "replica_grad_send", ready.span());
+    const TaskId in = prog_.add_recv({mirror, bytes, in_key},
+                                     lower ? StreamKind::kRecvBackward : StreamKind::kRecvForward,
+                                     Phase::kGradientSync, "replica_grad_recv", {});
     ready.add(in);
   }
 

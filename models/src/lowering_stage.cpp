@@ -6,6 +6,7 @@
 #include <string>
 
 #include "dtsim/core/error.hpp"
+#include "dtsim/models/pipeline_schedule.hpp"
 
 namespace dtsim::models::lowering_detail {
 namespace {
@@ -25,7 +26,7 @@ std::int64_t residual_bytes(PrecisionMode p) {
 }  // namespace
 
 ModelLayout::ModelLayout(const ModelSpec& model, const TrainingSpec& training, const ParallelPlan& plan)
-    : pp_(plan.pp), v_(plan.virtual_stages), tied_(model.tied_embeddings) {
+    : pp_(plan.pp), v_(plan.virtual_stages), schedule_(plan.schedule), tied_(model.tied_embeddings) {
   std::vector<Diagnostic> problems = validate_model(model, "/model");
   std::vector<Diagnostic> plan_problems = validate_plan(model, training, plan, "/plan", "/training");
   problems.insert(problems.end(), plan_problems.begin(), plan_problems.end());
@@ -118,9 +119,11 @@ StageModel ModelLayout::stage(int s) const {
   StageModel sm;
   sm.stage = s;
   const int last_chunk = num_model_chunks() - 1;
-  for (int c = 0; c < v_; ++c) {
+  // DualPipe: two chunks, model stage s and a replica of model stage pp - 1 - s.
+  const int chunks = chunks_per_stage(schedule_, v_);
+  for (int c = 0; c < chunks; ++c) {
     ChunkModel ch;
-    ch.model_chunk = c * pp_ + s;
+    ch.model_chunk = model_chunk_of(schedule_, pp_, s, c);
     const auto mc = static_cast<std::size_t>(ch.model_chunk);
     if (ch.model_chunk == 0) {
       ch.units.push_back(make_unit(UnitKind::kEmbedding, -1));

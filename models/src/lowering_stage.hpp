@@ -40,7 +40,7 @@ struct ChunkModel {
 
 struct StageModel {
   int stage = 0;
-  std::vector<ChunkModel> chunks;  // chunk c holds model chunk c * pp + stage
+  std::vector<ChunkModel> chunks;  // chunk c holds model_chunk_of(schedule, pp, stage, c)
   std::int64_t parameters = 0;     // this rank's parameters on the stage (TP shard, before ZeRO)
   std::int64_t expert_parameters = 0;  // of which routed experts' (EP / expert-TP shard)
   bool holds_moe_layer = false;
@@ -62,6 +62,7 @@ class ModelLayout {
   int pp() const { return pp_; }
   bool tied_embeddings() const { return tied_; }
   int virtual_stages() const { return v_; }
+  PipelineSchedule schedule() const { return schedule_; }
   int num_model_chunks() const { return pp_ * v_; }
   // Bytes of one stage-to-stage message: micro_batch x seq x hidden bf16 (/ tp with SP).
   Bytes p2p_bytes() const { return p2p_bytes_; }
@@ -84,6 +85,7 @@ class ModelLayout {
 
   int pp_ = 1;
   int v_ = 1;
+  PipelineSchedule schedule_ = PipelineSchedule::kOneFOneB;
   bool tied_ = false;
   // Full recompute checkpoints each layer, AMP's weight casts included: their
   // bf16 copies are made again in the recompute, not kept from the forward.

@@ -139,7 +139,7 @@ std::vector<MemoryBreakdown> estimate_memory(const ModelSpec& model, const Train
       const std::int64_t vocab = padded_vocab_size(model, plan.tp);
       mb.activations += Bytes(m * training.micro_batch * training.seq_len * vocab * 2);
     }
-    mb.microbatches_in_flight = peak_in_flight(passes, plan.virtual_stages).peak;
+    mb.microbatches_in_flight = peak_in_flight(passes, chunks_per_stage(plan.schedule, plan.virtual_stages)).peak;
     mb.temporary = temporary_bytes(sm, model, training, plan, layout);
     mb.communication_buffers = communication_bytes(sm, model, training, plan, pb, layout);
     out.push_back(mb);

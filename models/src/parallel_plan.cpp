@@ -110,8 +110,32 @@ void check_layers(Checker& c, const ModelSpec& m, const ParallelPlan& plan) {
   }
 }
 
+// The zero-bubble schedules' own rules (pipeline_schedule.hpp).
+void check_split_backward_schedule(Checker& c, const ParallelPlan& plan, std::int64_t microbatches) {
+  const std::string name(to_string(plan.schedule));
+  if (plan.zero_stage >= 3) {
+    c.plan("/zero_stage", "zero_stage = 3 with schedule '" + name +
+                              "' is not modelled (its W passes would need their own parameter gathers); "
+                              "expected 0, 1 or 2");
+  }
+  if (plan.schedule != PipelineSchedule::kDualPipe) return;
+  if (plan.pp % 2 != 0) {
+    c.plan("/pp", "schedule 'dualpipe' needs an even pp (stage s pairs with stage pp - 1 - s); got pp = " +
+                      str(plan.pp));
+    return;
+  }
+  if (microbatches > 0 && (microbatches % 2 != 0 || microbatches < 2 * (plan.pp - 1))) {
+    c.plan("/schedule", "schedule 'dualpipe' needs an even micro-batch count (global_batch / (dp x micro_batch) = " +
+                            str(microbatches) + "; half enter at each end of the pipeline) of at least 2 x (pp - 1) = " +
+                            str(2 * (plan.pp - 1)));
+  }
+}
+
 void check_schedule(Checker& c, const ParallelPlan& plan, std::int64_t microbatches) {
   const bool interleaved = plan.schedule == PipelineSchedule::kInterleavedOneFOneB;
+  if (plan.schedule == PipelineSchedule::kZeroBubbleH1 || plan.schedule == PipelineSchedule::kDualPipe) {
+    check_split_backward_schedule(c, plan, microbatches);
+  }
   if (!interleaved) {
     if (plan.virtual_stages > 1) {
       c.plan("/virtual_stages", "virtual_stages = " + str(plan.virtual_stages) + " with schedule '" +
@@ -296,6 +320,8 @@ std::string_view to_string(PipelineSchedule s) {
     case PipelineSchedule::kGPipe: return "gpipe";
     case PipelineSchedule::kOneFOneB: return "1f1b";
     case PipelineSchedule::kInterleavedOneFOneB: return "interleaved-1f1b";
+    case PipelineSchedule::kZeroBubbleH1: return "zb-h1";
+    case PipelineSchedule::kDualPipe: return "dualpipe";
   }
   return "?";
 }

@@ -19,8 +19,32 @@
 namespace dtsim::models {
 namespace {
 
-bool is_send_stream(StreamKind s) { return s == StreamKind::kSendForward || s == StreamKind::kSendBackward; }
-bool is_recv_stream(StreamKind s) { return s == StreamKind::kRecvForward || s == StreamKind::kRecvBackward; }
+bool is_send_stream(StreamKind s) {
+  return s == StreamKind::kSendForward || s == StreamKind::kSendBackward || s == StreamKind::kSendForwardReverse ||
+         s == StreamKind::kSendBackwardReverse;
+}
+bool is_recv_stream(StreamKind s) {
+  return s == StreamKind::kRecvForward || s == StreamKind::kRecvBackward || s == StreamKind::kRecvForwardReverse ||
+         s == StreamKind::kRecvBackwardReverse;
+}
+
+// The receiving end's stream of a send stream's channel, and back.
+StreamKind recv_stream_of(StreamKind send) {
+  switch (send) {
+    case StreamKind::kSendForward: return StreamKind::kRecvForward;
+    case StreamKind::kSendForwardReverse: return StreamKind::kRecvForwardReverse;
+    case StreamKind::kSendBackwardReverse: return StreamKind::kRecvBackwardReverse;
+    default: return StreamKind::kRecvBackward;
+  }
+}
+StreamKind send_stream_of(StreamKind recv) {
+  switch (recv) {
+    case StreamKind::kRecvForward: return StreamKind::kSendForward;
+    case StreamKind::kRecvForwardReverse: return StreamKind::kSendForwardReverse;
+    case StreamKind::kRecvBackwardReverse: return StreamKind::kSendBackwardReverse;
+    default: return StreamKind::kSendBackward;
+  }
+}
 bool is_collective_stream(StreamKind s) { return s == StreamKind::kTensorComm || s == StreamKind::kDataComm; }
 
 bool stream_fits(TaskKind kind, StreamKind s) {
@@ -161,6 +185,10 @@ std::string_view to_string(StreamKind s) {
     case StreamKind::kSendBackward: return "send_backward";
     case StreamKind::kRecvForward: return "recv_forward";
     case StreamKind::kRecvBackward: return "recv_backward";
+    case StreamKind::kSendForwardReverse: return "send_forward_reverse";
+    case StreamKind::kSendBackwardReverse: return "send_backward_reverse";
+    case StreamKind::kRecvForwardReverse: return "recv_forward_reverse";
+    case StreamKind::kRecvBackwardReverse: return "recv_backward_reverse";
   }
   return "?";
 }
@@ -213,13 +241,13 @@ TaskId Program::add_collective(const CollectiveOp& op, StreamKind stream, Phase 
 
 TaskId Program::add_send(const P2POp& op, StreamKind stream, Phase phase, std::string_view label,
                          std::span<const TaskId> deps, std::int32_t microbatch, std::int16_t chunk) {
-  DTSIM_CHECK(is_send_stream(stream), "a send must run on kSendForward or kSendBackward");
+  DTSIM_CHECK(is_send_stream(stream), "a send must run on a send stream");
   return add_p2p(TaskKind::kSend, op, stream, phase, label, deps, microbatch, chunk);
 }
 
 TaskId Program::add_recv(const P2POp& op, StreamKind stream, Phase phase, std::string_view label,
                          std::span<const TaskId> deps, std::int32_t microbatch, std::int16_t chunk) {
-  DTSIM_CHECK(is_recv_stream(stream), "a recv must run on kRecvForward or kRecvBackward");
+  DTSIM_CHECK(is_recv_stream(stream), "a recv must run on a recv stream");
   return add_p2p(TaskKind::kRecv, op, stream, phase, label, deps, microbatch, chunk);
 }
 
@@ -381,8 +409,7 @@ std::vector<Diagnostic> check_programs(std::span<const Program> programs) {
       e.matched = true;
       const Program& sp = programs[static_cast<std::size_t>(e.stage)];
       const Task& st = sp.tasks()[e.task];
-      const StreamKind want =
-          st.stream == StreamKind::kSendForward ? StreamKind::kRecvForward : StreamKind::kRecvBackward;
+      const StreamKind want = recv_stream_of(st.stream);
       if (t.stream != want) {
         out.push_back({path, "receives on '" + std::string(to_string(t.stream)) + "' what stage " +
                                  std::to_string(e.stage) + " sends on '" + std::string(to_string(st.stream)) +
@@ -416,13 +443,11 @@ std::vector<Diagnostic> check_programs(std::span<const Program> programs) {
     for (const Task& t : p.tasks()) {
       if (t.kind == TaskKind::kSend) {
         const P2POp& op = p.p2p(t);
-        const int rs = static_cast<int>(t.stream == StreamKind::kSendForward ? StreamKind::kRecvForward
-                                                                              : StreamKind::kRecvBackward);
+        const int rs = static_cast<int>(recv_stream_of(t.stream));
         channels[{s, static_cast<int>(t.stream), op.peer_stage, rs}].first.push_back(op.match_key);
       } else if (t.kind == TaskKind::kRecv) {
         const P2POp& op = p.p2p(t);
-        const int ss = static_cast<int>(t.stream == StreamKind::kRecvForward ? StreamKind::kSendForward
-                                                                              : StreamKind::kSendBackward);
+        const int ss = static_cast<int>(send_stream_of(t.stream));
         channels[{op.peer_stage, ss, s, static_cast<int>(t.stream)}].second.push_back(op.match_key);
       }
     }

@@ -51,7 +51,9 @@ inline constexpr NamedValue kFrameworkChoices[] = {{"megatron", as_int(models::F
 inline constexpr NamedValue kScheduleChoices[] = {
     {"gpipe", as_int(models::PipelineSchedule::kGPipe)},
     {"1f1b", as_int(models::PipelineSchedule::kOneFOneB)},
-    {"interleaved-1f1b", as_int(models::PipelineSchedule::kInterleavedOneFOneB)}};
+    {"interleaved-1f1b", as_int(models::PipelineSchedule::kInterleavedOneFOneB)},
+    {"zb-h1", as_int(models::PipelineSchedule::kZeroBubbleH1)},
+    {"dualpipe", as_int(models::PipelineSchedule::kDualPipe)}};
 inline constexpr NamedValue kContextCommChoices[] = {{"ring", as_int(models::ContextComm::kRing)},
                                                      {"all-gather", as_int(models::ContextComm::kAllGather)}};
 inline constexpr NamedValue kDimChoices[] = {{"tp", as_int(models::ParallelDim::kTensor)},
@@ -317,7 +319,11 @@ inline constexpr std::array<Field<models::ParallelPlan>, 16> kPlanFields{{
       .min = 0, .max = 3},
      [](models::ParallelPlan& p, const Value& v) { p.zero_stage = static_cast<int>(v.integer); }},
     {{.key = "schedule", .type = ValueType::kChoice, .presence = Presence::kDefault, .default_value = "\"1f1b\"",
-      .description = "Pipeline schedule.", .choices = kScheduleChoices},
+      .description = "Pipeline schedule. zb-h1: 1F1B with each backward split into input and weight gradients, "
+                     "the weight-gradient passes filling the drain (Qi et al. 2024); dualpipe: DeepSeek-V3's "
+                     "bidirectional schedule (each rank holds two model stages; pp and the micro-batch count "
+                     "even), its overlapped forward-backward pairs run one after the other.",
+      .choices = kScheduleChoices},
      [](models::ParallelPlan& p, const Value& v) { p.schedule = static_cast<models::PipelineSchedule>(v.choice); }},
     {{.key = "order", .type = ValueType::kChoiceList, .presence = Presence::kDefault,
       .default_value = "[\"tp\", \"dp\", \"pp\"]",

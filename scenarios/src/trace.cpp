@@ -25,6 +25,10 @@ std::string_view stream_title(models::StreamKind s) {
     case models::StreamKind::kSendBackward: return "pp send bwd";
     case models::StreamKind::kRecvForward: return "pp recv fwd";
     case models::StreamKind::kRecvBackward: return "pp recv bwd";
+    case models::StreamKind::kSendForwardReverse: return "pp send fwd (reverse)";
+    case models::StreamKind::kSendBackwardReverse: return "pp send bwd (reverse)";
+    case models::StreamKind::kRecvForwardReverse: return "pp recv fwd (reverse)";
+    case models::StreamKind::kRecvBackwardReverse: return "pp recv bwd (reverse)";
   }
   return "stream";
 }

@@ -141,7 +141,7 @@ TEST_CASE("type and default texts read as documented", "[scenarios][parameters]"
   CHECK(default_text(*node.find("nic_bandwidth")) == "from base");
   CHECK(default_text(*node.find("base")) == "required");
   const Section& plan = *find_section(sections, "plan");
-  CHECK(type_text(*plan.find("schedule")) == "one of gpipe, 1f1b, interleaved-1f1b");
+  CHECK(type_text(*plan.find("schedule")) == "one of gpipe, 1f1b, interleaved-1f1b, zb-h1, dualpipe");
   CHECK(type_text(*plan.find("order")) == "array of tp, dp, pp");
   CHECK(default_text(*plan.find("dp_bucket_size")) == "\"160 MB\"");
   CHECK(render_markdown(plan).find("| `tp` | integer, 1 to 4096 | `1` | Tensor-parallel size") != std::string::npos);

@@ -2,6 +2,7 @@
 // and gives a sane, self-consistent, deterministic report.
 #include <catch2/catch.hpp>
 
+#include "dtsim/models/memory.hpp"
 #include "dtsim/scenarios/report_json.hpp"
 #include "dtsim/scenarios/report_text.hpp"
 #include "dtsim/scenarios/trace.hpp"
@@ -120,6 +121,17 @@ TEST_CASE("the MoE scenarios hold what their descriptions say", "[scenarios][shi
   CHECK(v3.spec.plan.ep == 64);
   CHECK(v3.spec.plan.zero_stage == 1);
   CHECK(v3.spec.cluster.node.gpu.name == "h800");
+  // DualPipe: rank s holds 1F1B's stages s and 15 - s (weights x 2 overall) and pp + 1 micro-batches.
+  CHECK(v3.spec.plan.schedule == models::PipelineSchedule::kDualPipe);
+  models::ParallelPlan one = v3.spec.plan;
+  one.schedule = models::PipelineSchedule::kOneFOneB;
+  const auto dual_mem = models::estimate_memory(v3.spec.model, v3.spec.training, v3.spec.plan);
+  const auto one_mem = models::estimate_memory(v3.spec.model, v3.spec.training, one);
+  REQUIRE(dual_mem.size() == 16);
+  for (std::size_t s = 0; s < 16; ++s) {
+    CHECK(dual_mem[s].microbatches_in_flight == 17);
+    CHECK(dual_mem[s].weights == one_mem[s].weights + one_mem[15 - s].weights);
+  }
   const Scenario qwen = load_shipped("scenarios/qwen3-235b-a22b-256xh100-tp2pp8ep32.json");
   CHECK(qwen.spec.plan.expert_tensor_parallel() == 1);
   CHECK(qwen.spec.plan.expert_data_parallel() == 1);

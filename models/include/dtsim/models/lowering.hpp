@@ -2,7 +2,7 @@
 //
 // Each Program is the rank class's whole step: forward and backward of every
 // micro-batch of every model chunk on this stage in the schedule's order
-// (GPipe, 1F1B, interleaved 1F1B), with TP/SP collectives on the critical path,
+// (GPipe, 1F1B, interleaved 1F1B, ZB-H1, DualPipe), with TP/SP collectives on the critical path,
 // pipeline send/recv between stages, bucketed DP gradient reduction overlapped
 // with backward, ZeRO parameter gathers, recompute, and the optimizer step.
 //
@@ -21,6 +21,13 @@
 //    the stage of chunk k + 1 (none for the last), per unit in reverse order
 //    its recompute kernels (phase kRecompute) then its backward kernels, then
 //    a send on kSendBackward to the stage of chunk k - 1 (none for k = 0).
+//    A split backward's B pass (kBackwardInput) is the same without the
+//    weight-gradient kernels; its W pass (kBackwardWeight) is those kernels
+//    alone, per unit in reverse order, with no recv or send; the DP gradient
+//    buckets fill in the pass that completes a chunk's last backward (whole
+//    or W). DualPipe's chunk 1 runs its model chunk k in the other direction:
+//    it receives activations from, and sends them to, stage_holding(k -+ 1),
+//    on the reverse streams (kRecvForwardReverse, ...).
 //    Messages carry micro_batch x seq x hidden elements of the residual
 //    stream (bf16; fp32 under AMP), / tp with sequence parallelism.
 //  - A send depends on the task producing its data, a recv on nothing, and
@@ -48,7 +55,9 @@
 //  - After the last pass: with sequence parallelism, a TP all-reduce of the
 //    norm weights' gradients (Megatron); with tied embeddings and pp > 1, the
 //    embedding gradient exchanged between the first and last stage as a send
-//    and a recv each way (a 2-rank all-reduce moves the same bytes); the
+//    and a recv each way (a 2-rank all-reduce moves the same bytes; not under
+//    DualPipe); under DualPipe, the replicas' reduced gradients (the ZeRO
+//    shard, or all) exchanged the same way between stages s and pp - 1 - s; the
 //    optimizer (optimizer_ops over the stage's parameters, / dp for ZeRO >= 1)
 //    with the gradient norm's 4-byte all-reduces over TP, pipeline and (ZeRO
 //    >= 1) DP after its "grad_norm" kernel; for ZeRO 1/2 an all-gather of the
@@ -60,7 +69,8 @@
 //    "recv_bwd", "send_bwd", "dp_all_reduce", "dp_reduce_scatter",
 //    "fsdp_all_gather", "fsdp_reduce_scatter", "dp_param_all_gather",
 //    "sp_norm_grad_all_reduce", "grad_norm_all_reduce",
-//    "tied_embedding_grad_send", "tied_embedding_grad_recv".
+//    "tied_embedding_grad_send", "tied_embedding_grad_recv", "replica_grad_send",
+//    "replica_grad_recv".
 //
 // Not modelled: the head's reuse of a tied embedding under ZeRO-3 at pp = 1
 // (the head gathers only its own parameters); Megatron's bucketed parameter
@@ -84,13 +94,15 @@ namespace dtsim::models {
 std::vector<Program> lower_to_programs(const ModelSpec& model, const TrainingSpec& training, const ParallelPlan& plan);
 
 // What a pipeline transfer carries; part of its match key.
-enum class TransferKind : std::uint8_t { kActivation, kGradient, kTiedEmbeddingGradient };
+enum class TransferKind : std::uint8_t { kActivation, kGradient, kTiedEmbeddingGradient, kReplicaGradient };
 
 // The match_key both ends of a pipeline transfer compute:
 //   kind x 2^56 + microbatch x 2^24 + model_chunk,
 // where model_chunk is the receiving end's model chunk (activations: k + 1 for
 // the output of chunk k; gradients: k - 1). The tied-embedding exchange uses
-// microbatch 0 from the first stage to the last and 1 back, model chunk 0.
+// microbatch 0 from the first stage to the last and 1 back, model chunk 0;
+// DualPipe's replica exchange microbatch 0 from stage s < pp/2 to pp - 1 - s
+// and 1 back, model chunk s.
 std::uint64_t pipeline_match_key(TransferKind kind, std::int64_t microbatch, std::int64_t model_chunk);
 
 // Model FLOPs of one whole step over all GPUs (Megatron's accounting: causal

@@ -18,7 +18,9 @@ namespace dtsim::models {
 struct ModelSpec;
 struct TrainingSpec;
 
-enum class PipelineSchedule : std::uint8_t { kGPipe, kOneFOneB, kInterleavedOneFOneB };
+// kZeroBubbleH1: Qi et al.'s ZB-H1; kDualPipe: DeepSeek-V3's bidirectional
+// schedule (pipeline_schedule.hpp describes each).
+enum class PipelineSchedule : std::uint8_t { kGPipe, kOneFOneB, kInterleavedOneFOneB, kZeroBubbleH1, kDualPipe };
 enum class ParallelDim : std::uint8_t { kTensor, kData, kPipeline };
 enum class ContextComm : std::uint8_t { kRing, kAllGather };
 
@@ -82,7 +84,9 @@ struct ParallelPlan {
 //    model order, each >= 1), summing to num_layers;
 //  - virtual_stages > 1 only with the interleaved schedule, which needs
 //    virtual_stages > 1, pp > 1 and a micro-batch count divisible by pp
-//    (Megatron's rule); GPipe and 1F1B take any micro-batch count >= 1;
+//    (Megatron's rule); GPipe, 1F1B and ZB-H1 take any micro-batch count >= 1;
+//    DualPipe needs an even pp and an even micro-batch count >= 2(pp - 1);
+//    ZB-H1 and DualPipe are not modelled with ZeRO-3;
 //  - sequence_parallel needs tp > 1 and seq_len divisible by tp;
 //  - cp >= 1; cp > 1 needs seq_len divisible by 2 x cp (load-balanced
 //    causal chunks) and, with sequence parallelism, seq_len / cp by tp;

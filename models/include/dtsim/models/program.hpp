@@ -39,7 +39,9 @@ namespace dtsim::models {
 // same transfers in the same order: the replay cannot deadlock on FIFO order.
 // "Forward" is toward the next stage (activations; the last stage's forward
 // sends wrap to stage 0 under interleaving), "backward" toward the previous
-// (gradients).
+// (gradients). DualPipe's second direction (micro-batches entering at the last
+// stage) has channels of its own, the "reverse" streams: sharing a FIFO with
+// the first direction's would make each direction wait on the other's order.
 enum class StreamKind : std::uint8_t {
   kCompute,
   kTensorComm,
@@ -48,8 +50,12 @@ enum class StreamKind : std::uint8_t {
   kSendBackward,
   kRecvForward,   // receives what the previous stage sent forward
   kRecvBackward,  // receives what the next stage sent backward
+  kSendForwardReverse,   // DualPipe chunk 1: activations toward the previous stage
+  kSendBackwardReverse,  // DualPipe chunk 1: gradients toward the next stage
+  kRecvForwardReverse,
+  kRecvBackwardReverse,
 };
-inline constexpr int kStreamCount = 7;
+inline constexpr int kStreamCount = 11;
 std::string_view to_string(StreamKind s);
 
 enum class TaskKind : std::uint8_t { kCompute, kCollective, kSend, kRecv };
@@ -119,7 +125,7 @@ class Program {
   TaskId add_collective(const CollectiveOp& op, StreamKind stream, Phase phase, std::string_view label,
                         std::span<const TaskId> deps, std::int32_t microbatch = -1, std::int32_t layer = -1,
                         std::int16_t chunk = 0);
-  // `stream` must be kSendForward/kSendBackward for sends, kRecvForward/kRecvBackward for recvs.
+  // `stream` must be a kSend* stream for sends, a kRecv* stream for recvs.
   TaskId add_send(const P2POp& op, StreamKind stream, Phase phase, std::string_view label,
                   std::span<const TaskId> deps, std::int32_t microbatch = -1, std::int16_t chunk = 0);
   TaskId add_recv(const P2POp& op, StreamKind stream, Phase phase, std::string_view label,
@@ -167,8 +173,7 @@ class Program {
 // Problems with one program, each as a Diagnostic whose path is "/tasks/<i>":
 // a dependency on a task that is not earlier, a task
 // on a stream its kind cannot use (compute: kCompute; collectives: kTensorComm
-// or kDataComm; sends: kSendForward/kSendBackward; recvs:
-// kRecvForward/kRecvBackward), collectives of one group kind on two streams
+// or kDataComm; sends: kSend*; recvs: kRecv*), collectives of one group kind on two streams
 // (the replay matches collectives by their order per group kind, so they must
 // be issued in program order), and dependency cycles. Empty when sound.
 // O(tasks + deps).
@@ -178,7 +183,7 @@ std::vector<Diagnostic> check_program(const Program& program);
 // i), after check_program on each: every send has exactly one recv with the
 // same match_key on its peer stage, naming this stage as its peer, with equal
 // bytes and the matching direction (kSendForward -> kRecvForward,
-// kSendBackward -> kRecvBackward); each channel (sender stage and stream,
+// kSendBackward -> kRecvBackward, and the same for the reverse streams); each channel (sender stage and stream,
 // receiver stage and stream) lists its transfers in the same order at both
 // ends; and the step cannot deadlock: the graph of dependencies, stream order
 // and send/recv rendezvous (a matched pair is one node) has no cycle. Paths
