@@ -12,6 +12,7 @@
 #include "dtsim/models/program.hpp"
 #include "dtsim/models/rank_layout.hpp"
 #include "replay.hpp"
+#include "toy_machine.hpp"
 
 using namespace dtsim;
 using namespace dtsim::literals;
@@ -26,46 +27,10 @@ using models::TaskId;
 
 namespace {
 
-// pp GPUs on one node: 1 TB/s HBM, NVLink 100 GB/s, no latencies or overheads.
-hardware::ClusterSpec one_node(int gpus) {
-  hardware::ClusterSpec c;
-  c.node.name = "toy";
-  c.node.gpu.name = "toy-gpu";
-  c.node.gpu.peak_bf16 = FlopRate::flops_per_second(1e15);
-  c.node.gpu.peak_fp8 = FlopRate::flops_per_second(2e15);
-  c.node.gpu.peak_fp32 = FlopRate::flops_per_second(1e14);
-  c.node.gpu.memory_capacity = 80_GiB;
-  c.node.gpu.memory_bandwidth = Bandwidth::bytes_per_second(1e12);
-  c.node.gpu.sm_count = 100;
-  c.node.gpus_per_node = gpus;
-  c.node.nvlink_bandwidth = 100_GBps;
-  c.node.nvlink_latency = Duration::zero();
-  c.node.nics_per_node = gpus;
-  c.node.nic_bandwidth = 10_GBps;
-  c.node.nic_latency = Duration::zero();
-  c.num_nodes = 1;
-  c.fabric.switch_radix = 64;
-  c.fabric.switch_latency = Duration::zero();
-  return c;
-}
+// pp GPUs on one node of the toy machine.
+hardware::ClusterSpec one_node(int gpus) { return testing::toy_cluster(gpus, 1); }
 
-hardware::Calibration ideal_calibration() {
-  hardware::Calibration cal;
-  cal.name = "ideal";
-  for (auto& p : cal.op) {
-    p = hardware::OpClassParams{};
-    p.kernel_overhead = Duration::zero();
-  }
-  cal.collective = hardware::CollectiveParams{};
-  cal.collective.nvlink_efficiency = 1.0;
-  cal.collective.network_efficiency = 1.0;
-  cal.collective.base_latency = Duration::zero();
-  cal.collective.intra_hop_latency = Duration::zero();
-  cal.collective.inter_hop_latency = Duration::zero();
-  cal.collective.tree_intra_hop_latency = Duration::zero();
-  cal.collective.tree_inter_hop_latency = Duration::zero();
-  return cal;
-}
+using testing::ideal_calibration;
 
 // `units` ms of memory-bound work at 1 TB/s.
 ComputeWork ms_work(int units) {
