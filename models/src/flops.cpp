@@ -17,8 +17,10 @@
 // An MoE layer replaces the MLP term by the router 2 B s h E and, per token,
 // top_k routed experts and the shared experts: 2 B s h (k f_e + n_s f_s) x 2
 // (GELU) or x 3 (SwiGLU). Capacity drops and load imbalance do not change
-// model FLOPs (Megatron counts k experts per token).
+// model FLOPs (Megatron counts k experts per token). A sliding-window layer's
+// attention core counts its share of the causal (query, key) pairs.
 #include "dtsim/models/lowering.hpp"
+#include "dtsim/models/model_spec.hpp"
 
 namespace dtsim::models {
 
@@ -31,7 +33,16 @@ Flops model_flops_per_step(const ModelSpec& model, const TrainingSpec& training)
   const double f = static_cast<double>(model.ffn_hidden);
   const double mlp_matrices = model.mlp == MlpKind::kSwiGlu ? 3.0 : 2.0;
 
-  const double attention = 2.0 * tokens * h * (q + 2.0 * kv) + 2.0 * tokens * s * q + 2.0 * tokens * q * h;
+  // The attention core per layer, full or through the sliding window (its
+  // share of the causal pairs).
+  const double core = 2.0 * tokens * s * q;
+  const double window_share = causal_attention_pairs(training.seq_len, model.sliding_window) /
+                              causal_attention_pairs(training.seq_len, 0);
+  double windowed_layers = 0.0;
+  for (std::int64_t l = 0; l < model.num_layers; ++l) windowed_layers += is_windowed_layer(model, l) ? 1.0 : 0.0;
+  const double attention_cores =
+      (static_cast<double>(model.num_layers) - windowed_layers) * core + windowed_layers * core * window_share;
+  const double attention = 2.0 * tokens * h * (q + 2.0 * kv) + 2.0 * tokens * q * h;
   const double mlp = 2.0 * tokens * h * f * mlp_matrices;
   const double logits = 2.0 * tokens * h * static_cast<double>(model.vocab_size);
   const auto moe_layers = static_cast<double>(num_moe_layers(model));
@@ -41,7 +52,7 @@ Flops model_flops_per_step(const ModelSpec& model, const TrainingSpec& training)
       2.0 * tokens * h *
           static_cast<double>(e.top_k * e.expert_ffn_hidden + e.num_shared_experts * e.shared_expert_ffn_hidden) *
           mlp_matrices;
-  const double forward = static_cast<double>(model.num_layers) * attention +
+  const double forward = static_cast<double>(model.num_layers) * attention + attention_cores +
                          (static_cast<double>(model.num_layers) - moe_layers) * mlp + moe_layers * moe_mlp + logits;
   return Flops(3.0 * forward);
 }

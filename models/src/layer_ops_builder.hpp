@@ -4,6 +4,7 @@
 // residuals) to forward and backward lists.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -339,8 +340,13 @@ class OpsBuilder {
   // each, halved: 2 b s^2 (a/t) d. Under context parallelism with causal
   // load balancing (rank i holds chunks i and 2 cp - 1 - i) every rank does
   // 1/cp of it.
+  // A sliding window keeps causal_attention_pairs(s, w) of the s (s + 1) / 2
+  // causal pairs.
   double attention_forward_flops() const {
-    return 2.0 * as_double(d_.b) * as_double(d_.s) * as_double(d_.s) * as_double(d_.q_width) / as_double(d_.cp);
+    const double window_share =
+        causal_attention_pairs(d_.s, m_.sliding_window) / causal_attention_pairs(d_.s, 0);
+    return 2.0 * as_double(d_.b) * as_double(d_.s) * as_double(d_.s) * as_double(d_.q_width) * window_share /
+           as_double(d_.cp);
   }
   // This rank's K and V (bytes): what context parallelism moves around.
   std::int64_t local_kv_bytes() const { return d_.tokens * 2 * d_.kv_heads * d_.d * w_.act; }
@@ -429,7 +435,7 @@ class OpsBuilder {
     AttentionShape a;
     a.batch = d_.b;
     a.seq_q = d_.s / d_.cp;
-    a.seq_kv = d_.s;
+    a.seq_kv = m_.sliding_window > 0 ? std::min(d_.s, m_.sliding_window) : d_.s;  // keys per query, at most
     a.heads = d_.heads;
     a.kv_heads = d_.kv_heads;
     a.head_dim = d_.d;

@@ -34,11 +34,26 @@ ModelLayout::ModelLayout(const ModelSpec& model, const TrainingSpec& training, c
 
   decoder_ = decoder_layer_ops(model, training, plan);
   apply_framework(decoder_, training);
+  is_windowed_.assign(static_cast<std::size_t>(model.num_layers), 0);
+  for (std::int64_t l = 0; l < model.num_layers; ++l) {
+    is_windowed_[static_cast<std::size_t>(l)] = is_windowed_layer(model, l) ? 1 : 0;
+  }
+  mixed_windows_ = model.sliding_window > 0 && model.full_attention_interval > 0;
+  ModelSpec full_attention = model;
+  full_attention.sliding_window = 0;
+  if (mixed_windows_) {
+    decoder_full_ = decoder_layer_ops(full_attention, training, plan);
+    apply_framework(decoder_full_, training);
+  }
   moe_ = model.moe.enabled();
   is_moe_.assign(static_cast<std::size_t>(model.num_layers), 0);
   if (moe_) {
     moe_decoder_ = moe_layer_ops(model, training, plan);
     apply_framework(moe_decoder_, training);
+    if (mixed_windows_) {
+      moe_decoder_full_ = moe_layer_ops(full_attention, training, plan);
+      apply_framework(moe_decoder_full_, training);
+    }
     for (std::int64_t l = 0; l < model.num_layers; ++l) is_moe_[static_cast<std::size_t>(l)] = is_moe_layer(model, l);
     for (const LayerStep& s : moe_decoder_.forward) {
       if (s.kind == LayerStep::Kind::kExpertCollective) dispatch_bytes_ = std::max(dispatch_bytes_, s.collective_bytes);
@@ -97,7 +112,8 @@ Unit ModelLayout::make_unit(UnitKind kind, std::int32_t layer) const {
       break;
     case UnitKind::kDecoder: {
       const bool moe = moe_ && is_moe_[static_cast<std::size_t>(layer)] != 0;
-      u.ops = moe ? &moe_decoder_ : &decoder_;
+      const bool full = mixed_windows_ && is_windowed_[static_cast<std::size_t>(layer)] == 0;
+      u.ops = moe ? (full ? &moe_decoder_full_ : &moe_decoder_) : (full ? &decoder_full_ : &decoder_);
       u.casts = moe ? &moe_casts_ : &decoder_casts_;
       u.parameters = u.ops->parameters;
       u.expert_parameters = u.ops->expert_parameters;

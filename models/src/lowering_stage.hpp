@@ -92,6 +92,12 @@ class ModelLayout {
   bool casts_recomputed_ = false;
   LayerOps decoder_;
   LayerOps moe_decoder_;
+  // A model with sliding-window layers and full ones: the full layers' lists
+  // (decoder_ and moe_decoder_ are then the windowed layers').
+  LayerOps decoder_full_;
+  LayerOps moe_decoder_full_;
+  bool mixed_windows_ = false;
+  std::vector<std::uint8_t> is_windowed_;  // per decoder layer
   bool moe_ = false;
   std::vector<std::uint8_t> is_moe_;  // per decoder layer
   Bytes dispatch_bytes_;

@@ -157,11 +157,12 @@ void add_moe_models(ModelLibrary& lib) {
   // gpt-oss-120b: 36 layers, 128 experts of 2880, top-4, GQA 64 / 8 heads of
   // 64, biases on attention and experts. The model card's 116.8B total.
   ModelSpec oss = moe_model("gpt-oss-120b", 36, 2880, 64, 8, 64, 201088, 131072, routed(128, 4, 2880),
-                            "openai/gpt-oss-120b config.json and model card (116.8B total, 5.1B active). "
-                            "APPROXIMATED: every layer runs full causal attention (the model alternates "
-                            "128-token sliding-window layers); attention sinks and the router bias are not "
-                            "counted");
+                            "openai/gpt-oss-120b config.json and model card (116.8B total, 5.1B active): "
+                            "layers alternate a 128-token sliding window and full attention (layer_types). "
+                            "APPROXIMATED: attention sinks and the router bias are not counted");
   oss.linear_bias = true;
+  oss.sliding_window = 128;
+  oss.full_attention_interval = 2;
   lib.add(std::move(oss));
 }
 

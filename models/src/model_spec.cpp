@@ -66,6 +66,19 @@ std::int64_t moe_layer_parameter_count(const ModelSpec& m) {
   return n;
 }
 
+bool is_windowed_layer(const ModelSpec& m, std::int64_t layer) {
+  if (m.sliding_window <= 0) return false;
+  const std::int64_t n = m.full_attention_interval;
+  return n <= 0 || layer % n != n - 1;
+}
+
+double causal_attention_pairs(std::int64_t seq, std::int64_t window) {
+  const auto s = static_cast<double>(seq);
+  if (window <= 0 || window >= seq) return s * (s + 1.0) / 2.0;
+  const auto w = static_cast<double>(window);
+  return w * (w + 1.0) / 2.0 + (s - w) * w;
+}
+
 bool is_moe_layer(const ModelSpec& m, std::int64_t layer) {
   if (!m.moe.enabled() || layer < m.moe.first_dense_layers || m.moe.layer_frequency < 1) return false;
   return (layer - m.moe.first_dense_layers) % m.moe.layer_frequency == 0;
@@ -100,6 +113,16 @@ std::vector<Diagnostic> validate_model(const ModelSpec& m, std::string_view mode
     path += leaf;
     out.push_back({std::move(path), std::move(message)});
   };
+  if (m.sliding_window < 0) {
+    add("/sliding_window", "sliding_window = " + str(m.sliding_window) + "; expected 0 (full attention) or more tokens");
+  }
+  if (m.full_attention_interval < 0) {
+    add("/full_attention_interval",
+        "full_attention_interval = " + str(m.full_attention_interval) + "; expected 0 (every layer windowed) or more");
+  } else if (m.full_attention_interval > 0 && m.sliding_window == 0) {
+    add("/full_attention_interval", "full_attention_interval = " + str(m.full_attention_interval) +
+                                        " without a sliding_window; expected a sliding_window > 0");
+  }
   const MoeSpec& e = m.moe;
   if (!e.enabled()) {
     if (e.num_experts < 0) add("/num_experts", "num_experts = " + str(e.num_experts) + "; expected 0 (dense) or >= 2");

@@ -144,7 +144,7 @@ inline constexpr std::array<Field<Scenario>, 11> kScenarioFields{{
 
 // ---- model -----------------------------------------------------------------------
 
-inline constexpr std::array<Field<models::ModelSpec>, 27> kModelFields{{
+inline constexpr std::array<Field<models::ModelSpec>, 29> kModelFields{{
     {{.key = "base", .type = ValueType::kString, .presence = Presence::kDerived,
       .default_value = "none: a custom model",
       .description = "Built-in model to start from; every key left out keeps its value."}},
@@ -200,6 +200,17 @@ inline constexpr std::array<Field<models::ModelSpec>, 27> kModelFields{{
       .description = "Hidden dropout after attention and MLP blocks (GPT-3 style); its masks are saved "
                      "activations."},
      [](models::ModelSpec& m, const Value& v) { m.dropout = v.boolean; }},
+    {{.key = "sliding_window", .type = ValueType::kInteger, .presence = Presence::kDefault, .default_value = "0",
+      .description = "Sliding-window attention: each query attends to the last sliding_window tokens, itself "
+                     "included (0: full causal attention). Which layers: full_attention_interval.",
+      .min = 0, .max = kMaxSeq},
+     [](models::ModelSpec& m, const Value& v) { m.sliding_window = v.integer; }},
+    {{.key = "full_attention_interval", .type = ValueType::kInteger, .presence = Presence::kDefault,
+      .default_value = "0",
+      .description = "With a sliding_window: 0 windows every layer; N > 0 keeps every N-th layer full (layer % N "
+                     "== N - 1), e.g. 2 alternates windowed and full layers as gpt-oss does.",
+      .min = 0, .max = kMaxLayers},
+     [](models::ModelSpec& m, const Value& v) { m.full_attention_interval = v.integer; }},
     {{.key = "num_experts", .type = ValueType::kInteger, .presence = Presence::kDefault, .default_value = "0",
       .description = "Routed experts of each MoE layer; 0 is a dense model (every MoE key below must then keep "
                      "its default).",

@@ -81,6 +81,13 @@ struct ModelSpec {
   // output (GPT-3 style). Its 1-byte masks count as saved activations (KOR22);
   // attention-probability dropout runs inside the flash kernel and keeps nothing.
   bool dropout = false;
+  // Sliding-window attention: each query attends to the last sliding_window
+  // tokens (itself included; 0 = full causal attention) in the windowed
+  // layers: all of them when full_attention_interval = 0, otherwise every
+  // layer but each full_attention_interval-th (layer % interval == interval -
+  // 1 is full: 2 alternates windowed and full as gpt-oss does).
+  std::int64_t sliding_window = 0;
+  std::int64_t full_attention_interval = 0;
   MoeSpec moe;         // num_experts = 0: dense
   std::string source;  // where the figures come from (paper, model card)
 };
@@ -96,6 +103,12 @@ std::int64_t parameter_count(const ModelSpec& m);
 // MLP 2 h f (GELU) or 3 h f (SwiGLU), two norms (h each; 2h for LayerNorm),
 // and with linear_bias the biases (a + 2 kv) d + h + f (2f for SwiGLU) + h.
 std::int64_t decoder_layer_parameter_count(const ModelSpec& m);
+
+// Whether decoder layer `layer` (0-based) attends through the sliding window.
+bool is_windowed_layer(const ModelSpec& m, std::int64_t layer);
+// (query, key) pairs of causal attention over `seq` tokens with a window of
+// `window` tokens (0: no window): sum over positions i of min(i + 1, window).
+double causal_attention_pairs(std::int64_t seq, std::int64_t window);
 
 // Whether decoder layer `layer` (0-based) is an MoE layer (MoeSpec's rule).
 bool is_moe_layer(const ModelSpec& m, std::int64_t layer);
