@@ -77,7 +77,11 @@ double OpCostModel::compute_efficiency(const ComputeWork& work) const {
   const OpClassParams& p = calibration_.params(work.op_class);
   if (work.op_class == OpClass::kAttention && work.attention && !fp8_units) {
     const AttentionShape& a = *work.attention;
-    if (const auto measured = attention_table_.efficiency(a.kernel, a.seq_kv, a.head_dim, a.backward)) {
+    // The table is measured with one head width for Q, K and V; with a
+    // narrower V (MLA: QK 192, V 128) look up their mean, the FLOP-weighted
+    // width of QK^T and PV.
+    const std::int64_t width = a.head_dim_v > 0 ? (a.head_dim + a.head_dim_v) / 2 : a.head_dim;
+    if (const auto measured = attention_table_.efficiency(a.kernel, a.seq_kv, width, a.backward)) {
       return *measured;
     }
   }

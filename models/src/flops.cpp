@@ -19,10 +19,38 @@
 // (GELU) or x 3 (SwiGLU). Capacity drops and load imbalance do not change
 // model FLOPs (Megatron counts k experts per token). A sliding-window layer's
 // attention core counts its share of the causal (query, key) pairs.
+//
+// Multi-head latent attention (MlaSpec; d_qk = nope + rope, r_q, r_kv the
+// latent ranks) replaces the QKV and out projections by, per token:
+//   query  2 h r_q + 2 r_q a d_qk  (r_q = 0: 2 h a d_qk)
+//   KV     2 h (r_kv + rope) + 2 r_kv a (nope + v)
+//   out    2 a v h
+// and its core does QK^T at width d_qk and PV at v: q = a (d_qk + v) / 2 in
+// 2 B s^2 q. Megatron's MLA count (num_floating_point_operations) also adds
+// a term per latent norm element; norms are not counted here, as for the
+// other models.
 #include "dtsim/models/lowering.hpp"
 #include "dtsim/models/model_spec.hpp"
 
 namespace dtsim::models {
+
+namespace {
+
+// Forward FLOPs of one layer's MLA projections per token.
+double mla_projection_flops_per_token(const ModelSpec& m) {
+  const double h = static_cast<double>(m.hidden);
+  const double a = static_cast<double>(m.num_heads);
+  const MlaSpec& l = m.mla;
+  const double qk = static_cast<double>(l.qk_nope_head_dim + l.qk_rope_head_dim);
+  const double r_q = static_cast<double>(l.q_lora_rank);
+  const double r_kv = static_cast<double>(l.kv_lora_rank);
+  const double query = l.q_lora_rank > 0 ? 2.0 * h * r_q + 2.0 * r_q * a * qk : 2.0 * h * a * qk;
+  const double kv = 2.0 * h * (r_kv + static_cast<double>(l.qk_rope_head_dim)) +
+                    2.0 * r_kv * a * static_cast<double>(l.qk_nope_head_dim + l.v_head_dim);
+  return query + kv + 2.0 * a * static_cast<double>(l.v_head_dim) * h;
+}
+
+}  // namespace
 
 Flops model_flops_per_step(const ModelSpec& model, const TrainingSpec& training) {
   const double tokens = static_cast<double>(training.global_batch) * static_cast<double>(training.seq_len);
@@ -35,14 +63,18 @@ Flops model_flops_per_step(const ModelSpec& model, const TrainingSpec& training)
 
   // The attention core per layer, full or through the sliding window (its
   // share of the causal pairs).
-  const double core = 2.0 * tokens * s * q;
+  const bool mla = model.attention == AttentionKind::kMla;
+  const double core_width =
+      mla ? static_cast<double>(model.num_heads) * static_cast<double>(model.head_dim + model.mla.v_head_dim) / 2.0 : q;
+  const double core = 2.0 * tokens * s * core_width;
   const double window_share = causal_attention_pairs(training.seq_len, model.sliding_window) /
                               causal_attention_pairs(training.seq_len, 0);
   double windowed_layers = 0.0;
   for (std::int64_t l = 0; l < model.num_layers; ++l) windowed_layers += is_windowed_layer(model, l) ? 1.0 : 0.0;
   const double attention_cores =
       (static_cast<double>(model.num_layers) - windowed_layers) * core + windowed_layers * core * window_share;
-  const double attention = 2.0 * tokens * h * (q + 2.0 * kv) + 2.0 * tokens * q * h;
+  const double attention = mla ? tokens * mla_projection_flops_per_token(model)
+                              : 2.0 * tokens * h * (q + 2.0 * kv) + 2.0 * tokens * q * h;
   const double mlp = 2.0 * tokens * h * f * mlp_matrices;
   const double logits = 2.0 * tokens * h * static_cast<double>(model.vocab_size);
   const auto moe_layers = static_cast<double>(num_moe_layers(model));

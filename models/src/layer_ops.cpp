@@ -6,6 +6,7 @@
 
 #include "dtsim/core/error.hpp"
 #include "layer_ops_builder.hpp"
+#include "layer_ops_mla.hpp"
 #include "layer_ops_moe.hpp"
 #include "layer_ops_steps.hpp"
 
@@ -34,7 +35,7 @@ void apply_recompute(Recompute mode, const Dims& d, const Widths& w, LayerOps& o
     for (auto& s : ops.forward) {
       if (s.name != "attn_core") continue;
       LayerStep again = s;
-      again.saved_for_backward = Bytes(d.tokens * d.q_width * w.act + lse_bytes);
+      again.saved_for_backward = Bytes(d.tokens * d.o_width * w.act + lse_bytes);
       s.saved_for_backward = s.saved_for_backward - Bytes(lse_bytes);
       ops.recompute.push_back(std::move(again));
     }
@@ -43,6 +44,33 @@ void apply_recompute(Recompute mode, const Dims& d, const Widths& w, LayerOps& o
     for (auto& s : ops.forward) s.saved_for_backward = Bytes(0);
     ops.forward.front().saved_for_backward = Bytes(d.tokens_sp * d.h * w.residual);
   }
+}
+
+// The attention half of a layer: MHA/GQA, or multi-head latent attention.
+void attention_forward(OpsBuilder& ob) {
+  if (ob.model().attention == AttentionKind::kMla) {
+    mla_attention_block_forward(ob);
+  } else {
+    ob.attention_block_forward();
+  }
+}
+
+void attention_backward(OpsBuilder& ob) {
+  if (ob.model().attention == AttentionKind::kMla) {
+    mla_attention_block_backward(ob);
+  } else {
+    ob.attention_block_backward();
+  }
+}
+
+// This rank's attention parameters (TP shard; MLA's replicated
+// down-projections whole) and the layer's two norms.
+std::int64_t attention_rank_parameters(const ModelSpec& m, const Dims& d) {
+  std::int64_t n = 2 * d.norm_params;
+  if (m.attention == AttentionKind::kMla) return n + mla_rank_parameters(m, d);
+  n += d.h * d.qkv_width + d.q_width * d.h;
+  if (m.linear_bias) n += d.qkv_width + d.h;
+  return n;
 }
 
 }  // namespace
@@ -58,7 +86,7 @@ LayerOps decoder_layer_ops(const ModelSpec& m, const TrainingSpec& t, const Para
   OpsBuilder ob(m, d, w);
 
   // Forward, in execution order.
-  ob.attention_block_forward();
+  attention_forward(ob);
   ob.column_forward("mlp_up", "mlp", d.up_width);
   ob.activation_forward();
   ob.row_forward("mlp_down", "mlp", d.ffn);
@@ -69,7 +97,7 @@ LayerOps decoder_layer_ops(const ModelSpec& m, const TrainingSpec& t, const Para
   ob.row_backward("mlp_down", "mlp", d.ffn);
   ob.activation_backward();
   ob.column_backward("mlp_up", d.up_width);
-  ob.attention_block_backward();
+  attention_backward(ob);
 
   LayerOps ops;
   ops.forward = std::move(ob.fwd);
@@ -79,8 +107,8 @@ LayerOps decoder_layer_ops(const ModelSpec& m, const TrainingSpec& t, const Para
 
   // Column-parallel weights and biases are split over tp; norms and the
   // row-parallel biases are replicated on every TP rank.
-  ops.parameters = d.h * d.qkv_width + d.q_width * d.h + d.h * d.up_width + d.ffn * d.h + 2 * d.norm_params;
-  if (m.linear_bias) ops.parameters += d.qkv_width + d.up_width + 2 * d.h;
+  ops.parameters = attention_rank_parameters(m, d) + d.h * d.up_width + d.ffn * d.h;
+  if (m.linear_bias) ops.parameters += d.up_width + d.h;
   return ops;
 }
 
@@ -90,13 +118,13 @@ LayerOps moe_layer_ops(const ModelSpec& m, const TrainingSpec& t, const Parallel
   const Widths w = widths_for(t.precision);
   OpsBuilder ob(m, d, w);
 
-  ob.attention_block_forward();
+  attention_forward(ob);
   moe_block_forward(ob, e);
   ob.residual_forward("mlp");
 
   ob.residual_backward("mlp");
   moe_block_backward(ob, e);
-  ob.attention_block_backward();
+  attention_backward(ob);
 
   LayerOps ops;
   ops.forward = std::move(ob.fwd);
@@ -106,8 +134,7 @@ LayerOps moe_layer_ops(const ModelSpec& m, const TrainingSpec& t, const Parallel
 
   // Attention as a dense layer (TP shard), the router replicated on every TP
   // rank, this rank's experts (E / ep, each / expert_tp), the shared experts' TP shard.
-  ops.parameters = d.h * d.qkv_width + d.q_width * d.h + 2 * d.norm_params + d.h * e.experts;
-  if (m.linear_bias) ops.parameters += d.qkv_width + d.h;
+  ops.parameters = attention_rank_parameters(m, d) + d.h * e.experts;
   ops.expert_parameters = e.local_experts * (d.h * e.expert_up_width + e.expert_ffn * d.h);
   if (m.linear_bias) ops.expert_parameters += e.local_experts * (e.expert_up_width + d.h);
   ops.parameters += ops.expert_parameters;

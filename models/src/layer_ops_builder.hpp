@@ -45,11 +45,13 @@ struct Dims {
   bool sp = false;               // sequence parallel in effect (tp > 1)
   std::int64_t tokens_sp = 0;    // T / tp under SP, else T
   std::int64_t h = 0;
-  std::int64_t d = 0;            // head_dim
+  std::int64_t d = 0;            // head_dim: the QK head width
+  std::int64_t d_v = 0;          // value head width (head_dim; MLA's v_head_dim)
   std::int64_t heads = 0;        // query heads on this rank
   std::int64_t kv_heads = 0;     // KV heads on this rank
   std::int64_t q_width = 0;      // heads x d
-  std::int64_t qkv_width = 0;    // (heads + 2 kv_heads) x d
+  std::int64_t qkv_width = 0;    // Q, K and V together: heads d + kv_heads (d + d_v) (MHA: (heads + 2 kv_heads) d)
+  std::int64_t o_width = 0;      // heads x d_v: the attention output, the out-projection's input
   std::int64_t ffn = 0;          // f / tp
   std::int64_t up_width = 0;     // ffn (GELU) or 2 ffn (SwiGLU: gate and up)
   std::int64_t norm_params = 0;  // h (RMSNorm) or 2h (LayerNorm)
@@ -101,10 +103,12 @@ inline Dims dims_of(const ModelSpec& m, const TrainingSpec& tr, const ParallelPl
   d.tokens_sp = d.sp ? d.tokens / tp : d.tokens;
   d.h = m.hidden;
   d.d = m.head_dim;
+  d.d_v = m.attention == AttentionKind::kMla ? m.mla.v_head_dim : m.head_dim;
   d.heads = m.num_heads / tp;
   d.kv_heads = m.num_kv_heads / tp;
   d.q_width = d.heads * d.d;
-  d.qkv_width = (d.heads + 2 * d.kv_heads) * d.d;
+  d.qkv_width = d.heads * d.d + d.kv_heads * (d.d + d.d_v);
+  d.o_width = d.heads * d.d_v;
   d.ffn = m.ffn_hidden / tp;
   d.up_width = m.mlp == MlpKind::kSwiGlu ? 2 * d.ffn : d.ffn;
   d.norm_params = m.norm == NormKind::kLayerNorm ? 2 * d.h : d.h;
@@ -264,17 +268,19 @@ class OpsBuilder {
     wgrad(name, n, k);
   }
 
-  // dW[n x k] = dY^T X. Megatron fuses the accumulation into the fp32 main
+  // dW[n x k] = dY^T X over `tokens` rows (default T; T_sp for the weights
+  // MLA replicates over TP and runs on the sequence shard). Megatron fuses the accumulation into the fp32 main
   // gradient (reads and writes 4 bytes per weight element); pure bf16
   // accumulates in bf16 (beta = 1). Under AMP the GEMM writes a bf16
   // gradient, which autograd casts to fp32 and adds into .grad (2 kernels;
   // the steady-state accumulation, micro-batch 2 onwards).
-  void wgrad(const std::string& name, std::int64_t n, std::int64_t k) {
-    const std::int64_t operands = (d_.tokens * n + d_.tokens * k) * w_.act;
+  void wgrad(const std::string& name, std::int64_t n, std::int64_t k, std::int64_t tokens = -1) {
+    if (tokens < 0) tokens = d_.tokens;
+    const std::int64_t operands = (tokens * n + tokens * k) * w_.act;
     if (w_.wgrad_fused) {
-      bwd.push_back(weight_grad(gemm_step(name + "_wgrad", n, k, d_.tokens, operands + n * k * w_.grad, n * k * w_.grad)));
+      bwd.push_back(weight_grad(gemm_step(name + "_wgrad", n, k, tokens, operands + n * k * w_.grad, n * k * w_.grad)));
     } else {
-      bwd.push_back(weight_grad(gemm_step(name + "_wgrad", n, k, d_.tokens, operands, n * k * w_.act)));
+      bwd.push_back(weight_grad(gemm_step(name + "_wgrad", n, k, tokens, operands, n * k * w_.act)));
       bwd.push_back(weight_grad(compute_step(name + "_wgrad_accumulate", OpClass::kElementwise, DType::kFp32,
                                              as_double(n * k), n * k * (w_.act + w_.grad), n * k * w_.grad, 0, 2)));
     }
@@ -341,15 +347,17 @@ class OpsBuilder {
   // load balancing (rank i holds chunks i and 2 cp - 1 - i) every rank does
   // 1/cp of it.
   // A sliding window keeps causal_attention_pairs(s, w) of the s (s + 1) / 2
-  // causal pairs.
+  // causal pairs. With a value width d_v other than d (MLA) QK^T does
+  // 2 b s^2 (a/t) d / 2 and PV 2 b s^2 (a/t) d_v / 2: (a/t) (d + d_v) / 2
+  // stands for (a/t) d.
   double attention_forward_flops() const {
     const double window_share =
         causal_attention_pairs(d_.s, m_.sliding_window) / causal_attention_pairs(d_.s, 0);
-    return 2.0 * as_double(d_.b) * as_double(d_.s) * as_double(d_.s) * as_double(d_.q_width) * window_share /
-           as_double(d_.cp);
+    const double width = as_double(d_.heads) * as_double(d_.d + d_.d_v) / 2.0;
+    return 2.0 * as_double(d_.b) * as_double(d_.s) * as_double(d_.s) * width * window_share / as_double(d_.cp);
   }
   // This rank's K and V (bytes): what context parallelism moves around.
-  std::int64_t local_kv_bytes() const { return d_.tokens * 2 * d_.kv_heads * d_.d * w_.act; }
+  std::int64_t local_kv_bytes() const { return d_.tokens * d_.kv_heads * (d_.d + d_.d_v) * w_.act; }
 
   // Context parallelism's K/V exchange over the CP group, as an all-gather of
   // every rank's K and V (S = cp x local K,V; each rank receives (cp - 1)/cp
@@ -370,7 +378,7 @@ class OpsBuilder {
 
   LayerStep attention_forward_step() const {
     const std::int64_t qkv = d_.tokens * d_.qkv_width * w_.act;
-    const std::int64_t o = d_.tokens * d_.q_width * w_.act;
+    const std::int64_t o = d_.tokens * d_.o_width * w_.act;
     // Under context parallelism the kernel also reads the other ranks' K and V.
     const std::int64_t remote_kv = local_kv_bytes() * (d_.cp - 1);
     auto step = compute_step("attn_core", OpClass::kAttention, DType::kBf16, attention_forward_flops(),
@@ -385,7 +393,7 @@ class OpsBuilder {
   // accumulator to bf16: 3 kernels, 2.5x the forward FLOPs.
   void attention_backward() {
     const std::int64_t qkv = d_.tokens * d_.qkv_width * w_.act;
-    const std::int64_t o = d_.tokens * d_.q_width * w_.act;
+    const std::int64_t o = d_.tokens * d_.o_width * w_.act;
     const std::int64_t dq_accum = d_.tokens * d_.q_width * 4;
     const std::int64_t rowsum = d_.tokens * d_.heads * 4;
     const std::int64_t read = 2 * o + (qkv + 2 * o + lse_bytes() + rowsum) + dq_accum + local_kv_bytes() * (d_.cp - 1);
@@ -439,6 +447,7 @@ class OpsBuilder {
     a.heads = d_.heads;
     a.kv_heads = d_.kv_heads;
     a.head_dim = d_.d;
+    a.head_dim_v = d_.d_v;
     a.causal = true;
     a.backward = backward;
     return a;

@@ -69,23 +69,34 @@ ModelLayout::ModelLayout(const ModelSpec& model, const TrainingSpec& training, c
   norm_per_layer_ = model.norm == NormKind::kLayerNorm ? 2 * model.hidden : model.hidden;
   final_norm_ = norm_per_layer_;
   norm_per_layer_ *= 2;  // input norm and post-attention norm
+  mla_replicated_ = mla_replicated_parameter_count(model);
+  // MLA's latent norms (not cast under AMP): r_q and r_kv wide.
+  const std::int64_t latent_norms =
+      model.attention == AttentionKind::kMla
+          ? (model.mla.kv_lora_rank + model.mla.q_lora_rank) * (model.norm == NormKind::kLayerNorm ? 2 : 1)
+          : 0;
+  // Attention weight matrices: QKV and out-proj; MLA's query down and up (or
+  // one query projection), KV down and up, out-proj.
+  const std::int32_t attention_matrices =
+      model.attention == AttentionKind::kMla ? (model.mla.q_lora_rank > 0 ? 5 : 4) : 2;
 
   // AMP's autocast casts the weights of GEMMs (and their biases), not norms or
-  // the embedding lookup: 4 weight matrices per layer (QKV, out-proj, MLP up, MLP
-  // down), plus 4 biases with linear_bias; the head casts its vocabulary matrix.
+  // the embedding lookup: the attention matrices, MLP up and MLP down per layer,
+  // and each one's bias with linear_bias; the head casts its vocabulary matrix.
   // FSDP's mixed precision (fsdp_mixed_bf16) casts the shards before gathering
   // them in bf16 and frees them after use: no autocast copies (torchtitan's
   // setup). Plain AMP under FSDP gathers fp32 weights and autocast casts them.
   casts_recomputed_ = training.recompute == Recompute::kFull;
   if (!(plan.zero_stage >= 3 && training.precision == PrecisionMode::kFsdpMixedBf16)) {
-    const std::int32_t layer_tensors = model.linear_bias ? 8 : 4;
-    decoder_casts_ = weight_cast_ops(decoder_.parameters - norm_per_layer_, training, layer_tensors);
+    const std::int32_t layer_tensors = (attention_matrices + 2) * (model.linear_bias ? 2 : 1);
+    decoder_casts_ = weight_cast_ops(decoder_.parameters - norm_per_layer_ - latent_norms, training, layer_tensors);
     // The router, QKV and out-proj, up and down of every local expert and of
     // the shared experts (and their biases).
     if (moe_) {
-      const std::int64_t matrices = 2 + 2 * (model.moe.num_experts / plan.ep) + (model.moe.num_shared_experts > 0 ? 2 : 0);
+      const std::int64_t matrices =
+          attention_matrices + 2 * (model.moe.num_experts / plan.ep) + (model.moe.num_shared_experts > 0 ? 2 : 0);
       const auto moe_tensors = static_cast<std::int32_t>(1 + matrices * (model.linear_bias ? 2 : 1));
-      moe_casts_ = weight_cast_ops(moe_decoder_.parameters - norm_per_layer_, training, moe_tensors);
+      moe_casts_ = weight_cast_ops(moe_decoder_.parameters - norm_per_layer_ - latent_norms, training, moe_tensors);
     }
     head_casts_ = weight_cast_ops(embedding_matrix_, training, 1);
   }

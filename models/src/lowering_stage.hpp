@@ -70,7 +70,9 @@ class ModelLayout {
   // share between the first and the last stage.
   std::int64_t embedding_matrix_parameters() const { return embedding_matrix_; }
   // Normalization parameters of the whole stage's layers (SP all-reduces their gradients over TP).
-  std::int64_t norm_parameters_per_layer() const { return norm_per_layer_; }
+  // With MLA also its down-projections and latent norms: whole on every TP
+  // rank and, under SP, trained on the rank's sequence shard.
+  std::int64_t norm_parameters_per_layer() const { return norm_per_layer_ + mla_replicated_; }
   std::int64_t final_norm_parameters() const { return final_norm_; }
   const LayerOps& decoder() const { return decoder_; }
   // The MoE layers' kernels (empty lists for a dense model).
@@ -113,6 +115,7 @@ class ModelLayout {
   Bytes p2p_bytes_;
   std::int64_t embedding_matrix_ = 0;
   std::int64_t norm_per_layer_ = 0;
+  std::int64_t mla_replicated_ = 0;
   std::int64_t final_norm_ = 0;
 };
 

@@ -131,19 +131,23 @@ void add_moe_models(ModelLibrary& lib) {
 
   // DeepSeek-V3: 61 layers, the first 3 dense (first_k_dense_replace = 3,
   // intermediate_size 18432), 256 routed experts of 2048 (moe_intermediate_size),
-  // top-8 (num_experts_per_tok), 1 shared expert, sigmoid scoring.
+  // top-8 (num_experts_per_tok), 1 shared expert, sigmoid scoring; multi-head
+  // latent attention with 128 heads (q_lora_rank 1536, kv_lora_rank 512,
+  // qk_nope_head_dim 128, qk_rope_head_dim 64, v_head_dim 128): head_dim is
+  // the QK width 128 + 64.
   MoeSpec ds = routed(256, 8, 2048, GateKind::kSigmoid);
   ds.num_shared_experts = 1;
   ds.shared_expert_ffn_hidden = 2048;
   ds.first_dense_layers = 3;
-  ModelSpec v3 = moe_model("deepseek-v3", 61, 7168, 128, 128, 128, 129280, 163840, ds,
+  ModelSpec v3 = moe_model("deepseek-v3", 61, 7168, 128, 128, 192, 129280, 163840, ds,
                            "deepseek-ai/DeepSeek-V3 config.json and arXiv:2412.19437 (671B total, 37B active, "
-                           "the multi-token-prediction module excluded). APPROXIMATED: multi-head latent "
-                           "attention is modelled as plain MHA with 128 heads of 128 (its value head width), "
-                           "which overstates attention weights (~470M vs ~187M per layer: 688B total) and "
-                           "understates the QK head width (192); the node-limited routing (4 nodes per token) "
-                           "is not modelled");
+                           "the multi-token-prediction module excluded). APPROXIMATED: the node-limited routing "
+                           "(4 nodes per token) is not modelled; the router's score-correction bias (not trained "
+                           "by gradients) is not counted");
   v3.ffn_hidden = 18432;
+  v3.attention = AttentionKind::kMla;
+  v3.mla = MlaSpec{.q_lora_rank = 1536, .kv_lora_rank = 512, .qk_nope_head_dim = 128, .qk_rope_head_dim = 64,
+                   .v_head_dim = 128};
   lib.add(std::move(v3));
 
   // Qwen3-235B-A22B: 94 layers, all MoE (decoder_sparse_step 1, no

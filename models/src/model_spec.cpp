@@ -12,11 +12,7 @@ std::int64_t norm_parameters(const ModelSpec& m) { return m.norm == NormKind::kL
 // Attention projections, their biases and the layer's two norms: what dense
 // and MoE layers share.
 std::int64_t attention_and_norm_parameters(const ModelSpec& m) {
-  const std::int64_t q_width = m.num_heads * m.head_dim;
-  const std::int64_t qkv_width = (m.num_heads + 2 * m.num_kv_heads) * m.head_dim;
-  std::int64_t n = m.hidden * qkv_width + q_width * m.hidden + 2 * norm_parameters(m);
-  if (m.linear_bias) n += qkv_width + m.hidden;
-  return n;
+  return attention_parameter_count(m) + 2 * norm_parameters(m);
 }
 
 // The MLP of one token in an MoE layer: its routed experts and shared experts.
@@ -41,7 +37,68 @@ std::string str(double v) {
   if (!s.empty() && s.back() == '.') s.pop_back();
   return s;
 }
+
+// The attention kind's fields (validate_model's MLA rules).
+template <typename Add>
+void validate_mla(const ModelSpec& m, Add& add) {
+  const MlaSpec& a = m.mla;
+  if (m.attention != AttentionKind::kMla) {
+    if (a.q_lora_rank != 0 || a.kv_lora_rank != 0 || a.qk_nope_head_dim != 0 || a.qk_rope_head_dim != 0 ||
+        a.v_head_dim != 0) {
+      add("/attention", "MLA fields (q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim) "
+                        "are set but attention is \"mha\"; expected attention \"mla\" or no MLA fields");
+    }
+    return;
+  }
+  auto at_least = [&](const char* leaf, const char* name, std::int64_t v, std::int64_t min) {
+    if (v < min) {
+      add(leaf, std::string(name) + " = " + str(v) + "; expected an integer >= " + str(min) + " with attention \"mla\"");
+    }
+  };
+  at_least("/q_lora_rank", "q_lora_rank", a.q_lora_rank, 0);
+  at_least("/kv_lora_rank", "kv_lora_rank", a.kv_lora_rank, 1);
+  at_least("/qk_nope_head_dim", "qk_nope_head_dim", a.qk_nope_head_dim, 1);
+  at_least("/qk_rope_head_dim", "qk_rope_head_dim", a.qk_rope_head_dim, 1);
+  at_least("/v_head_dim", "v_head_dim", a.v_head_dim, 1);
+  if (m.head_dim != a.qk_nope_head_dim + a.qk_rope_head_dim) {
+    add("/head_dim", "head_dim = " + str(m.head_dim) + "; with attention \"mla\" expected qk_nope_head_dim + "
+                     "qk_rope_head_dim = " + str(a.qk_nope_head_dim + a.qk_rope_head_dim) + " (the QK head width)");
+  }
+  if (m.num_kv_heads != m.num_heads) {
+    add("/num_kv_heads", "num_kv_heads = " + str(m.num_kv_heads) + "; with attention \"mla\" expected num_heads = " +
+                             str(m.num_heads) + " (every head has its own key and value)");
+  }
+  if (m.position != PositionKind::kRotary) {
+    add("/position", "attention \"mla\" needs position \"rotary\" (its decoupled rotary key)");
+  }
+  if (m.linear_bias) add("/linear_bias", "attention \"mla\" with linear_bias is not modelled; expected false");
+}
 }  // namespace
+
+std::int64_t mla_replicated_parameter_count(const ModelSpec& m) {
+  if (m.attention != AttentionKind::kMla) return 0;
+  const MlaSpec& a = m.mla;
+  const std::int64_t per_norm_element = m.norm == NormKind::kLayerNorm ? 2 : 1;
+  std::int64_t n = m.hidden * (a.kv_lora_rank + a.qk_rope_head_dim) + per_norm_element * a.kv_lora_rank;
+  if (a.q_lora_rank > 0) n += m.hidden * a.q_lora_rank + per_norm_element * a.q_lora_rank;
+  return n;
+}
+
+std::int64_t attention_parameter_count(const ModelSpec& m) {
+  if (m.attention == AttentionKind::kMla) {
+    const MlaSpec& a = m.mla;
+    const std::int64_t qk = a.qk_nope_head_dim + a.qk_rope_head_dim;
+    const std::int64_t q_up = (a.q_lora_rank > 0 ? a.q_lora_rank : m.hidden) * m.num_heads * qk;
+    const std::int64_t kv_up = a.kv_lora_rank * m.num_heads * (a.qk_nope_head_dim + a.v_head_dim);
+    const std::int64_t out = m.num_heads * a.v_head_dim * m.hidden;
+    return mla_replicated_parameter_count(m) + q_up + kv_up + out;
+  }
+  const std::int64_t q_width = m.num_heads * m.head_dim;
+  const std::int64_t qkv_width = (m.num_heads + 2 * m.num_kv_heads) * m.head_dim;
+  std::int64_t n = m.hidden * qkv_width + q_width * m.hidden;
+  if (m.linear_bias) n += qkv_width + m.hidden;
+  return n;
+}
 
 std::int64_t mlp_parameter_count(const ModelSpec& m, std::int64_t f) {
   // SwiGLU has a gate and an up matrix of h x f each; GELU one.
@@ -122,7 +179,12 @@ std::vector<Diagnostic> validate_model(const ModelSpec& m, std::string_view mode
   } else if (m.full_attention_interval > 0 && m.sliding_window == 0) {
     add("/full_attention_interval", "full_attention_interval = " + str(m.full_attention_interval) +
                                         " without a sliding_window; expected a sliding_window > 0");
+  } else if (m.full_attention_interval == 1 || m.full_attention_interval > m.num_layers) {
+    add("/full_attention_interval", "full_attention_interval = " + str(m.full_attention_interval) +
+                                        "; expected 0 (every layer windowed) or 2 <= N <= num_layers = " +
+                                        str(m.num_layers) + " (every N-th layer full)");
   }
+  validate_mla(m, add);
   const MoeSpec& e = m.moe;
   if (!e.enabled()) {
     if (e.num_experts < 0) add("/num_experts", "num_experts = " + str(e.num_experts) + "; expected 0 (dense) or >= 2");
@@ -196,5 +258,23 @@ std::string_view to_string(MlpKind k) { return k == MlpKind::kGelu ? "gelu" : "s
 std::string_view to_string(NormKind k) { return k == NormKind::kLayerNorm ? "layernorm" : "rmsnorm"; }
 std::string_view to_string(PositionKind k) { return k == PositionKind::kLearned ? "learned" : "rotary"; }
 std::string_view to_string(GateKind k) { return k == GateKind::kSoftmax ? "softmax" : "sigmoid"; }
+std::string_view to_string(AttentionKind k) { return k == AttentionKind::kMha ? "mha" : "mla"; }
+
+std::string attention_summary(const ModelSpec& m) {
+  std::string out;
+  if (m.attention == AttentionKind::kMla) {
+    out += "MLA q/kv rank " + str(m.mla.q_lora_rank) + "/" + str(m.mla.kv_lora_rank);
+  }
+  if (m.sliding_window > 0) {
+    if (!out.empty()) out += ", ";
+    out += "window " + str(m.sliding_window);
+    const std::int64_t n = m.full_attention_interval;
+    if (n >= 2) {
+      const std::string suffix = n % 10 == 2 && n % 100 != 12 ? "nd" : n % 10 == 3 && n % 100 != 13 ? "rd" : "th";
+      out += " (every " + str(n) + suffix + " layer full)";
+    }
+  }
+  return out;
+}
 
 }  // namespace dtsim::models

@@ -35,7 +35,9 @@ int command_list(std::span<const std::string_view> args) {
       char params[32];
       std::snprintf(params, sizeof params, "%.2f B", static_cast<double>(models::parameter_count(m)) / 1e9);
       std::cout << padded(name, 14) << padded(params, 11) << m.num_layers << " layers, hidden " << m.hidden << ", "
-                << m.num_heads << " heads (" << m.num_kv_heads << " KV), FFN " << m.ffn_hidden << ", vocab "
+                << m.num_heads << " heads (" << m.num_kv_heads << " KV), ";
+      if (const std::string a = models::attention_summary(m); !a.empty()) std::cout << a << ", ";
+      std::cout << "FFN " << m.ffn_hidden << ", vocab "
                 << m.vocab_size << '\n';
     }
   } else if (args[0] == "gpus") {

@@ -73,6 +73,7 @@ std::string model_text(const Scenario& s) {
   const models::ModelSpec& m = s.spec.model;
   std::string heads = std::to_string(m.num_heads) + " heads";
   if (m.num_kv_heads != m.num_heads) heads += " (" + std::to_string(m.num_kv_heads) + " KV)";
+  if (const std::string a = models::attention_summary(m); !a.empty()) heads += ", " + a;
   return m.name + ": " + std::to_string(m.num_layers) + " layers, hidden " + std::to_string(m.hidden) + ", " + heads +
          ", FFN " + std::to_string(m.ffn_hidden) + ", vocab " + std::to_string(m.vocab_size) + "; " +
          fixed(static_cast<double>(models::parameter_count(m)) / 1e9, 2) + " B parameters";

@@ -184,7 +184,9 @@ class Loader {
     if (diags_.size() != before) return false;
     if (member(*v, "name") == nullptr) m.name = "custom";
     if (member(*v, "num_kv_heads") == nullptr) m.num_kv_heads = m.num_heads;
-    if (member(*v, "head_dim") == nullptr) {
+    if (member(*v, "head_dim") == nullptr && m.attention == models::AttentionKind::kMla) {
+      m.head_dim = m.mla.qk_nope_head_dim + m.mla.qk_rope_head_dim;
+    } else if (member(*v, "head_dim") == nullptr) {
       if (m.hidden % m.num_heads != 0) {
         diags_.add(path, "hidden (" + std::to_string(m.hidden) + ") is not divisible by num_heads (" +
                              std::to_string(m.num_heads) + "); give head_dim explicitly");

@@ -35,6 +35,8 @@ inline constexpr NamedValue kNormChoices[] = {{"layernorm", as_int(models::NormK
                                               {"rmsnorm", as_int(models::NormKind::kRmsNorm)}};
 inline constexpr NamedValue kPositionChoices[] = {{"learned", as_int(models::PositionKind::kLearned)},
                                                   {"rotary", as_int(models::PositionKind::kRotary)}};
+inline constexpr NamedValue kAttentionChoices[] = {{"mha", as_int(models::AttentionKind::kMha)},
+                                                   {"mla", as_int(models::AttentionKind::kMla)}};
 inline constexpr NamedValue kGateChoices[] = {{"softmax", as_int(models::GateKind::kSoftmax)},
                                               {"sigmoid", as_int(models::GateKind::kSigmoid)}};
 inline constexpr NamedValue kPrecisionChoices[] = {
@@ -144,7 +146,7 @@ inline constexpr std::array<Field<Scenario>, 11> kScenarioFields{{
 
 // ---- model -----------------------------------------------------------------------
 
-inline constexpr std::array<Field<models::ModelSpec>, 29> kModelFields{{
+inline constexpr std::array<Field<models::ModelSpec>, 35> kModelFields{{
     {{.key = "base", .type = ValueType::kString, .presence = Presence::kDerived,
       .default_value = "none: a custom model",
       .description = "Built-in model to start from; every key left out keeps its value."}},
@@ -167,7 +169,10 @@ inline constexpr std::array<Field<models::ModelSpec>, 29> kModelFields{{
       .min = 1, .max = kMaxHeads},
      [](models::ModelSpec& m, const Value& v) { m.num_kv_heads = v.integer; }},
     {{.key = "head_dim", .type = ValueType::kInteger, .presence = Presence::kDerived,
-      .default_value = "hidden / num_heads", .description = "Width of one attention head.", .min = 1,
+      .default_value = "hidden / num_heads; qk_nope_head_dim + qk_rope_head_dim with attention \"mla\"",
+      .description = "Width of one attention head (its query and key; MLA: must be qk_nope_head_dim + "
+                     "qk_rope_head_dim).",
+      .min = 1,
       .max = kMaxHeadDim},
      [](models::ModelSpec& m, const Value& v) { m.head_dim = v.integer; }},
     {{.key = "ffn_hidden", .type = ValueType::kInteger, .presence = Presence::kRequired,
@@ -200,6 +205,32 @@ inline constexpr std::array<Field<models::ModelSpec>, 29> kModelFields{{
       .description = "Hidden dropout after attention and MLP blocks (GPT-3 style); its masks are saved "
                      "activations."},
      [](models::ModelSpec& m, const Value& v) { m.dropout = v.boolean; }},
+    {{.key = "attention", .type = ValueType::kChoice, .presence = Presence::kDefault, .default_value = "\"mha\"",
+      .description = "mha: multi-head attention (grouped-query with fewer num_kv_heads); mla: DeepSeek's "
+                     "multi-head latent attention (the five keys below; num_kv_heads = num_heads).",
+      .choices = kAttentionChoices},
+     [](models::ModelSpec& m, const Value& v) { m.attention = static_cast<models::AttentionKind>(v.choice); }},
+    {{.key = "q_lora_rank", .type = ValueType::kInteger, .presence = Presence::kDefault, .default_value = "0",
+      .description = "MLA: width of the compressed query (DeepSeek-V3: 1536); 0 projects queries directly.",
+      .min = 0, .max = kMaxHidden},
+     [](models::ModelSpec& m, const Value& v) { m.mla.q_lora_rank = v.integer; }},
+    {{.key = "kv_lora_rank", .type = ValueType::kInteger, .presence = Presence::kDefault, .default_value = "0",
+      .description = "MLA: width of the compressed key/value latent (DeepSeek-V3: 512); at least 1 with mla.",
+      .min = 0, .max = kMaxHidden},
+     [](models::ModelSpec& m, const Value& v) { m.mla.kv_lora_rank = v.integer; }},
+    {{.key = "qk_nope_head_dim", .type = ValueType::kInteger, .presence = Presence::kDefault, .default_value = "0",
+      .description = "MLA: per-head query/key width without rotary (DeepSeek-V3: 128).", .min = 0,
+      .max = kMaxHeadDim},
+     [](models::ModelSpec& m, const Value& v) { m.mla.qk_nope_head_dim = v.integer; }},
+    {{.key = "qk_rope_head_dim", .type = ValueType::kInteger, .presence = Presence::kDefault, .default_value = "0",
+      .description = "MLA: rotary query/key width per head; the rotary key is shared by all heads (DeepSeek-V3: "
+                     "64).",
+      .min = 0, .max = kMaxHeadDim},
+     [](models::ModelSpec& m, const Value& v) { m.mla.qk_rope_head_dim = v.integer; }},
+    {{.key = "v_head_dim", .type = ValueType::kInteger, .presence = Presence::kDefault, .default_value = "0",
+      .description = "MLA: value (and attention output) width per head (DeepSeek-V3: 128).", .min = 0,
+      .max = kMaxHeadDim},
+     [](models::ModelSpec& m, const Value& v) { m.mla.v_head_dim = v.integer; }},
     {{.key = "sliding_window", .type = ValueType::kInteger, .presence = Presence::kDefault, .default_value = "0",
       .description = "Sliding-window attention: each query attends to the last sliding_window tokens, itself "
                      "included (0: full causal attention). Which layers: full_attention_interval.",

@@ -160,3 +160,33 @@ TEST_CASE("an invalid GPU or calibration is refused", "[op_cost][errors]") {
   cal.gemm_tile_m = 0;
   CHECK_THROWS_AS(OpCostModel(toy_gpu(), cal), InputError);
 }
+
+TEST_CASE("MLA attention looks up the measured table at the mean of its QK and V widths", "[op_cost][attention]") {
+  // Measured forward efficiency (flash2) at seq 256: head 128 0.2, head 192 0.9, head 64 0.1.
+  Calibration cal = toy_calibration();
+  cal.attention_samples = {{AttentionKernel::kFlash2, 256, 128, false, 0.2},
+                           {AttentionKernel::kFlash2, 256, 192, false, 0.9},
+                           {AttentionKernel::kFlash2, 256, 64, false, 0.1}};
+  const OpCostModel cost(toy_gpu(), cal);
+  auto attention = [](std::int64_t d, std::int64_t d_v) {
+    ComputeWork w;
+    w.op_class = OpClass::kAttention;
+    w.flops = Flops(1e12);
+    AttentionShape a;
+    a.batch = 1;
+    a.seq_q = a.seq_kv = 256;
+    a.heads = 8;
+    a.kv_heads = 8;
+    a.head_dim = d;
+    a.head_dim_v = d_v;
+    a.kernel = AttentionKernel::kFlash2;
+    w.attention = a;
+    return w;
+  };
+  // QK 192 and V 64: the mean width 128 (0.2), not 192 (0.9) or 64 (0.1): 1 TF / (1 PF x 0.2) + 5 us.
+  CHECK(cost.compute_efficiency(attention(192, 64)) == Approx(0.2));
+  CHECK(cost.duration(attention(192, 64)).seconds() == Approx(1e12 / (1e15 * 0.2) + 5e-6));
+  // Equal widths, or none given (0): the QK width.
+  CHECK(cost.compute_efficiency(attention(192, 192)) == Approx(0.9));
+  CHECK(cost.compute_efficiency(attention(192, 0)) == Approx(0.9));
+}

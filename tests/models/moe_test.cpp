@@ -80,7 +80,7 @@ TEST_CASE("MoE model cards' total and active parameters", "[moe][model_spec]") {
   CHECK(count(lib, "gpt-oss-120b", false) == Approx(116.8e9).epsilon(0.005));
   CHECK(count(lib, "gpt-oss-120b", true) - 201088.0 * 2880 == Approx(5.13e9).epsilon(0.005));
   // DeepSeek-V3's experts alone: 58 MoE layers x 256 x 3 x 7168 x 2048 = 653.9e9 (of the card's 671B;
-  // the rest is attention (MLA, approximated), dense layers, shared experts and embeddings).
+  // the rest is attention (MLA), dense layers, shared experts and embeddings: mla_test.cpp).
   const ModelSpec& v3 = *lib.find("deepseek-v3");
   CHECK(num_moe_layers(v3) == 58);
   CHECK_FALSE(is_moe_layer(v3, 2));

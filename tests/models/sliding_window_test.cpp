@@ -111,6 +111,18 @@ TEST_CASE("invalid window fields are rejected with their JSON path", "[window][m
   CHECK(std::any_of(d.begin(), d.end(), [](const Diagnostic& x) {
     return x.path == "/model/full_attention_interval" && x.message.find("without a sliding_window") != std::string::npos;
   }));
+  // An interval that does not fit the layers: 1 leaves no windowed layer, 3 > 2 layers no full one.
+  m.sliding_window = 128;
+  for (const std::int64_t interval : {1, 3}) {
+    m.full_attention_interval = interval;
+    d = validate_model(m, "/model");
+    REQUIRE(d.size() == 1);
+    CHECK(d[0].path == "/model/full_attention_interval");
+    CHECK(d[0].message == "full_attention_interval = " + std::to_string(interval) +
+                              "; expected 0 (every layer windowed) or 2 <= N <= num_layers = 2 (every N-th layer full)");
+  }
+  m.full_attention_interval = 2;
+  CHECK(validate_model(m, "/model").empty());
 }
 
 TEST_CASE("gpt-oss-120b alternates 128-token windows and full attention", "[window][library]") {

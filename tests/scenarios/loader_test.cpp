@@ -344,6 +344,21 @@ TEST_CASE("num_kv_heads must divide num_heads", "[scenarios][loader][reject]") {
   require_only(problems(j), "/model/num_kv_heads", "must divide num_heads (6), got 4");
 }
 
+TEST_CASE("an MLA model's fields are checked with their paths", "[scenarios][loader][reject]") {
+  Json j = minimal_scenario();
+  j["model"] = Json{{"num_layers", 4},     {"hidden", 1024},         {"num_heads", 16},
+                    {"ffn_hidden", 4096},  {"vocab_size", 32000},    {"attention", "mla"},
+                    {"kv_lora_rank", 0},   {"qk_nope_head_dim", 64}, {"qk_rope_head_dim", 32},
+                    {"v_head_dim", 64}};
+  require_only(problems(j), "/model/kv_lora_rank",
+               "kv_lora_rank = 0; expected an integer >= 1 with attention \"mla\"");
+  // MLA fields on an MHA model are not ignored.
+  j["model"] = Json{{"base", "llama3-70b"}, {"kv_lora_rank", 512}};
+  require_only(problems(j), "/model/attention",
+               "MLA fields (q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim) are set but "
+               "attention is \"mha\"; expected attention \"mla\" or no MLA fields");
+}
+
 // ---- cross-field checks ----------------------------------------------------------------------
 
 TEST_CASE("dp x tp x pp must equal the cluster's GPU count", "[scenarios][loader][reject]") {
@@ -539,6 +554,22 @@ TEST_CASE("a built-in model with overrides keeps the rest", "[scenarios][loader]
   CHECK(load(j).spec.model.name == "half-70b");
   j["model"] = Json{{"base", "llama3-70b"}};
   CHECK(load(j).spec.model.name == "llama3-70b");
+}
+
+TEST_CASE("a custom MLA model derives head_dim from its QK widths", "[scenarios][loader][overrides]") {
+  Json j = minimal_scenario();
+  j["model"] = Json{{"num_layers", 4},      {"hidden", 1024},          {"num_heads", 16},
+                    {"ffn_hidden", 4096},   {"vocab_size", 32000},     {"attention", "mla"},
+                    {"q_lora_rank", 256},   {"kv_lora_rank", 128},     {"qk_nope_head_dim", 64},
+                    {"qk_rope_head_dim", 32}, {"v_head_dim", 48},      {"sliding_window", 512}};
+  const Scenario s = load(j);
+  const models::ModelSpec& m = s.spec.model;
+  CHECK(m.attention == models::AttentionKind::kMla);
+  CHECK(m.head_dim == 64 + 32);
+  CHECK(m.num_kv_heads == 16);
+  CHECK(m.mla.q_lora_rank == 256);
+  CHECK(m.mla.v_head_dim == 48);
+  CHECK(m.sliding_window == 512);  // MLA layers can be windowed too
 }
 
 TEST_CASE("a custom model takes its derived defaults", "[scenarios][loader][overrides]") {

@@ -18,7 +18,7 @@
 //    (efficiency_tables.hpp): GEMMs multiply compute_eff x wave_eff by
 //    K / (K + gemm_k_half) and by the measured-sample correction; attention
 //    takes the measured efficiency for its sequence length and head width in
-//    place of compute_eff.
+//    place of compute_eff (distinct QK and V widths, MLA's: their mean).
 //  - Zero work costs kernels * kernel_overhead.
 // The constructor throws InputError for a GPU or calibration that fails
 // validate_cluster / validate_calibration's checks.

@@ -16,6 +16,7 @@
 //    out-proj and MLP-down row-parallel.
 //  - Attention is one fused flash kernel: forward 4 b s^2 (a/t) d / 2 FLOPs
 //    (causal half), backward 2.5x forward (the FlashAttention papers' count).
+//    With a value width d_v other than d (MLA) d becomes (d + d_v) / 2.
 //  - TP collectives: forward all-reduce after out-proj / MLP-down (no SP) or
 //    reduce-scatter (SP) plus an all-gather before QKV / MLP-up (SP); backward
 //    mirrors them (all-reduce / reduce-scatter of the column-parallel input
@@ -103,6 +104,8 @@ struct LayerOps {
 std::int64_t padded_vocab_size(const ModelSpec& m, int tp);
 
 // One dense decoder layer (attention + MLP block with norms and residuals).
+// With attention = kMla the attention block is MLA's (layer_ops_mla.hpp lists
+// its kernels and collectives).
 LayerOps decoder_layer_ops(const ModelSpec& m, const TrainingSpec& t, const ParallelPlan& p);
 // One MoE decoder layer: the attention block as in decoder_layer_ops, then on
 // the rank's sequence-parallel tokens T_l (T / tp) with moe_routing's load:

@@ -4,7 +4,8 @@
 // tied embeddings, biases), the Llama family (RMSNorm, SwiGLU MLP, GQA,
 // rotary positions, untied embeddings, no biases) and mixture-of-experts
 // models (MoeSpec: routed experts picked top-k per token by a softmax or
-// sigmoid gate, shared experts, the first layers dense). Built-in models live in a
+// sigmoid gate, shared experts, the first layers dense), and DeepSeek's
+// multi-head latent attention (MlaSpec). Built-in models live in a
 // ModelLibrary (an object filled explicitly; no static registration), and a
 // scenario may define a custom model inline.
 //
@@ -29,6 +30,31 @@ enum class PositionKind : std::uint8_t { kLearned, kRotary };
 // How the router turns its logits into expert weights: softmax over the
 // experts (Mixtral, Qwen3, gpt-oss) or a per-expert sigmoid (DeepSeek-V3).
 enum class GateKind : std::uint8_t { kSoftmax, kSigmoid };
+// kMha: multi-head attention, grouped-query when num_kv_heads < num_heads.
+// kMla: DeepSeek-V2/V3 multi-head latent attention (MlaSpec).
+enum class AttentionKind : std::uint8_t { kMha, kMla };
+
+// Multi-head latent attention (DeepSeek-V2, arXiv:2405.04434 §2.1; V3). Per
+// token, with a heads, h hidden:
+//   query:  h -> q_lora_rank (down, "q_a_proj"), RMSNorm, -> a (nope + rope)
+//           (up, "q_b_proj"); q_lora_rank = 0: one h -> a (nope + rope) projection;
+//   keys and values: h -> kv_lora_rank + rope ("kv_a_proj_with_mqa": the latent
+//           and one rotary key shared by every head), RMSNorm of the latent,
+//           latent -> a (nope + v) ("kv_b_proj": each head's key part and value);
+//   attention with QK head width nope + rope and value width v; output
+//           projection a v -> h.
+// The model's head_dim must equal qk_nope_head_dim + qk_rope_head_dim and
+// num_kv_heads num_heads (every head has its own key and value after the
+// up-projection). Under tensor parallelism the up-projections and the
+// output projection split over heads; the down-projections and latent norms
+// are replicated on every TP rank (Megatron's MLASelfAttention).
+struct MlaSpec {
+  std::int64_t q_lora_rank = 0;  // 0: no query compression
+  std::int64_t kv_lora_rank = 0;
+  std::int64_t qk_nope_head_dim = 0;
+  std::int64_t qk_rope_head_dim = 0;
+  std::int64_t v_head_dim = 0;
+};
 
 // The mixture-of-experts part of a model. num_experts = 0 is a dense model
 // (every other field is then ignored and must keep its default).
@@ -81,6 +107,8 @@ struct ModelSpec {
   // output (GPT-3 style). Its 1-byte masks count as saved activations (KOR22);
   // attention-probability dropout runs inside the flash kernel and keeps nothing.
   bool dropout = false;
+  AttentionKind attention = AttentionKind::kMha;
+  MlaSpec mla;  // with attention = kMla; every field 0 otherwise
   // Sliding-window attention: each query attends to the last sliding_window
   // tokens (itself included; 0 = full causal attention) in the windowed
   // layers: all of them when full_attention_interval = 0, otherwise every
@@ -99,10 +127,20 @@ struct ModelSpec {
 //   + final norm (h, or 2h for LayerNorm).
 std::int64_t parameter_count(const ModelSpec& m);
 
-// Parameters of one dense decoder layer: QKV h (a + 2 kv) d, out-proj a d h,
-// MLP 2 h f (GELU) or 3 h f (SwiGLU), two norms (h each; 2h for LayerNorm),
-// and with linear_bias the biases (a + 2 kv) d + h + f (2f for SwiGLU) + h.
+// Parameters of one dense decoder layer: attention_parameter_count, MLP 2 h f
+// (GELU) or 3 h f (SwiGLU), two norms (h each; 2h for LayerNorm), and with
+// linear_bias the MLP biases f (2f for SwiGLU) + h.
 std::int64_t decoder_layer_parameter_count(const ModelSpec& m);
+
+// Parameters of one layer's attention block, its two norms excluded.
+//  MHA/GQA: QKV h (a + 2 kv) d, out-proj a d h, with linear_bias + (a + 2 kv) d + h.
+//  MLA (d_qk = nope + rope): query h r_q + r_q + r_q a d_qk (or h a d_qk when
+//  r_q = 0), keys/values h (r_kv + rope) + r_kv + r_kv a (nope + v), out-proj
+//  a v h (latent norms r each, 2r for LayerNorm).
+std::int64_t attention_parameter_count(const ModelSpec& m);
+// Of those, the MLA down-projections and latent norms that every TP rank
+// holds whole (0 for MHA): h r_q + r_q + h (r_kv + rope) + r_kv.
+std::int64_t mla_replicated_parameter_count(const ModelSpec& m);
 
 // Whether decoder layer `layer` (0-based) attends through the sliding window.
 bool is_windowed_layer(const ModelSpec& m, std::int64_t layer);
@@ -137,6 +175,12 @@ std::int64_t active_parameter_count(const ModelSpec& m);
 // num_layers (at least one MoE layer); capacity_factor >= 0 (a value below 1
 // drops tokens even under balanced routing); hottest_expert_share 0 or in
 // [1 / num_experts, 1]; a dense model leaves every MoE field at its default.
+// Attention rules: MLA needs kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim
+// and v_head_dim >= 1, q_lora_rank >= 0, head_dim = nope + rope, num_kv_heads
+// = num_heads, rotary positions and no linear biases; MHA leaves the MLA
+// fields 0. sliding_window >= 0; full_attention_interval 0 or in [2,
+// num_layers] (1 would leave no windowed layer, more than num_layers no full
+// one), and only with a window.
 std::vector<Diagnostic> validate_model(const ModelSpec& m, std::string_view model_path);
 
 // A set of named models. Lookups are by exact name.
@@ -157,5 +201,10 @@ std::string_view to_string(MlpKind k);
 std::string_view to_string(NormKind k);
 std::string_view to_string(PositionKind k);
 std::string_view to_string(GateKind k);
+std::string_view to_string(AttentionKind k);
+// The attention beyond heads and KV heads, for listings and reports: "" for
+// full MHA/GQA, else e.g. "MLA q/kv rank 1536/512" and "window 128 (every 2nd
+// layer full)", joined by ", ".
+std::string attention_summary(const ModelSpec& m);
 
 }  // namespace dtsim::models

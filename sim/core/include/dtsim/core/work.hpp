@@ -66,7 +66,8 @@ struct AttentionShape {
   std::int64_t seq_kv = 0;
   std::int64_t heads = 0;
   std::int64_t kv_heads = 0;
-  std::int64_t head_dim = 0;
+  std::int64_t head_dim = 0;    // Q and K head width
+  std::int64_t head_dim_v = 0;  // V (and output) head width; 0: head_dim (MLA: 128 against QK's 192)
   bool causal = true;
   bool backward = false;
   AttentionKernel kernel = AttentionKernel::kCudnn;
