@@ -226,3 +226,18 @@ TEST_CASE("DeepSeek-V3 with MLA: 671B total, 37B active", "[mla][model_spec]") {
   CHECK(active - 129280.0 * 7168 == Approx(36.6e9).epsilon(0.005));
 }
 
+
+TEST_CASE("MLA under context parallelism exchanges the up-projected K and V", "[mla][context_parallel]") {
+  const ModelSpec m = small_mla();
+  ParallelPlan p = plan(1, false);
+  p.cp = 2;
+  const std::int64_t s = 128;
+  const LayerOps l = decoder_layer_ops(m, training(1, s), p);
+  // Each rank holds s / cp = 64 tokens of K (8 heads x 48) and V (8 x 24): 64 x 8 x 72 x 2 bytes; the
+  // all-gather's S is cp times that.
+  const LayerStep* kv = find(l.forward, "cp_all_gather_kv");
+  REQUIRE(kv != nullptr);
+  CHECK(kv->collective_bytes == Bytes(2 * 64 * 8 * 72 * 2));
+  // And 1/cp of the causal attention: 2 x 8192 x 8 x 72 / 2.
+  CHECK(find(l.forward, "attn_core")->work.flops.count() == Approx(2.0 * (s * s / 2.0) * 8 * 72 / 2));
+}
