@@ -269,8 +269,9 @@ class OpsBuilder {
   }
 
   // dW[n x k] = dY^T X over `tokens` rows (default T; T_sp for the weights
-  // MLA replicates over TP and runs on the sequence shard). Megatron fuses the accumulation into the fp32 main
-  // gradient (reads and writes 4 bytes per weight element); pure bf16
+  // MLA replicates over TP and runs on the sequence shard). Megatron fuses
+  // the accumulation into the fp32 main gradient (reads and writes 4 bytes
+  // per weight element); pure bf16
   // accumulates in bf16 (beta = 1). Under AMP the GEMM writes a bf16
   // gradient, which autograd casts to fp32 and adds into .grad (2 kernels;
   // the steady-state accumulation, micro-batch 2 onwards).
