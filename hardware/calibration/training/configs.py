@@ -27,6 +27,13 @@ MODELS = {
                          ffn_hidden=5632, vocab=32000, tied=False, n_experts=8, top_k=2, moe_ffn_hidden=5632),
     "moe-h2048-e16": dict(arch="llama", n_layers=4, hidden=2048, n_heads=16, n_kv_heads=4,
                           ffn_hidden=5632, vocab=32000, tied=False, n_experts=16, top_k=4, moe_ffn_hidden=1408),
+    # shapes first used in session 4's held-out set (fixed before any of them ran)
+    "llama-h2560": dict(arch="llama", n_layers=6, hidden=2560, n_heads=20, n_kv_heads=4,
+                        ffn_hidden=6912, vocab=32000, tied=False),
+    "moe-h1536-e32": dict(arch="llama", n_layers=4, hidden=1536, n_heads=12, n_kv_heads=4,
+                          ffn_hidden=4096, vocab=32000, tied=False, n_experts=32, top_k=4, moe_ffn_hidden=768),
+    "moe-h2560-e8": dict(arch="llama", n_layers=4, hidden=2560, n_heads=20, n_kv_heads=4,
+                         ffn_hidden=6912, vocab=32000, tied=False, n_experts=8, top_k=2, moe_ffn_hidden=6912),
     # GPT-style: LayerNorm, GELU 4h MLP, MHA, learned positions, tied embeddings
     "gpt-h1024": dict(arch="gpt", n_layers=12, hidden=1024, n_heads=16, n_kv_heads=16,
                       ffn_hidden=4096, vocab=50304, tied=True),
@@ -143,7 +150,31 @@ HOLDOUT_CONFIGS = [
     C("h_4g_tp2spdp2_llama3k_amp", "llama-h3072", seq_len=2048, micro_batch=1, tp=2, sp=True, dp=2,
       dp_impl="fsdp2", precision="amp_bf16"),
 ]
-CONFIGS = CONFIGS + MOE_CONFIGS + HOLDOUT_CONFIGS
+# Held-out set of session 4: new shapes (hidden 2560, 32 fine-grained experts) and
+# combinations, written down before any of them ran and before the session's model
+# changes; their first predictions are made with the code as it stood when they ran.
+HOLDOUT4_CONFIGS = [
+    C("h4_1g_llama2560_bf16", "llama-h2560", seq_len=2048, micro_batch=4),
+    C("h4_1g_llama2560_amp_ac_s4096", "llama-h2560", seq_len=4096, micro_batch=2, precision="amp_bf16",
+      activation_checkpointing="full"),
+    C("h4_2g_ddp_gpt1536_amp", "gpt-h1536", seq_len=2048, micro_batch=4, precision="amp_bf16",
+      dp=2, dp_impl="ddp"),
+    C("h4_2g_fsdp_llama2560_bf16_ga2", "llama-h2560", seq_len=2048, micro_batch=2, grad_accum=2,
+      dp=2, dp_impl="fsdp2"),
+    C("h4_2g_pp2_gpipe_llama2560_bf16", "llama-h2560", seq_len=2048, micro_batch=2, n_microbatches=8,
+      pp=2, pp_schedule="gpipe"),
+    C("h4_2g_ep2_moe_h2560_e8k2_bf16_s4096", "moe-h2560-e8", seq_len=4096, micro_batch=1, dp=2,
+      dp_impl="ddp", ep=2),
+    C("h4_4g_ddp_llama2560_bf16", "llama-h2560", seq_len=2048, micro_batch=4, dp=4, dp_impl="ddp"),
+    C("h4_4g_fsdp_llama2560_amp", "llama-h2560", seq_len=2048, micro_batch=2, precision="amp_bf16",
+      dp=4, dp_impl="fsdp2"),
+    C("h4_4g_pp2dp2_gpipe_gpt1536_bf16", "gpt-h1536", seq_len=2048, micro_batch=2, n_microbatches=4,
+      pp=2, pp_schedule="gpipe", dp=2, dp_impl="ddp"),
+    C("h4_4g_tp2dp2_llama2560_bf16", "llama-h2560", seq_len=2048, micro_batch=2, tp=2, dp=2,
+      dp_impl="fsdp2"),
+    C("h4_4g_ep4_moe_e32k4_bf16", "moe-h1536-e32", seq_len=2048, micro_batch=2, dp=4, dp_impl="ddp", ep=4),
+]
+CONFIGS = CONFIGS + MOE_CONFIGS + HOLDOUT_CONFIGS + HOLDOUT4_CONFIGS
 
 # smoke subset: one of each parallel mode
 SMOKE = [

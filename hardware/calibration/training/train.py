@@ -96,6 +96,39 @@ def tp_parallelize(model, tp_mesh, cfg, loss_parallel_out):
         parallelize_module(blk, tp_mesh, plan)
 
 
+def _union_s(intervals):
+    """Seconds covered by a set of [start, end) intervals in microseconds."""
+    total, end = 0.0, None
+    for a, b in sorted(intervals):
+        if end is None or a > end:
+            total += b - a
+            end = b
+        elif b > end:
+            total += b - end
+            end = b
+    return total / 1e6
+
+
+def gpu_time_breakdown(kernels):
+    """Where rank 0's GPU time went: the union of compute-kernel and of NCCL-kernel
+    intervals, their overlap, and kernels grouped by name (count, total time), so a
+    prediction's per-op breakdown can be checked against the real step."""
+    def span(e):
+        return (e.time_range.start, e.time_range.end)
+    nccl = [span(e) for e in kernels if "nccl" in e.name.lower()]
+    comp = [span(e) for e in kernels if "nccl" not in e.name.lower()]
+    comp_s, nccl_s = _union_s(comp), _union_s(nccl)
+    by_name = {}
+    for e in kernels:
+        k = e.name[:160]
+        c, t = by_name.get(k, (0, 0.0))
+        by_name[k] = (c + 1, t + e.device_time / 1e6)
+    top = sorted(by_name.items(), key=lambda kv: kv[1][1], reverse=True)[:60]
+    return {"compute_kernel_busy_s": comp_s, "nccl_kernel_busy_s": nccl_s,
+            "compute_nccl_overlap_s": comp_s + nccl_s - _union_s(comp + nccl),
+            "top_gpu_kernels": [{"name": n, "count": c, "total_s": t} for n, (c, t) in top]}
+
+
 def profile_one_step(step, cfg, rank, out_dir):
     """One more step under torch.profiler; rank 0 writes where host and GPU
     time went: wall time, GPU kernel time, kernel count, and the ops with the
@@ -116,6 +149,7 @@ def profile_one_step(step, cfg, rank, out_dir):
     summary = {
         "config": cfg["name"], "wall_s_under_profiler": wall, "gpu_kernel_time_s": gpu_s,
         "gpu_kernels": len(kernels),
+        **gpu_time_breakdown(kernels),
         "cpu_ops_total": sum(a.count for a in avg if a.device_type == torch.autograd.DeviceType.CPU),
         "top_self_cpu": [{"name": a.key, "count": a.count, "self_cpu_s": a.self_cpu_time_total / 1e6,
                           "cpu_total_s": a.cpu_time_total / 1e6} for a in top],
