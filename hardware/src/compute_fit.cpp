@@ -209,11 +209,14 @@ void fit_memory_bound(const Records& r, const GpuSpec& gpu, Calibration& cal) {
     p.kernel_overhead = seconds_to_duration(x(0));
     p.memory_efficiency = clamp_efficiency(1.0 / (x(1) * hbm));
   }
-  // Embedding kernels (gather / scatter-add) are not measured: the elementwise fit.
-  if (by_class.count(OpClass::kElementwise) != 0 && by_class.count(OpClass::kEmbedding) == 0) {
-    const OpClassParams& e = cal.params(OpClass::kElementwise);
-    cal.params(OpClass::kEmbedding).memory_efficiency = e.memory_efficiency;
-    cal.params(OpClass::kEmbedding).kernel_overhead = e.kernel_overhead;
+  // Embedding kernels (gather / scatter-add) are not measured, nor row
+  // scatter-adds in profiles older than the "scatter" suite: the elementwise fit.
+  for (const OpClass c : {OpClass::kEmbedding, OpClass::kScatterAdd}) {
+    if (by_class.count(OpClass::kElementwise) != 0 && by_class.count(c) == 0) {
+      const OpClassParams& e = cal.params(OpClass::kElementwise);
+      cal.params(c).memory_efficiency = e.memory_efficiency;
+      cal.params(c).kernel_overhead = e.kernel_overhead;
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 #include "dtsim/models/framework_profile.hpp"
 
 #include <cmath>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,33 +52,53 @@ void reshape(LayerStep& s, std::int32_t kernels, double read, double written) {
 //    weights' gather and cast, a stable argsort, a floor division and the
 //    index_select of the token rows: 10 kernels, traffic as fused;
 //  - unpermute: gather of the weights, the weighting multiply (R in, R out),
-//    a zero fill of the output (Tb) and index_add (R in, Tb read and
-//    written): 4 kernels, 2R + Tb read, R + 2Tb written;
+//    a zero fill of the output (Tb): 3 kernels, R read, R + Tb written; then
+//    index_add of the weighted rows into the output, a scatter-add of R;
 //  - unpermute backward: index_select of the output gradient's rows (R, R),
 //    its weighting (R, R), and the weights' gradient as a product and a row
 //    sum (3R, R): 4 kernels, 5R read, 3R written;
-//  - permute backward (index_select's): a zero fill (Tb) and index_add (R
-//    in, Tb read and written): 2 kernels, R + Tb read, 2Tb written.
-void eager_moe(LayerStep& s) {
+//  - permute backward (index_select's): a zero fill (Tb), then index_add of
+//    the row gradients, a scatter-add of R.
+// A scatter-add (OpClass::kScatterAdd) counts its source bytes only: one
+// atomic add per element bounds it (bench_membound.py's "scatter" suite).
+// Returns the index_add step that follows `s`, if `s` is followed by one.
+std::optional<LayerStep> eager_moe(LayerStep& s) {
+  const auto index_add = [&](double rows) {
+    LayerStep a = s;
+    a.name = s.name + "_index_add";
+    a.work.op_class = OpClass::kScatterAdd;
+    a.work.flops = Flops(rows / 2.0);  // one add per bf16 element
+    a.saved_for_backward = Bytes(0);
+    reshape(a, 1, rows, 0.0);
+    return a;
+  };
   if (s.name == "moe_permute") {
     s.work.kernels = 10;
   } else if (s.name == "moe_unpermute") {
     const double rows = s.saved_for_backward.as_double();  // the kept expert outputs: R
     const double tokens = s.work.bytes_written.as_double();
-    reshape(s, 4, 2 * rows + tokens, rows + 2 * tokens);
+    LayerStep a = index_add(rows);
+    reshape(s, 3, rows, rows + tokens);
+    s.work.flops = Flops(s.work.flops.count() - a.work.flops.count());  // the adds moved to index_add
+    return a;
   } else if (s.name == "moe_unpermute_bwd") {
     const double rows = s.work.bytes_written.as_double();  // R (+ the gate weights' gradient, negligible)
     reshape(s, 4, 5 * rows, 3 * rows);
   } else if (s.name == "moe_permute_bwd") {
     const double tokens = s.work.bytes_written.as_double();
-    const double rows = s.work.bytes_read.as_double();  // R (+ the routing map, negligible)
-    reshape(s, 2, rows + tokens, 2 * tokens);
+    const double rows = 2.0 * s.work.flops.count();  // one add per bf16 element of R
+    LayerStep a = index_add(rows);
+    s.work.op_class = OpClass::kMemcpy;
+    s.work.flops = Flops(0.0);
+    reshape(s, 1, 0.0, tokens);
+    return a;
   }
+  return std::nullopt;
 }
 
 void eager(std::vector<LayerStep>& steps, bool backward) {
   std::vector<LayerStep> out;
-  out.reserve(steps.size() + 1);
+  out.reserve(steps.size() + 3);
   for (LayerStep& s : steps) {
     if (s.name == "rotary_qk") scale(s, 14, 3.5);
     if (s.name == "rotary_qk_bwd") scale(s, 20, 4.0);
@@ -87,10 +108,11 @@ void eager(std::vector<LayerStep>& steps, bool backward) {
     if (s.name == "mlp_swiglu_bwd" || s.name == "expert_swiglu_bwd" || s.name == "shared_expert_swiglu_bwd") {
       scale(s, 3, 9.0 / 5.0);
     }
-    eager_moe(s);
+    const std::optional<LayerStep> scatter = eager_moe(s);
     // The gradient copy precedes the attention backward; the output copy follows the forward.
     if (backward && s.name == "attn_core_bwd") out.push_back(output_copy(s, true));
     out.push_back(s);
+    if (scatter) out.push_back(*scatter);
     if (!backward && s.name == "attn_core") out.push_back(output_copy(s, false));
   }
   steps = std::move(out);

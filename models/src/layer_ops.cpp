@@ -1,10 +1,12 @@
 #include "dtsim/models/layer_ops.hpp"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "dtsim/core/error.hpp"
+#include "dtsim/models/memory.hpp"
 #include "layer_ops_builder.hpp"
 #include "layer_ops_mla.hpp"
 #include "layer_ops_moe.hpp"
@@ -330,6 +332,41 @@ std::vector<LayerStep> weight_cast_ops(std::int64_t parameters, const TrainingSp
   if (!autocast || parameters <= 0) return out;
   out.push_back(compute_step("weight_cast_bf16", OpClass::kCast, DType::kFp32, as_double(parameters), parameters * 4,
                              parameters * 2, parameters * 2, tensors < 1 ? 1 : tensors));
+  return out;
+}
+
+std::vector<LayerStep> data_parallel_copy_ops(DataParallelCopy which, std::int64_t elements, const TrainingSpec& t,
+                                              std::int32_t tensors) {
+  std::vector<LayerStep> out;
+  if (t.framework == Framework::kMegatron || elements <= 0) return out;
+  const std::int32_t kernels = tensors < 1 ? 1 : tensors;
+  const std::int64_t stored = parameter_bytes(t.precision).weights;
+  const std::int64_t gathered = gathered_weight_bytes(t.precision);
+  const std::int64_t reduced = parameter_bytes(t.precision).gradients;
+  // The unsharded gradient autograd produces: the parameter's dtype (FSDP's
+  // mixed precision computes with bf16 parameters).
+  const std::int64_t unsharded_grad = t.precision == PrecisionMode::kFsdpMixedBf16 ? 2 : reduced;
+  // `passes` reads of `from`-byte elements, each written back as `to` bytes.
+  const auto step = [&](std::string name, std::int64_t from, std::int64_t to, std::int32_t n, std::int64_t passes) {
+    const OpClass op = from == to ? OpClass::kMemcpy : OpClass::kCast;
+    const DType dtype = std::max(from, to) >= 4 ? DType::kFp32 : DType::kBf16;
+    out.push_back(compute_step(std::move(name), op, dtype, from == to ? 0.0 : as_double(elements),
+                               passes * elements * from, passes * elements * to, 0, n));
+  };
+  switch (which) {
+    case DataParallelCopy::kFsdpGatherCopyIn:
+      step("fsdp_gather_copy_in", stored, gathered, multi_tensor_launches(elements), 1);
+      break;
+    case DataParallelCopy::kFsdpGatherCopyOut:
+      step("fsdp_gather_copy_out", gathered, gathered, 1, 1);
+      break;
+    case DataParallelCopy::kFsdpReduceCopyIn:
+      step("fsdp_reduce_copy_in", unsharded_grad, reduced, 1, 1);
+      break;
+    case DataParallelCopy::kDdpBucketCopy:
+      step("ddp_bucket_copy_scale", reduced, reduced, kernels + 1, 2);
+      break;
+  }
   return out;
 }
 

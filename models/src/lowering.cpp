@@ -205,11 +205,32 @@ class StageLowering {
                    tag.chunk);
   }
 
+  // A data-parallel wrapper's buffer copy (PyTorch only; none under Megatron),
+  // on the compute stream, after `deps`; kNoTask when there is none. It is
+  // off the data path: the caller decides what waits for it.
+  TaskId buffer_copy(DataParallelCopy which, std::int64_t elements, std::span<const TaskId> deps, Phase phase,
+                     Tag tag) {
+    TaskId id = kNoTask;
+    for (const LayerStep& s : data_parallel_copy_ops(which, elements, training_)) {
+      id = prog_.add_compute(s.work, phase, s.name, deps, tag.microbatch, tag.layer, tag.chunk);
+      deps = std::span<const TaskId>(&id, 1);
+    }
+    return id;
+  }
+
   // ZeRO-3: all-gather a unit's parameters (full gathered array, TP shard).
-  TaskId gather(const Unit& u, TaskId after, Tag tag) {
+  // FSDP2 first copies the local shard into the flat send buffer.
+  TaskId gather(const Unit& u, TaskId after, Tag tag, Phase phase) {
     DepList deps;
     deps.add(after);
     tag.layer = u.layer;
+    const std::int64_t dp = plan_.data_ranks();
+    const TaskId copy_in = buffer_copy(DataParallelCopy::kFsdpGatherCopyIn, (u.parameters + dp - 1) / dp,
+                                       deps.span(), phase, tag);
+    if (copy_in != kNoTask) {
+      deps.clear();
+      deps.add(copy_in);
+    }
     return data_collective(CollectiveKind::kAllGather, GroupKind::kData, Bytes(u.parameters * gathered_weight_bytes(training_.precision)),
                            Phase::kParameterSync, "fsdp_all_gather", deps.span(), tag);
   }
@@ -288,19 +309,23 @@ class StageLowering {
     const bool prefetch = fsdp() && plan_.fsdp_prefetch;
     TaskId gather_now = kNoTask;
     TaskId gather_next = kNoTask;
+    const Phase phase = is_forward ? Phase::kForward : Phase::kBackward;
     if (prefetch && n > 0) {
       // Unit 0's gather, and unit 1's prefetched behind it.
-      gather_now = gather(unit_at(0), kNoTask, tag);
-      if (n > 1) gather_next = gather(unit_at(1), kNoTask, tag);
+      gather_now = gather(unit_at(0), kNoTask, tag, phase);
+      if (n > 1) gather_next = gather(unit_at(1), kNoTask, tag, phase);
     }
     for (std::size_t i = 0; i < n; ++i) {
       const Unit& u = unit_at(i);
-      if (fsdp()) {
-        if (!prefetch) gather_now = gather(u, last_compute_, tag);
-        pending_.add(gather_now);
-      }
       Tag ut = tag;
       ut.layer = u.layer;
+      if (fsdp()) {
+        if (!prefetch) gather_now = gather(u, last_compute_, tag, phase);
+        pending_.add(gather_now);
+        // FSDP2 copies the gathered buffer out into the unsharded parameters
+        // before the unit runs.
+        emit_steps(data_parallel_copy_ops(DataParallelCopy::kFsdpGatherCopyOut, u.parameters, training_), phase, ut);
+      }
       unit_wgrad_ = kNoTask;
       if (is_forward) {
         emit_steps(*u.casts, Phase::kForward, ut);
@@ -316,7 +341,7 @@ class StageLowering {
       }
       if (prefetch) {
         // Keep one unit prefetched: unit i + 2's gather waits for unit i's kernels.
-        const TaskId after = i + 2 < n ? gather(unit_at(i + 2), last_compute_, tag) : kNoTask;
+        const TaskId after = i + 2 < n ? gather(unit_at(i + 2), last_compute_, tag, phase) : kNoTask;
         gather_now = gather_next;
         gather_next = after;
       }
@@ -325,6 +350,14 @@ class StageLowering {
       if (fsdp()) {
         DepList deps;
         deps.add(grads_ready);
+        // FSDP2 concatenates the unsharded gradients (in the reduce dtype)
+        // into the reduce-scatter's input.
+        const TaskId copy_in = buffer_copy(DataParallelCopy::kFsdpReduceCopyIn, u.parameters - u.expert_parameters,
+                                           deps.span(), Phase::kBackward, ut);
+        if (copy_in != kNoTask) {
+          deps.clear();
+          deps.add(copy_in);
+        }
         data_collective(CollectiveKind::kReduceScatter, GroupKind::kData, gradient_bytes(u), Phase::kGradientSync,
                         "fsdp_reduce_scatter", deps.span(), ut);
       } else if (fill_buckets) {
@@ -367,6 +400,10 @@ class StageLowering {
   }
 
   TaskId issue_bucket(GroupKind group, Bytes bytes, std::span<const TaskId> deps, Tag tag) {
+    // PyTorch's DDP copies the gradients into the bucket and scales it first.
+    const TaskId copy = buffer_copy(DataParallelCopy::kDdpBucketCopy, bytes.count() / bytes_.gradients, deps,
+                                    Phase::kBackward, tag);
+    if (copy != kNoTask) deps = std::span<const TaskId>(&copy, 1);
     const bool all_reduce = plan_.zero_stage == 0;
     const bool expert = group == GroupKind::kExpertData;
     const std::string_view label = all_reduce ? (expert ? "expert_dp_all_reduce" : "dp_all_reduce")

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <iostream>
 #include <optional>
 #include <span>
@@ -13,6 +14,7 @@
 
 #include "cli_common.hpp"
 #include "dtsim/scenarios/calibration_io.hpp"
+#include "dtsim/scenarios/report_text.hpp"
 #include "dtsim/scenarios/scenario.hpp"
 #include "dtsim/scenarios/training_runs.hpp"
 
@@ -26,11 +28,12 @@ struct CompareArgs {
   std::string runs;
   std::string calibration = "datasheet-defaults";
   std::optional<std::string> node;
+  std::optional<std::string> show;  // a run whose full prediction report is printed
   bool markdown = false;
 };
 
 CompareArgs parse_compare_args(std::span<const std::string_view> args) {
-  static constexpr std::string_view kOptions[] = {"--calibration", "--node", "--markdown"};
+  static constexpr std::string_view kOptions[] = {"--calibration", "--node", "--markdown", "--show"};
   CompareArgs c;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view a = args[i];
@@ -45,6 +48,8 @@ CompareArgs parse_compare_args(std::span<const std::string_view> args) {
       c.calibration = value("--calibration");
     } else if (a.rfind("--node", 0) == 0 && (a.size() == 6 || a[6] == '=')) {
       c.node = value("--node");
+    } else if (a.rfind("--show", 0) == 0 && (a.size() == 6 || a[6] == '=')) {
+      c.show = value("--show");
     } else if (a.size() > 1 && a[0] == '-') {
       throw UsageError(with_hint("option", a, kOptions, "compare"));
     } else if (c.runs.empty()) {
@@ -101,6 +106,62 @@ Summary summarize(const std::vector<RunComparison>& rows, Get get) {
   return s;
 }
 
+// Tasks of the last-finishing stage's first simulated rank, grouped by name:
+// count and total time per stream, longest first (what a profiler's
+// per-kernel table of the real step is set against).
+void print_task_totals(const sim::Report& report) {
+  int rank = -1;
+  for (const sim::TimelineEntry& e : report.timeline) {
+    if (e.stage == report.critical_stage && (rank < 0 || e.rank < rank)) rank = e.rank;
+  }
+  struct Total {
+    int count = 0;
+    Duration time;
+  };
+  std::map<std::pair<int, std::uint32_t>, Total> totals;  // (stream, label)
+  for (const sim::TimelineEntry& e : report.timeline) {
+    if (e.rank != rank) continue;
+    Total& t = totals[{static_cast<int>(e.stream), e.label}];
+    ++t.count;
+    t.time += e.end - e.start;
+  }
+  std::vector<std::pair<std::pair<int, std::uint32_t>, Total>> rows(totals.begin(), totals.end());
+  std::stable_sort(rows.begin(), rows.end(), [](const auto& x, const auto& y) { return x.second.time > y.second.time; });
+  std::cout << "\nTasks of rank " << rank << " (stage " << report.critical_stage << ") by total time\n"
+            << "  stream       count    total ms  task\n";
+  for (const auto& [key, t] : rows) {
+    char line[96];
+    std::snprintf(line, sizeof line, "  %-10s %7d %11.3f  ",
+                  std::string(models::to_string(static_cast<models::StreamKind>(key.first))).c_str(), t.count,
+                  t.time.seconds() * 1e3);
+    std::cout << line << report.labels[key.second] << "\n";
+  }
+}
+
+// The whole prediction report of one run, with its measurement: where the
+// predicted time goes, to set against a profile of the real step.
+int show_run(const TrainingRuns& runs, const std::string& name, const std::string& node_name) {
+  const auto it = std::find_if(runs.runs.begin(), runs.runs.end(), [&](const MeasuredRun& m) { return m.name == name; });
+  if (it == runs.runs.end()) {
+    std::vector<std::string_view> names;
+    for (const MeasuredRun& m : runs.runs) names.push_back(m.name);
+    throw UsageError(with_hint("run", name, names, "compare"));
+  }
+  Scenario s;
+  s.name = it->name;
+  s.description = "prediction of a measured training run";
+  s.node_base = node_name;
+  s.spec = it->spec;
+  s.spec.options.record_timeline = true;
+  const sim::Report report = sim::simulate(s.spec);
+  std::cout << render_text_report(s, report);
+  print_task_totals(report);
+  std::cout << "Measured     " << fmt("%.1f", it->step_time.seconds() * 1e3) << " ms per step (p10 "
+            << fmt("%.1f", it->step_p10.seconds() * 1e3) << ", p90 " << fmt("%.1f", it->step_p90.seconds() * 1e3)
+            << "), peak " << fmt("%.2f", it->peak_memory.as_double() / (1024.0 * 1024.0 * 1024.0)) << " GiB allocated\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int command_compare(std::span<const std::string_view> args) {
@@ -132,6 +193,7 @@ int command_compare(std::span<const std::string_view> args) {
   } catch (const InputError& e) {
     throw FileInputError(a.runs, e);
   }
+  if (a.show) return show_run(runs, *a.show, node_name);
   const std::vector<RunComparison> rows = compare_runs(runs);
   // With a fitted calibration, the datasheet defaults' predictions alongside.
   const bool both = cal.name != "datasheet-defaults";

@@ -108,11 +108,13 @@ std::optional<OpClass> memory_bound_class(const std::string& op) {
   if (op == "rmsnorm" || op == "layernorm") return OpClass::kNormalization;
   if (op == "softmax" || op == "cross_entropy") return OpClass::kSoftmax;
   if (op == "cast_bf16_to_fp32" || op == "cast_fp32_to_bf16") return OpClass::kCast;
+  if (op == "index_add") return OpClass::kScatterAdd;
   return std::nullopt;
 }
 
-void read_memory_bound(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics& d) {
-  each_record(doc, "membound", d, [&](RecordReader& r) {
+void read_memory_bound_suite(const Json& doc, std::string_view suite, hardware::MicrobenchProfile& p,
+                             Diagnostics& d) {
+  each_record(doc, suite, d, [&](RecordReader& r) {
     const std::string kind = r.text("kind");
     const std::string op = r.text("op");
     hardware::MemoryBoundMeasurement m;
@@ -132,6 +134,9 @@ void read_memory_bound(const Json& doc, hardware::MicrobenchProfile& p, Diagnost
         return;
       }
       m.op_class = *c;
+      // A scatter-add is bound by its atomic adds, one per source element:
+      // its bytes are the source rows' (work.hpp), not the ideal traffic.
+      if (m.op_class == OpClass::kScatterAdd) m.bytes = Bytes(2 * r.integer("n_elems"));
       const bool both = r.text("phase") == "fwd_bwd";
       m.op += both ? " fwd+bwd" : " fwd";
       // Absent or null: the bench did not count them; 1 is assumed.
@@ -269,7 +274,8 @@ hardware::MicrobenchProfile read_microbench_profile(std::string_view json_text, 
   } else {
     read_gemm(doc, p, d);
     read_attention(doc, p, d);
-    read_memory_bound(doc, p, d);
+    read_memory_bound_suite(doc, "membound", p, d);
+    read_memory_bound_suite(doc, "scatter", p, d);
     read_launch(doc, p, d);
     read_collectives(doc, p, d);
   }

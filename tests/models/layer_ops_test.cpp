@@ -511,6 +511,49 @@ TEST_CASE("AMP weight casts read 4 and write 2 bytes per parameter", "[layer_ops
   CHECK(weight_cast_ops(P, training(1, 1024, PrecisionMode::kPureBf16)).empty());
 }
 
+TEST_CASE("PyTorch's data-parallel wrappers copy through flat buffers; Megatron does not", "[layer_ops][dp]") {
+  const std::int64_t P = 1'000'000;
+  const auto one = [](const std::vector<LayerStep>& v) -> const LayerStep& {
+    REQUIRE(v.size() == 1);
+    return v[0];
+  };
+  const auto eager = [&](PrecisionMode p) {
+    TrainingSpec t = training(1, 1024, p);
+    t.framework = Framework::kPyTorchEager;
+    return t;
+  };
+  // Pure bf16: every buffer is bf16 (2 B read and written per element).
+  const TrainingSpec bf16 = eager(PrecisionMode::kPureBf16);
+  const LayerStep& out = one(data_parallel_copy_ops(DataParallelCopy::kFsdpGatherCopyOut, P, bf16, 9));
+  CHECK(out.work.bytes_read.count() == 2 * P);
+  CHECK(out.work.bytes_written.count() == 2 * P);
+  CHECK(out.work.op_class == OpClass::kMemcpy);
+  // AMP under FSDP gathers and reduces the fp32 parameters and gradients.
+  const TrainingSpec amp = eager(PrecisionMode::kAmpBf16);
+  CHECK(one(data_parallel_copy_ops(DataParallelCopy::kFsdpGatherCopyIn, P, amp)).work.bytes_written.count() == 4 * P);
+  CHECK(one(data_parallel_copy_ops(DataParallelCopy::kFsdpReduceCopyIn, P, amp)).work.bytes_read.count() == 4 * P);
+  // FSDP's mixed precision casts the fp32 shard to bf16 on the way in and the
+  // bf16 gradients to the fp32 reduce dtype.
+  const TrainingSpec mixed = eager(PrecisionMode::kFsdpMixedBf16);
+  const LayerStep& cast_in = one(data_parallel_copy_ops(DataParallelCopy::kFsdpGatherCopyIn, P, mixed));
+  CHECK(cast_in.work.op_class == OpClass::kCast);
+  CHECK(cast_in.work.bytes_read.count() == 4 * P);
+  CHECK(cast_in.work.bytes_written.count() == 2 * P);
+  const LayerStep& reduce_in = one(data_parallel_copy_ops(DataParallelCopy::kFsdpReduceCopyIn, P, mixed));
+  CHECK(reduce_in.work.bytes_read.count() == 2 * P);
+  CHECK(reduce_in.work.bytes_written.count() == 4 * P);
+  // DDP: the bucket copy and the scaling, each a read and a write of the gradients.
+  const LayerStep& bucket = one(data_parallel_copy_ops(DataParallelCopy::kDdpBucketCopy, P, bf16, 9));
+  CHECK(bucket.work.bytes_read.count() == 2 * 2 * P);
+  CHECK(bucket.work.bytes_written.count() == 2 * 2 * P);
+  CHECK(bucket.work.kernels == 10);
+  // Megatron's contiguous buffers: nothing.
+  TrainingSpec megatron = bf16;
+  megatron.framework = Framework::kMegatron;
+  CHECK(data_parallel_copy_ops(DataParallelCopy::kFsdpGatherCopyOut, P, megatron).empty());
+  CHECK(data_parallel_copy_ops(DataParallelCopy::kDdpBucketCopy, P, megatron).empty());
+}
+
 TEST_CASE("bad shapes are rejected with the field that is wrong", "[layer_ops][errors]") {
   const ModelSpec m = llama_like();
   // 4 KV heads cannot be split 8 ways.

@@ -439,6 +439,37 @@ TEST_CASE("ZeRO-2 reduce-scatters the accumulated gradients once", "[lowering][d
   CHECK(collective_bytes(programs[0], "dp_param_all_gather") == params[0] * 2);
 }
 
+TEST_CASE("under PyTorch, FSDP copies around every gather and reduce-scatter, DDP per bucket", "[lowering][dp]") {
+  // Compute-stream copies that sum to: per micro-batch and unit, a shard in and
+  // the whole unit out for each of its 2 gathers; the unit's gradients once.
+  ParallelPlan p = plan(1, 1, 4);
+  p.zero_stage = 3;
+  TrainingSpec t = training(8);  // m = 2 per replica
+  t.precision = PrecisionMode::kPureBf16;
+  t.framework = Framework::kPyTorchEager;
+  const auto programs = lower_to_programs(gpt_like(), t, p);
+  const std::int64_t gathers = count_label(programs[0], "fsdp_all_gather");
+  CHECK(count_label(programs[0], "fsdp_gather_copy_in") == gathers);
+  CHECK(count_label(programs[0], "fsdp_gather_copy_out") == gathers);
+  CHECK(count_label(programs[0], "fsdp_reduce_copy_in") == count_label(programs[0], "fsdp_reduce_scatter"));
+  std::int64_t copied_out = 0;
+  for (const Task& task : programs[0].tasks()) {
+    if (task.kind == TaskKind::kCompute && programs[0].label(task) == "fsdp_gather_copy_out") {
+      CHECK(task.stream == StreamKind::kCompute);
+      copied_out += programs[0].work(task).bytes_written.count();
+    }
+  }
+  // What was gathered is what was copied out.
+  CHECK(copied_out == collective_bytes(programs[0], "fsdp_all_gather"));
+  // DDP: one bucket copy before every all-reduce; none under Megatron.
+  p.zero_stage = 0;
+  const auto ddp = lower_to_programs(gpt_like(), t, p);
+  CHECK(count_label(ddp[0], "ddp_bucket_copy_scale") == count_label(ddp[0], "dp_all_reduce"));
+  CHECK(count_label(ddp[0], "ddp_bucket_copy_scale") > 0);
+  t.framework = Framework::kMegatron;
+  CHECK(count_label(lower_to_programs(gpt_like(), t, p)[0], "ddp_bucket_copy_scale") == 0);
+}
+
 TEST_CASE("ZeRO-3 gathers 2x the parameters per micro-batch and reduce-scatters once", "[lowering][dp]") {
   // Per micro-batch each unit is gathered before its forward and its backward (bf16, 2 B x 2),
   // and its gradient reduce-scattered after its backward (4 B): per step m x P x (4 + 4) B.

@@ -218,21 +218,35 @@ TEST_CASE("eager PyTorch runs an MoE layer's token shuffles op by op", "[moe][fr
     return *it;
   };
   const std::int64_t r = 128 * 2 * 256 * 2, tb = 128 * 256 * 2;
+  // Gather, weighting multiply and zero fill; then index_add, a scatter-add of R.
   const LayerStep& unpermute = find(eager.forward, "moe_unpermute");
-  CHECK(unpermute.work.kernels == 4);
-  CHECK(unpermute.work.bytes_read == Bytes(2 * r + tb));
-  CHECK(unpermute.work.bytes_written == Bytes(r + 2 * tb));
+  CHECK(unpermute.work.kernels == 3);
+  CHECK(unpermute.work.bytes_read == Bytes(r));
+  CHECK(unpermute.work.bytes_written == Bytes(r + tb));
+  const LayerStep& combine = find(eager.forward, "moe_unpermute_index_add");
+  CHECK(combine.work.op_class == OpClass::kScatterAdd);
+  CHECK(combine.work.kernels == 1);
+  CHECK(combine.work.bytes_read == Bytes(r));
+  CHECK(combine.work.bytes_written == Bytes(0));
   CHECK(find(eager.forward, "moe_permute").work.kernels == 10);
   CHECK(find(eager.forward, "moe_permute").work.bytes_read == find(fused.forward, "moe_permute").work.bytes_read);
   const LayerStep& permute_bwd = find(eager.backward, "moe_permute_bwd");
-  CHECK(permute_bwd.work.kernels == 2);
-  CHECK(permute_bwd.work.bytes_written == Bytes(2 * tb));
+  CHECK(permute_bwd.work.kernels == 1);
+  CHECK(permute_bwd.work.bytes_written == Bytes(tb));
+  CHECK(find(eager.backward, "moe_permute_bwd_index_add").work.op_class == OpClass::kScatterAdd);
+  CHECK(find(eager.backward, "moe_permute_bwd_index_add").work.bytes_read == Bytes(r));
+  // Fused, neither is a scatter-add.
+  for (const LayerStep& s : fused.forward) CHECK(s.work.op_class != OpClass::kScatterAdd);
   // The experts' SwiGLU: silu then the gate product, 5/3 of the fused traffic.
   CHECK(find(eager.forward, "expert_swiglu").work.kernels == 2);
   CHECK(find(eager.forward, "expert_swiglu").work.bytes_read.as_double() ==
         Approx(find(fused.forward, "expert_swiglu").work.bytes_read.as_double() * 5.0 / 3.0).epsilon(1e-5));
   // FLOPs are the fused lists' (the same arithmetic, more kernels).
-  CHECK(flops_of(eager.forward, "moe_unpermute").count() == flops_of(fused.forward, "moe_unpermute").count());
+  CHECK(flops_of(eager.forward, "moe_unpermute").count() + flops_of(eager.forward, "moe_unpermute_index_add").count() ==
+        flops_of(fused.forward, "moe_unpermute").count());
+  CHECK(flops_of(eager.backward, "moe_permute_bwd").count() +
+            flops_of(eager.backward, "moe_permute_bwd_index_add").count() ==
+        flops_of(fused.backward, "moe_permute_bwd").count());
 }
 
 TEST_CASE("a skewed load makes the busiest rank's expert GEMMs and all-to-alls longer", "[moe][layer_ops]") {

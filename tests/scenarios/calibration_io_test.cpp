@@ -152,6 +152,19 @@ TEST_CASE("the committed H200 profile reads completely", "[scenarios][calibratio
   CHECK(p.versions.find("NCCL 2.28.9") != std::string::npos);
 }
 
+TEST_CASE("index_add records fit the scatter-add class on their source bytes", "[scenarios][calibration][profile]") {
+  const auto p = read_microbench_profile(
+      read_text_file(source_path("hardware/calibration/data/h200-s4-scatter-microbench.json")), "scatter.json");
+  REQUIRE(p.memory_bound.size() == 32);  // 8 sizes x top-k 1, 2, 4, 8
+  for (const hardware::MemoryBoundMeasurement& m : p.memory_bound) {
+    CHECK(m.op_class == OpClass::kScatterAdd);
+    CHECK(m.op == "index_add fwd");
+  }
+  // The largest: 2^28 source elements (512 MiB of bf16 rows), whatever the
+  // destination: the atomic adds bound it.
+  CHECK(p.memory_bound.back().bytes == Bytes(std::int64_t{1} << 29));
+}
+
 TEST_CASE("a profile record the fit cannot use is an error, not skipped", "[scenarios][calibration][reject]") {
   const Json doc = Json::parse(R"({"kind": "dtsim-microbench-profile", "suites": {"gemm": {"results": [
       {"dtype": "bf16", "M": 64, "N": 64, "K": 64, "time_s": 1e-6},

@@ -17,6 +17,7 @@ from common import Timer, log
 
 ROW_H = 4096          # row length for rmsnorm / layernorm / softmax
 VOCAB = 32000         # row length for cross_entropy logits
+ROW_SCATTER = 2048    # row length (hidden) for index_add
 
 
 def sizes(quick=False):
@@ -182,3 +183,47 @@ def run(quick=False, l2_bytes=50 * 2**20, emit=None):
             if emit:
                 emit(results)
     return results, {"sizes_bytes": sizes(quick), "row_len_norm": ROW_H, "row_len_ce": VOCAB}
+
+
+def run_scatter(quick=False, l2_bytes=50 * 2**20, emit=None):
+    """index_add_ of bf16 rows (the eager MoE combine and index_select's backward):
+    `size_bytes` of source rows of ROW_SCATTER elements are added into rows / k
+    destination rows, k rows per destination in a random order (top-k routing
+    after an argsort by expert). bytes_read = source + destination, bytes_written =
+    destination, as for any memory-bound op; the time shows the atomic adds."""
+    dev = torch.device("cuda")
+    timer = Timer(quick=quick, budget_s=0.05, max_samples=15)
+    bf = torch.bfloat16
+    results = []
+    lo, hi = 2**20, 2**29
+    n_sizes = 2 if quick else 8
+    for i in range(n_sizes):
+        size = int(lo * (hi / lo) ** (i / max(1, n_sizes - 1)))
+        rows = max(8, size // (2 * ROW_SCATTER)) // 8 * 8
+        for k in (1, 2, 4, 8):
+            try:
+                dst_rows = rows // k
+                g = torch.Generator(device=dev)
+                g.manual_seed(1234 + k)
+                index = (torch.randperm(rows, device=dev, generator=g) // k).contiguous()
+                ns = _nsets(rows * ROW_SCATTER * 2, l2_bytes)
+                sets = [(torch.randn(rows, ROW_SCATTER, device=dev, dtype=bf),
+                         torch.zeros(dst_rows, ROW_SCATTER, device=dev, dtype=bf)) for _ in range(ns)]
+                r = timer.run(lambda j, sets=sets, ns=ns, index=index: sets[j % ns][1].index_add_(0, index, sets[j % ns][0]))
+                n = rows * ROW_SCATTER
+                rec = {"kind": "membound", "op": "index_add", "dtype": "bf16", "size_bytes": 2 * n, "n_elems": n,
+                       "bytes_read": 2 * n + 2 * dst_rows * ROW_SCATTER, "bytes_written": 2 * dst_rows * ROW_SCATTER,
+                       "rows": rows, "row_len": ROW_SCATTER, "top_k": k, "phase": "fwd", "n_kernels_eager": 1,
+                       "n_operand_sets": ns}
+                rec.update(r)
+                rec["gbps"] = (rec["bytes_read"] + rec["bytes_written"]) / r["time_s"] / 1e9
+                results.append(rec)
+                del sets, index
+            except Exception as ex:  # noqa: BLE001
+                results.append({"kind": "membound", "op": "index_add", "size_bytes": size, "top_k": k, "phase": "fwd",
+                                "error": f"{type(ex).__name__}: {str(ex)[:300]}"})
+        torch.cuda.empty_cache()
+        log(f"scatter size {size}: {len(results)} records")
+        if emit:
+            emit(results)
+    return results, {"row_len": ROW_SCATTER, "top_k": [1, 2, 4, 8]}

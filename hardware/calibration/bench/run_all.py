@@ -19,7 +19,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-SINGLE_SUITES = ["overhead", "gemm", "attention", "membound"]
+SINGLE_SUITES = ["overhead", "gemm", "attention", "membound", "scatter"]
 
 
 def single_main(args):
@@ -53,6 +53,9 @@ def single_main(args):
             elif suite == "membound":
                 import bench_membound as m
                 res, meta = m.run(quick=args.quick, l2_bytes=l2, emit=emit)
+            elif suite == "scatter":
+                import bench_membound as m
+                res, meta = m.run_scatter(quick=args.quick, l2_bytes=l2, emit=emit)
             elif suite == "overhead":
                 import bench_overhead as m
                 res, meta = m.run(quick=args.quick, emit=emit)
@@ -74,7 +77,7 @@ def main():
     ap.add_argument("--out", required=True, help="output directory")
     ap.add_argument("--gpus", type=int, default=None, help="GPUs to use for collectives (default: all)")
     ap.add_argument("--quick", action="store_true", help="tiny smoke-test sizes")
-    ap.add_argument("--suites", default="overhead,gemm,attention,membound,p2p,collectives")
+    ap.add_argument("--suites", default="overhead,gemm,attention,membound,scatter,p2p,collectives")
     ap.add_argument("--tag", default=None, help="machine tag for the file name, e.g. h200-x4")
     ap.add_argument("--suite-timeout", type=int, default=900)
     ap.add_argument("--append", action="store_true", help="merge into an existing profile of the same name")

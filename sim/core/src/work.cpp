@@ -31,6 +31,7 @@ std::string_view to_string(OpClass c) {
     case OpClass::kCast: return "cast";
     case OpClass::kOptimizer: return "optimizer";
     case OpClass::kMemcpy: return "memcpy";
+    case OpClass::kScatterAdd: return "scatter_add";
   }
   return "?";
 }

@@ -157,4 +157,27 @@ std::vector<LayerStep> optimizer_ops(std::int64_t parameters, const TrainingSpec
 // parameter), which the GEMMs keep for their dgrad until backward.
 std::vector<LayerStep> weight_cast_ops(std::int64_t parameters, const TrainingSpec& t, std::int32_t tensors = 1);
 
+// The copies PyTorch's data-parallel wrappers make around their collectives,
+// on the compute stream (Megatron's contiguous parameter and gradient
+// buffers make none: empty for it). `elements` is the parameters moved;
+// `tensors` the parameter tensors (one copy kernel each where PyTorch
+// launches per tensor).
+//  - kFsdpGatherCopyIn: FSDP2 copies (FSDP's mixed precision: casts) the local
+//    shard into the flat all-gather buffer, foreach_copy; `elements` = shard.
+//  - kFsdpGatherCopyOut: split_with_sizes_copy of the gathered buffer into the
+//    unsharded parameters; `elements` = the unit's whole parameters.
+//  - kFsdpReduceCopyIn: chunk_cat of the unsharded gradients (cast to the
+//    reduce dtype) into the reduce-scatter buffer.
+//  - kDdpBucketCopy: DDP copies each gradient into its bucket and divides the
+//    bucket by the group size before the all-reduce (read and write twice).
+// Stored/gathered/reduced widths follow t.precision (memory.hpp).
+enum class DataParallelCopy : std::uint8_t {
+  kFsdpGatherCopyIn,
+  kFsdpGatherCopyOut,
+  kFsdpReduceCopyIn,
+  kDdpBucketCopy,
+};
+std::vector<LayerStep> data_parallel_copy_ops(DataParallelCopy which, std::int64_t elements, const TrainingSpec& t,
+                                              std::int32_t tensors = 1);
+
 }  // namespace dtsim::models

@@ -39,8 +39,10 @@ enum class OpClass : std::uint8_t {
   kCast,           // dtype conversion (AMP weight casts)
   kOptimizer,      // fused optimizer update over parameters
   kMemcpy,         // plain device copies
+  kScatterAdd,     // index_add of rows (eager MoE combine): one atomic add per source
+                   // element bounds it, so its bytes are the source rows' only
 };
-inline constexpr int kOpClassCount = 9;
+inline constexpr int kOpClassCount = 10;
 std::string_view to_string(OpClass c);
 
 // M x K times K x N, repeated `batch` times.
