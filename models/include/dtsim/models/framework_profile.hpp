@@ -18,7 +18,9 @@
 //  - MoE layers (the harness's model.MoE): experts' SwiGLU as above; the
 //    token permutation as index arithmetic, an argsort and an index_select
 //    (10 kernels); the un-permutation as a weighting multiply, a zero fill
-//    and an index_add (4 kernels, about 2x the fused traffic); their
+//    and an index_add, the last an atomic scatter-add (OpClass::kScatterAdd,
+//    its own step "moe_unpermute_index_add"); index_select's backward
+//    likewise ("moe_permute_bwd_index_add"); their
 //    backwards likewise (framework_profile.cpp lists the bytes).
 // Both PyTorch frameworks run attention as FlashAttention-2 (SDPA's flash
 // backend); Megatron as cuDNN fused attention (Transformer Engine). Megatron
