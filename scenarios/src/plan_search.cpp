@@ -157,10 +157,17 @@ Duration lower_bound(const Scenario& s, const BoundContext& ctx) {
   const Duration dense_pass = layer_forward + layer_backward;
   const Duration moe_pass = moe_forward + moe_backward;
   Duration cheapest_stage = Duration::max();
+  Duration cheapest_forward = Duration::max();
   for (std::size_t st = 0; st < layers.size(); ++st) {
     cheapest_stage = std::min(cheapest_stage, dense_pass * layers[st] + moe_pass * moe_layers[st]);
+    cheapest_forward = std::min(cheapest_forward, layer_forward * layers[st] + moe_forward * moe_layers[st]);
   }
-  const Duration fill = cheapest_stage * (p.pp - 1) / p.virtual_stages;
+  // ZB-H1 fills its warm-up and drain with deferred weight-gradient passes:
+  // only the first micro-batch's forward through the other stages is sure to
+  // be waited for (the last stage cannot start before it arrives).
+  const bool zero_bubble = p.schedule == PipelineSchedule::kZeroBubbleH1;
+  const Duration fill = zero_bubble ? cheapest_forward * (p.pp - 1)
+                                    : cheapest_stage * (p.pp - 1) / p.virtual_stages;
 
   Duration bound = Duration::zero();
   for (int st = 0; st < p.pp; ++st) {
@@ -201,7 +208,8 @@ Duration lower_bound(const Scenario& s, const BoundContext& ctx) {
       // Stage 0 waits through the whole fill and drain before its last
       // backward; with interleaving up to pp micro-batches' backward may
       // follow the first chunk's last one.
-      const Duration start = interleaved ? work - backward * p.pp : work - backward + (st == 0 ? fill : Duration::zero());
+      const Duration start = interleaved ? work - backward * p.pp
+                                         : work - backward + (st == 0 && !zero_bubble ? fill : Duration::zero());
       const Duration reduce = ctx.collective(p.zero_stage == 0 ? CollectiveKind::kAllReduce : CollectiveKind::kReduceScatter,
                                              dp_group, Bytes(stage_params * bytes.gradients), true);
       bound = std::max(bound, std::max(start, Duration::zero()) + reduce + optimizer + gather);
@@ -224,7 +232,7 @@ std::vector<bool> dominated_by_less_recompute(const std::vector<PlanChoice>& pla
   const auto key_of = [](const PlanChoice& c) {
     const ParallelPlan& p = c.plan;
     return Key{p.tp, p.pp, p.dp, p.virtual_stages, static_cast<int>(p.schedule), p.zero_stage, p.sequence_parallel,
-               c.micro_batch, p.ep * 4096 + p.cp, static_cast<int>(p.order[1])};
+               c.micro_batch, (p.ep * 4096 + p.cp) * 2 + static_cast<int>(p.cp_comm), static_cast<int>(p.order[1])};
   };
   std::map<Key, Recompute> least;  // the least recomputation that fits, per plan
   for (std::size_t i = 0; i < plans.size(); ++i) {
@@ -300,6 +308,7 @@ std::vector<PlanChoice> enumerate_plans(const Scenario& base, PlanSearchStats& s
         std::vector<std::pair<PipelineSchedule, int>> schedules{{PipelineSchedule::kOneFOneB, 1}};
         if (pp > 1) {
           schedules.emplace_back(PipelineSchedule::kGPipe, 1);
+          schedules.emplace_back(PipelineSchedule::kZeroBubbleH1, 1);
           for (const std::int64_t v : divisors(m.num_layers / pp)) {
             if (v >= 2) schedules.emplace_back(PipelineSchedule::kInterleavedOneFOneB, static_cast<int>(v));
           }
@@ -323,7 +332,12 @@ std::vector<PlanChoice> enumerate_plans(const Scenario& base, PlanSearchStats& s
         if (pp > 1 && dp > 1) {
           orders.push_back({models::ParallelDim::kTensor, models::ParallelDim::kPipeline, models::ParallelDim::kData});
         }
+        // Context parallelism: the ring (K/V blocks passed around, overlapped
+        // with attention) and the all-gather variant.
+        std::vector<models::ContextComm> cp_comms{models::ContextComm::kRing};
+        if (cp > 1) cp_comms.push_back(models::ContextComm::kAllGather);
         for (const auto& order : orders)
+        for (const models::ContextComm cp_comm : cp_comms)
         for (const auto& [schedule, v] : schedules) {
           for (const std::int64_t ep : eps) {
             for (const Recompute r : {Recompute::kNone, Recompute::kSelective, Recompute::kFull}) {
@@ -342,6 +356,7 @@ std::vector<PlanChoice> enumerate_plans(const Scenario& base, PlanSearchStats& s
                   plan.expert_tp = 0;
                   plan.order = order;
                   plan.cp = static_cast<int>(cp);
+                  plan.cp_comm = cp_comm;
                   models::TrainingSpec tt = t;
                   tt.micro_batch = mb;
                   tt.recompute = r;
@@ -452,7 +467,10 @@ PlanSearchResult search_plans(const Scenario& base, const PlanSearchOptions& opt
 std::string describe_plan(const PlanChoice& c) {
   const ParallelPlan& p = c.plan;
   std::string out = "TP " + std::to_string(p.tp) + " x PP " + std::to_string(p.pp) + " x DP " + std::to_string(p.dp);
-  if (p.cp > 1) out.append(" x CP ").append(std::to_string(p.cp));
+  if (p.cp > 1) {
+    out.append(" x CP ").append(std::to_string(p.cp));
+    out.append(" (").append(detail::name_of(detail::kContextCommChoices, p.cp_comm)).append(")");
+  }
   if (p.ep > 1) out.append(" (EP ").append(std::to_string(p.ep)).append(")");
   if (p.order[1] == models::ParallelDim::kPipeline) out.append(", order tensor-pipeline-data");
   if (p.pp > 1) {
@@ -494,8 +512,15 @@ std::string why_ahead(const RankedPlan& a, const RankedPlan& b) {
         .append(detail::name_of(detail::kRecomputeChoices, b.choice.recompute));
     if (a.choice.recompute < b.choice.recompute) out.append(" (fits without it)");
   }
-  if (a.choice.plan.virtual_stages != b.choice.plan.virtual_stages && a.metrics.breakdown.bubble < y.bubble) {
-    out.append("; ").append(std::to_string(a.choice.plan.virtual_stages)).append(" virtual stages shrink the bubble");
+  if (a.metrics.breakdown.bubble < y.bubble) {
+    if (a.choice.plan.pp == 1) {
+      out.append("; no pipeline, no bubble");
+    } else if (a.choice.plan.schedule != b.choice.plan.schedule &&
+               a.choice.plan.schedule == PipelineSchedule::kZeroBubbleH1) {
+      out.append("; ZB-H1's deferred weight gradients fill the bubble");
+    } else if (a.choice.plan.virtual_stages > b.choice.plan.virtual_stages) {
+      out.append("; ").append(std::to_string(a.choice.plan.virtual_stages)).append(" virtual stages shrink the bubble");
+    }
   }
   return out;
 }
@@ -559,7 +584,9 @@ std::string plan_json(const Scenario& base, const PlanChoice& c) {
          ", \"dp\": " + std::to_string(p.dp) + ", \"virtual_stages\": " + std::to_string(p.virtual_stages) +
          ", \"schedule\": \"" + std::string(detail::name_of(detail::kScheduleChoices, p.schedule)) +
          "\", \"zero_stage\": " + std::to_string(p.zero_stage) + (p.ep > 1 ? ", \"ep\": " + std::to_string(p.ep) : "") +
-         (p.cp > 1 ? ", \"cp\": " + std::to_string(p.cp) : "") +
+         (p.cp > 1 ? ", \"cp\": " + std::to_string(p.cp) + ", \"cp_comm\": \"" +
+                         std::string(detail::name_of(detail::kContextCommChoices, p.cp_comm)) + "\""
+                   : "") +
          ", \"sequence_parallel\": " + (p.sequence_parallel ? "true" : "false") +
          (p.order[1] == models::ParallelDim::kPipeline ? ", \"order\": [\"tensor\", \"pipeline\", \"data\"]" : "") + "}\n";
   return out;

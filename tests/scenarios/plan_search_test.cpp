@@ -68,14 +68,23 @@ TEST_CASE("plan search finds what simulating every plan finds", "[scenarios][pla
   // tp in {1, 2, 4} (8 does not divide 12 heads), pp in {1, 2, 4} with tp x pp | 8.
   int expert_parallel = 0;
   int context_parallel = 0;
+  int all_gather_cp = 0;
+  int zero_bubble = 0;
   for (const PlanChoice& c : plans) {
     CHECK(c.plan.world_size() == 8);
     CHECK(c.plan.tp != 8);
     if (c.plan.ep > 1) ++expert_parallel;
     if (c.plan.cp > 1) ++context_parallel;
+    if (c.plan.cp > 1 && c.plan.cp_comm == models::ContextComm::kAllGather) ++all_gather_cp;
+    if (c.plan.schedule == models::PipelineSchedule::kZeroBubbleH1) {
+      ++zero_bubble;
+      CHECK(c.plan.zero_stage < 3);  // ZB-H1 splits the backward, which ZeRO-3 cannot
+    }
   }
   CHECK((expert_parallel > 0) == moe);
   CHECK((context_parallel > 0) == (which == 2));
+  CHECK((all_gather_cp > 0) == (which == 2));
+  CHECK(zero_bubble > 0);
   CHECK(stats.enumerated == stats.invalid + static_cast<std::int64_t>(plans.size()));
 
   struct Simulated {
@@ -146,11 +155,21 @@ TEST_CASE("plan search explains the order", "[scenarios][plan]") {
   b.metrics.breakdown.bubble = seconds_to_duration(0.5);
   a.metrics.breakdown.exposed_comm = seconds_to_duration(0.2);
   b.metrics.breakdown.exposed_comm = seconds_to_duration(0.3);
+  a.choice.plan.pp = b.choice.plan.pp = 4;
   b.choice.recompute = models::Recompute::kFull;
   CHECK(why_ahead(a, b) ==
         "500.000 ms faster: 400.000 ms less bubble, 100.000 ms less exposed communication; recompute none instead of "
         "full "
         "(fits without it)");
+  b.choice.recompute = models::Recompute::kNone;
+  const std::string reasons = "500.000 ms faster: 400.000 ms less bubble, 100.000 ms less exposed communication; ";
+  a.choice.plan.virtual_stages = 2;
+  CHECK(why_ahead(a, b) == reasons + "2 virtual stages shrink the bubble");
+  a.choice.plan.virtual_stages = 1;
+  a.choice.plan.schedule = models::PipelineSchedule::kZeroBubbleH1;
+  CHECK(why_ahead(a, b) == reasons + "ZB-H1's deferred weight gradients fill the bubble");
+  a.choice.plan.pp = 1;
+  CHECK(why_ahead(a, b) == reasons + "no pipeline, no bubble");
 }
 
 }  // namespace dtsim::scenarios
