@@ -34,6 +34,13 @@ MODELS = {
                           ffn_hidden=4096, vocab=32000, tied=False, n_experts=32, top_k=4, moe_ffn_hidden=768),
     "moe-h2560-e8": dict(arch="llama", n_layers=4, hidden=2560, n_heads=20, n_kv_heads=4,
                          ffn_hidden=6912, vocab=32000, tied=False, n_experts=8, top_k=2, moe_ffn_hidden=6912),
+    # shapes first used in session 4's second held-out set (after the session's model changes)
+    "llama-h1792": dict(arch="llama", n_layers=8, hidden=1792, n_heads=14, n_kv_heads=2,
+                        ffn_hidden=4864, vocab=32000, tied=False),
+    "gpt-h2304": dict(arch="gpt", n_layers=8, hidden=2304, n_heads=18, n_kv_heads=18,
+                      ffn_hidden=9216, vocab=50304, tied=True),
+    "moe-h1792-e16": dict(arch="llama", n_layers=6, hidden=1792, n_heads=14, n_kv_heads=2,
+                          ffn_hidden=4864, vocab=32000, tied=False, n_experts=16, top_k=2, moe_ffn_hidden=2432),
     # GPT-style: LayerNorm, GELU 4h MLP, MHA, learned positions, tied embeddings
     "gpt-h1024": dict(arch="gpt", n_layers=12, hidden=1024, n_heads=16, n_kv_heads=16,
                       ffn_hidden=4096, vocab=50304, tied=True),
@@ -174,7 +181,30 @@ HOLDOUT4_CONFIGS = [
       dp_impl="fsdp2"),
     C("h4_4g_ep4_moe_e32k4_bf16", "moe-h1536-e32", seq_len=2048, micro_batch=2, dp=4, dp_impl="ddp", ep=4),
 ]
-CONFIGS = CONFIGS + MOE_CONFIGS + HOLDOUT_CONFIGS + HOLDOUT4_CONFIGS
+# Second held-out set of session 4, written after that session's model changes
+# (FSDP2/DDP buffer copies, atomic scatter-adds) and before any of it ran: an
+# out-of-sample check of the changed model, with new shapes again.
+HOLDOUT5_CONFIGS = [
+    C("h5_1g_llama1792_amp", "llama-h1792", seq_len=2048, micro_batch=6, precision="amp_bf16"),
+    C("h5_1g_gpt2304_bf16", "gpt-h2304", seq_len=2048, micro_batch=4),
+    C("h5_2g_fsdp_llama1792_amp", "llama-h1792", seq_len=2048, micro_batch=4, precision="amp_bf16",
+      dp=2, dp_impl="fsdp2"),
+    C("h5_4g_fsdp_gpt2304_amp", "gpt-h2304", seq_len=2048, micro_batch=2, precision="amp_bf16",
+      dp=4, dp_impl="fsdp2"),
+    C("h5_4g_fsdp_llama1792_mp_s4096", "llama-h1792", seq_len=4096, micro_batch=1, precision="fsdp_mp_bf16",
+      dp=4, dp_impl="fsdp2"),
+    C("h5_4g_fsdp_llama1792_bf16_noreshard", "llama-h1792", seq_len=2048, micro_batch=4, dp=4, dp_impl="fsdp2",
+      fsdp_reshard_after_forward=False),
+    C("h5_2g_ddp_llama1792_bf16_ga2", "llama-h1792", seq_len=2048, micro_batch=4, grad_accum=2,
+      dp=2, dp_impl="ddp"),
+    C("h5_4g_ddp_gpt2304_amp", "gpt-h2304", seq_len=2048, micro_batch=2, precision="amp_bf16",
+      dp=4, dp_impl="ddp"),
+    C("h5_2g_ep2_moe1792_e16k2", "moe-h1792-e16", seq_len=2048, micro_batch=2, dp=2, dp_impl="ddp", ep=2),
+    C("h5_4g_ep4_moe1792_e16k2_s4096", "moe-h1792-e16", seq_len=4096, micro_batch=1, dp=4, dp_impl="ddp", ep=4),
+    C("h5_4g_pp2dp2_1f1b_llama1792_bf16", "llama-h1792", seq_len=2048, micro_batch=2, n_microbatches=4,
+      pp=2, pp_schedule="1f1b", dp=2, dp_impl="ddp"),
+]
+CONFIGS = CONFIGS + MOE_CONFIGS + HOLDOUT_CONFIGS + HOLDOUT4_CONFIGS + HOLDOUT5_CONFIGS
 
 # smoke subset: one of each parallel mode
 SMOKE = [
