@@ -99,6 +99,33 @@ MoeDims moe_dims_of(const ModelSpec& m, const Dims& d, const ParallelPlan& p) {
   return e;
 }
 
+// Expert parallelism's exchange toward the experts: the all-to-all, then
+// (several local experts) Megatron's sort of the received chunks by expert.
+// The forward's dispatch, and the backward's combine gradient.
+void exchange_to_experts(std::vector<LayerStep>& out, const MoeDims& e, std::int64_t h, const Widths& w,
+                         const std::string& all_to_all, const std::string& sort) {
+  if (e.ep == 1) return;
+  out.push_back(expert_collective(all_to_all, CollectiveKind::kAllToAll, a2a_bytes(e, h, w),
+                                  LayerStep::Kind::kExpertCollective));
+  if (e.local_experts > 1) {
+    const std::int64_t received = e.load.hottest_rank_assignments * h * w.act;
+    out.push_back(compute_step(sort, OpClass::kMemcpy, DType::kBf16, 0.0, received, received));
+  }
+}
+
+// The way back: the chunks unsorted to source-rank order, then the
+// all-to-all. The forward's combine, and the backward's dispatch gradient.
+void exchange_from_experts(std::vector<LayerStep>& out, const MoeDims& e, std::int64_t h, const Widths& w,
+                           const std::string& unsort, const std::string& all_to_all) {
+  if (e.ep == 1) return;
+  if (e.local_experts > 1) {
+    const std::int64_t received = e.load.hottest_rank_assignments * h * w.act;
+    out.push_back(compute_step(unsort, OpClass::kMemcpy, DType::kBf16, 0.0, received, received));
+  }
+  out.push_back(expert_collective(all_to_all, CollectiveKind::kAllToAll, a2a_bytes(e, h, w),
+                                  LayerStep::Kind::kExpertCollective));
+}
+
 void moe_block_forward(OpsBuilder& ob, const MoeDims& e) {
   const Dims& d = ob.dims();
   const Widths& w = ob.widths();
@@ -108,7 +135,6 @@ void moe_block_forward(OpsBuilder& ob, const MoeDims& e) {
   const std::int64_t logits = t * e.experts;
   const std::int64_t kept = e.load.kept_assignments;
   const std::int64_t routing_map = t * e.top_k * (8 + 4);  // expert index and gate weight per assignment
-  const std::int64_t received = e.load.hottest_rank_assignments;
   const std::int64_t rows = e.expert_rows;
 
   // Router: logits = X W_r^T (keeps X for its wgrad), then the gate (softmax or
@@ -121,14 +147,7 @@ void moe_block_forward(OpsBuilder& ob, const MoeDims& e) {
   // computation + gather).
   f.push_back(compute_step("moe_permute", OpClass::kMemcpy, DType::kBf16, 0.0, t * h * w.act + routing_map,
                            kept * h * w.act, 0, 2));
-  if (e.ep > 1) {
-    f.push_back(expert_collective("ep_all_to_all_dispatch", CollectiveKind::kAllToAll, a2a_bytes(e, h, w),
-                                  LayerStep::Kind::kExpertCollective));
-    if (e.local_experts > 1) {
-      f.push_back(compute_step("moe_sort_chunks", OpClass::kMemcpy, DType::kBf16, 0.0, received * h * w.act,
-                               received * h * w.act));
-    }
-  }
+  exchange_to_experts(f, e, h, w, "ep_all_to_all_dispatch", "moe_sort_chunks");
   if (e.etp > 1) {
     f.push_back(expert_collective("etp_all_gather_experts", CollectiveKind::kAllGather, rows * h * w.act,
                                   LayerStep::Kind::kExpertTensorCollective));
@@ -143,14 +162,7 @@ void moe_block_forward(OpsBuilder& ob, const MoeDims& e) {
     f.push_back(expert_collective("etp_reduce_scatter_experts", CollectiveKind::kReduceScatter, rows * h * w.act,
                                   LayerStep::Kind::kExpertTensorCollective));
   }
-  if (e.ep > 1) {
-    if (e.local_experts > 1) {
-      f.push_back(compute_step("moe_unsort_chunks", OpClass::kMemcpy, DType::kBf16, 0.0, received * h * w.act,
-                               received * h * w.act));
-    }
-    f.push_back(expert_collective("ep_all_to_all_combine", CollectiveKind::kAllToAll, a2a_bytes(e, h, w),
-                                  LayerStep::Kind::kExpertCollective));
-  }
+  exchange_from_experts(f, e, h, w, "moe_unsort_chunks", "ep_all_to_all_combine");
   // Un-permutation: scale each expert output by its gate weight and sum a
   // token's k rows. Keeps the expert outputs (the gate weights' gradient is
   // their dot product with the output gradient).
@@ -174,7 +186,6 @@ void moe_block_backward(OpsBuilder& ob, const MoeDims& e) {
   const std::int64_t logits = t * e.experts;
   const std::int64_t kept = e.load.kept_assignments;
   const std::int64_t routing_map = t * e.top_k * (8 + 4);
-  const std::int64_t received = e.load.hottest_rank_assignments;
   const std::int64_t rows = e.expert_rows;
   const std::int64_t g = e.local_experts;
 
@@ -187,14 +198,7 @@ void moe_block_backward(OpsBuilder& ob, const MoeDims& e) {
   // weight; each gate weight the dot product with the saved expert output.
   b.push_back(compute_step("moe_unpermute_bwd", OpClass::kElementwise, DType::kBf16, 2.0 * as_double(kept * h),
                            t * h * w.act + kept * h * w.act + routing_map, kept * h * w.act + t * e.top_k * 4, 0, 2));
-  if (e.ep > 1) {
-    b.push_back(expert_collective("ep_all_to_all_combine_bwd", CollectiveKind::kAllToAll, a2a_bytes(e, h, w),
-                                  LayerStep::Kind::kExpertCollective));
-    if (e.local_experts > 1) {
-      b.push_back(compute_step("moe_sort_chunks_bwd", OpClass::kMemcpy, DType::kBf16, 0.0, received * h * w.act,
-                               received * h * w.act));
-    }
-  }
+  exchange_to_experts(b, e, h, w, "ep_all_to_all_combine_bwd", "moe_sort_chunks_bwd");
   if (e.etp > 1) {
     b.push_back(expert_collective("etp_all_gather_experts_grad", CollectiveKind::kAllGather, rows * h * w.act,
                                   LayerStep::Kind::kExpertTensorCollective));
@@ -210,14 +214,7 @@ void moe_block_backward(OpsBuilder& ob, const MoeDims& e) {
     b.push_back(expert_collective("etp_reduce_scatter_experts_grad", CollectiveKind::kReduceScatter, rows * h * w.act,
                                   LayerStep::Kind::kExpertTensorCollective));
   }
-  if (e.ep > 1) {
-    if (e.local_experts > 1) {
-      b.push_back(compute_step("moe_unsort_chunks_bwd", OpClass::kMemcpy, DType::kBf16, 0.0, received * h * w.act,
-                               received * h * w.act));
-    }
-    b.push_back(expert_collective("ep_all_to_all_dispatch_bwd", CollectiveKind::kAllToAll, a2a_bytes(e, h, w),
-                                  LayerStep::Kind::kExpertCollective));
-  }
+  exchange_from_experts(b, e, h, w, "moe_unsort_chunks_bwd", "ep_all_to_all_dispatch_bwd");
   // Permutation backward: scatter-add each token's k row gradients.
   b.push_back(compute_step("moe_permute_bwd", OpClass::kElementwise, DType::kBf16, as_double(kept * h),
                            kept * h * w.act + routing_map, t * h * w.act, 0, 2));

@@ -13,6 +13,7 @@
 #include "dtsim/models/rank_layout.hpp"
 #include "replay.hpp"
 #include "toy_machine.hpp"
+#include "toy_replay.hpp"
 
 using namespace dtsim;
 using namespace dtsim::literals;
@@ -31,6 +32,7 @@ namespace {
 hardware::ClusterSpec one_node(int gpus) { return testing::toy_cluster(gpus, 1); }
 
 using testing::ideal_calibration;
+using testing::replay_programs;
 
 // `units` ms of memory-bound work at 1 TB/s.
 ComputeWork ms_work(int units) {
@@ -99,18 +101,10 @@ double replay_ms(PipelineSchedule sched, int pp, std::int64_t m) {
   const auto cal = ideal_calibration();
   const std::vector<Program> programs = uniform_programs(sched, pp, m);
   REQUIRE(models::check_programs(programs).empty());
-  const models::RankLayout layout(plan);
-  const hardware::Topology topo(cluster, cal);
-  const hardware::OpCostModel cost(cluster.node.gpu, cal);
-  sim::ReplayInputs in;
-  in.programs = &programs;
-  in.layout = &layout;
-  in.topology = &topo;
-  in.cost = &cost;
-  in.collective_params = cal.collective;
-  in.algorithm = hardware::CollectiveAlgorithm::kRing;
-  in.symmetric = true;
-  return sim::replay(in).makespan.since_start().seconds() * 1e3;
+  return replay_programs(programs, plan, cluster, cal, hardware::CollectiveAlgorithm::kRing, true)
+             .makespan.since_start()
+             .seconds() *
+         1e3;
 }
 
 }  // namespace

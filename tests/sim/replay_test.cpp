@@ -10,6 +10,7 @@
 #include "dtsim/models/rank_layout.hpp"
 #include "replay.hpp"
 #include "toy_machine.hpp"
+#include "toy_replay.hpp"
 #include "report_builder.hpp"
 
 using namespace dtsim;
@@ -24,6 +25,7 @@ using models::TaskId;
 namespace {
 
 using testing::ideal_calibration;
+using testing::replay_programs;
 using testing::toy_cluster;
 
 // Memory-bound work of exactly `bytes` bytes: takes bytes / 1 TB/s.
@@ -43,18 +45,7 @@ struct Fixture {
 
   sim::ReplayResult run(bool symmetric = true,
                         hardware::CollectiveAlgorithm algorithm = hardware::CollectiveAlgorithm::kRing) {
-    const models::RankLayout layout(plan);
-    const hardware::Topology topo(cluster, cal);
-    const hardware::OpCostModel cost(cluster.node.gpu, cal);
-    sim::ReplayInputs in;
-    in.programs = &programs;
-    in.layout = &layout;
-    in.topology = &topo;
-    in.cost = &cost;
-    in.collective_params = cal.collective;
-    in.algorithm = algorithm;
-    in.symmetric = symmetric;
-    return sim::replay(in);
+    return replay_programs(programs, plan, cluster, cal, algorithm, symmetric);
   }
 };
 
