@@ -133,13 +133,19 @@ def profile_one_step(step, cfg, rank, out_dir):
     """One more step under torch.profiler; rank 0 writes where host and GPU
     time went: wall time, GPU kernel time, kernel count, and the ops with the
     most self CPU time (<name>-profile.json; not part of the timed result)."""
-    from torch.profiler import ProfilerActivity, profile
+    from torch.profiler import ProfilerActivity, profile, schedule
     torch.cuda.synchronize()
-    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
-        t0 = time.perf_counter()
-        step()
-        torch.cuda.synchronize()
-        wall = time.perf_counter() - t0
+    # Two profiled warm-up steps first: the first step under the profiler runs
+    # slow on some ranks, and NCCL kernels then wait the difference out.
+    wall = 0.0
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA],
+                 schedule=schedule(wait=0, warmup=2, active=1, repeat=1)) as prof:
+        for _ in range(3):
+            t0 = time.perf_counter()
+            step()
+            torch.cuda.synchronize()
+            wall = time.perf_counter() - t0
+            prof.step()
     if rank != 0:
         return
     kernels = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
