@@ -27,6 +27,12 @@ Two measurements, written as records of kind "dtensor_host" and
    all-reduces of 256 MiB run back to back on another stream over all ranks
    (the DP-gradient overlap of a training step).  Kernels: bf16 GEMM 8192^3,
    and a 1 GiB device copy.  Field slowdown = time_with_nccl / time_alone.
+
+4. comm_overlap_slowdown: the converse, GPU time of one NCCL all-gather,
+   reduce-scatter or all-reduce (16, 64, 256 MiB) alone and while bf16 GEMMs
+   run on the default stream (FSDP's collectives overlapping compute).
+   Field slowdown = time_with_compute / time_alone.  --only-comm-overlap
+   runs just this one.
 """
 import argparse
 import os
@@ -193,10 +199,67 @@ def overlap_records(world, rank, quick):
     return out
 
 
+def comm_overlap_records(world, rank, quick):
+    """GPU time of NCCL collectives alone and while GEMMs run on the default
+    stream (FSDP's gathers and reduce-scatters overlap compute): field slowdown
+    = time_with_compute / time_alone, for each collective and size."""
+    dev = torch.device("cuda", torch.cuda.current_device())
+    n = 2048 if quick else 8192
+    a = torch.randn(n, n, device=dev, dtype=torch.bfloat16)
+    b = torch.randn(n, n, device=dev, dtype=torch.bfloat16)
+    comm = torch.cuda.Stream()
+    reps = 3 if quick else 10
+    out = []
+    for kind in ("all_gather", "reduce_scatter", "all_reduce"):
+        for mib in ((4,) if quick else (16, 64, 256)):
+            elems = mib * 2**20 // 2
+            full = torch.randn(elems, device=dev, dtype=torch.bfloat16)
+            shard = torch.empty(elems // world, device=dev, dtype=torch.bfloat16)
+
+            def coll(kind=kind, full=full, shard=shard):
+                if kind == "all_gather":
+                    dist.all_gather_into_tensor(full, shard)
+                elif kind == "reduce_scatter":
+                    dist.reduce_scatter_tensor(shard, full)
+                else:
+                    dist.all_reduce(full)
+
+            for _ in range(3):
+                coll()
+            torch.cuda.synchronize()
+            dist.barrier()
+            alone = gpu_time(coll, reps)
+            times = []
+            for _ in range(reps):
+                torch.cuda.synchronize()
+                dist.barrier()
+                for _ in range(6):  # keep the SMs busy for longer than the collective
+                    torch.matmul(a, b)
+                with torch.cuda.stream(comm):
+                    s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                    s.record(comm)
+                    coll()
+                    e.record(comm)
+                torch.cuda.synchronize()
+                times.append(s.elapsed_time(e) / 1e3)
+            busy = summarize(times)
+            rec = {"kind": "comm_overlap_slowdown", "collective": kind, "bytes": mib * 2**20, "world": world,
+                   "concurrent": f"bf16 GEMM {n}^3 x 6 on the default stream", "time_alone_s": alone["time_s"],
+                   "alone": alone, "time_with_compute_s": busy["time_s"], "with_compute": busy,
+                   "slowdown": busy["time_s"] / alone["time_s"]}
+            if rank == 0:
+                out.append(rec)
+                log(f"comm overlap {kind} {mib} MiB x{world}: alone {alone['time_s']*1e3:.3f} ms, "
+                    f"with GEMMs {busy['time_s']*1e3:.3f} ms ({rec['slowdown']:.2f}x)")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only-comm-overlap", action="store_true",
+                    help="measure only the collectives' slowdown under compute")
     args = ap.parse_args()
     local = int(os.environ.get("LOCAL_RANK", "0"))
     torch.cuda.set_device(local)
@@ -204,9 +267,11 @@ def main():
     world, rank = dist.get_world_size(), dist.get_rank()
     results = []
     t0 = time.time()
-    results += dtensor_records(world, rank, args.quick)
-    results += tp_layer_records(world, rank, args.quick)
-    results += overlap_records(world, rank, args.quick)
+    if not args.only_comm_overlap:
+        results += dtensor_records(world, rank, args.quick)
+        results += tp_layer_records(world, rank, args.quick)
+        results += overlap_records(world, rank, args.quick)
+    results += comm_overlap_records(world, rank, args.quick)
     if rank == 0:
         write_json(args.out, {"results": results, "world_size": world, "wall_s": time.time() - t0,
                               "torch_version": torch.__version__})
