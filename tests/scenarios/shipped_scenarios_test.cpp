@@ -34,6 +34,7 @@ constexpr Shipped kShipped[] = {
     {"scenarios/qwen3-235b-a22b-256xh100-tp2pp8ep32.json", 256, true},
     {"scenarios/deepseek-v3-2048xh800-pp16ep64.json", 2048, false},
     {"scenarios/llama3-70b-128k-256xh100-tp8cp8pp4.json", 256, true},
+    {"scenarios/llama3-405b-128k-16384xh100-tp8cp16pp16dp8.json", 16384, true},
 };
 
 Scenario load_shipped(const char* file) { return load_scenario_file(source_path(file), catalogs()); }
