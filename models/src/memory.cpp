@@ -141,6 +141,11 @@ std::vector<MemoryBreakdown> estimate_memory(const ModelSpec& model, const Train
     }
     mb.microbatches_in_flight = peak_in_flight(passes, chunks_per_stage(plan.schedule, plan.virtual_stages)).peak;
     mb.temporary = temporary_bytes(sm, model, training, plan, layout);
+    mb.gradients_replace_activations = training.framework != Framework::kMegatron && m == 1 && plan.pp == 1;
+    if (mb.gradients_replace_activations && !sm.chunks.empty() && !sm.chunks.back().units.empty()) {
+      const std::int64_t last = sm.chunks.back().units.back().parameters;
+      mb.first_backward_gradients = Bytes((plan.zero_stage >= 2 ? ceil_div(last, dp) : last) * pb.gradients);
+    }
     mb.communication_buffers = communication_bytes(sm, model, training, plan, pb, layout);
     out.push_back(mb);
   }

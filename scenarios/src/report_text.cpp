@@ -161,6 +161,10 @@ std::string memory_text(const sim::Report& r) {
            pad_left(format_bytes(m.communication_buffers), w) + pad_left(format_bytes(m.total()), w) +
            (st.fits ? "  fits" : "  OOM") + '\n';
   }
+  if (!r.memory.empty() && r.memory.front().memory.gradients_replace_activations) {
+    out += "  (PyTorch frees gradients every step: total = weights + optimizer + buffers + the larger of\n"
+           "   activations + temporary + the head's gradients, and all gradients.)\n";
+  }
   if (r.fits) {
     out += "  Peak " + format_bytes(r.peak_memory) + " of " + format_bytes(r.memory_capacity) + ": fits.\n";
   } else {

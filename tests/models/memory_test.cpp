@@ -235,6 +235,33 @@ TEST_CASE("totals add the parts", "[memory]") {
   CHECK(b.total() > Bytes(0));
 }
 
+TEST_CASE("PyTorch with one micro-batch: gradients replace activations during the backward", "[memory]") {
+  // zero_grad(set_to_none=True): the gradients appear layer by layer as the
+  // backward frees activations. The peak is the larger of the forward's end
+  // (activations + temporary, plus the head's gradients that the backward
+  // creates first) and the backward's end (every gradient).
+  TrainingSpec t = training(2);  // 1 micro-batch of 2 sequences, dp 1
+  t.framework = Framework::kPyTorchEager;
+  t.precision = PrecisionMode::kPureBf16;
+  const MemoryBreakdown b = estimate_memory(llama_like(), t, plan(1, 1, 1))[0];
+  REQUIRE(b.gradients_replace_activations);
+  CHECK(b.first_backward_gradients > Bytes(0));
+  CHECK(b.first_backward_gradients < b.gradients);
+  CHECK(b.total() == b.weights + b.optimizer_state + b.communication_buffers +
+                         std::max(b.activations + b.temporary + b.first_backward_gradients, b.gradients));
+  CHECK(b.total() < b.weights + b.gradients + b.optimizer_state + b.activations + b.temporary +
+                        b.communication_buffers);
+  // Gradient accumulation keeps the first micro-batch's gradients through the
+  // second's forward; Megatron keeps its gradient buffer: both add up.
+  TrainingSpec accumulate = t;
+  accumulate.global_batch = 4;
+  CHECK_FALSE(estimate_memory(llama_like(), accumulate, plan(1, 1, 1))[0].gradients_replace_activations);
+  TrainingSpec megatron = t;
+  megatron.framework = Framework::kMegatron;
+  megatron.precision = PrecisionMode::kMegatronBf16;
+  CHECK_FALSE(estimate_memory(llama_like(), megatron, plan(1, 1, 1))[0].gradients_replace_activations);
+}
+
 TEST_CASE("memory rejects an invalid plan", "[memory][reject]") {
   CHECK_THROWS_WITH(estimate_memory(llama_like(), training(8), plan(1, 3, 1)),
                     "/plan/pp: pp x virtual_stages = 3 x 1 = 3 does not divide num_layers = 16; expected a divisor, "

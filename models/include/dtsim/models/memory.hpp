@@ -2,6 +2,8 @@
 // peak during a step.
 #pragma once
 
+#include <algorithm>
+
 #include <cstdint>
 #include <vector>
 
@@ -21,9 +23,18 @@ struct MemoryBreakdown {
   Bytes communication_buffers;  // gradient buckets, ZeRO-3 gathered layers, pipeline buffers
   int microbatches_in_flight = 0;  // forward passes held before their backward, at the peak (interleaved: chunk passes)
   Bytes activations_per_microbatch;  // one micro-batch's saved activations for this stage (all chunks)
+  // PyTorch frees the gradients every step (zero_grad(set_to_none=True)):
+  // with one micro-batch per step they are created during the backward as
+  // the activations are freed, so the two peak together only for the first
+  // unit of the backward (the head's gradient beside every activation).
+  bool gradients_replace_activations = false;
+  Bytes first_backward_gradients;  // that unit's gradients (when the flag is set)
 
   Bytes total() const {
-    return weights + gradients + optimizer_state + activations + temporary + communication_buffers;
+    const Bytes transient = gradients_replace_activations
+                                ? std::max(activations + temporary + first_backward_gradients, gradients)
+                                : gradients + activations + temporary;
+    return weights + optimizer_state + communication_buffers + transient;
   }
 };
 
