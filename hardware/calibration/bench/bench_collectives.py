@@ -149,6 +149,9 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--group-sizes", default="2,4,8")
+    ap.add_argument("--between-sizes", action="store_true",
+                    help="measure the sizes halfway (x sqrt 2) between the standard powers of two from 1 MiB up, "
+                         "to check a fit's interpolation on sizes it never saw")
     args = ap.parse_args()
     for k, v in SAFE_ENV.items():
         assert os.environ.get(k) == v, f"{k} must be {v}"
@@ -157,6 +160,8 @@ def main():
     dist.init_process_group("nccl", device_id=torch.device("cuda", local))
     rank, world = dist.get_rank(), dist.get_world_size()
     sizes = [2**p for p in range(12, 31)] if not args.quick else [2**12, 2**20]
+    if args.between_sizes:  # multiples of 64 KiB, so every shard of every group size stays whole
+        sizes = [int(round(2**p * 2**0.5 / 65536)) * 65536 for p in range(20, 30)]
     gsizes = [g for g in (int(x) for x in args.group_sizes.split(",")) if 2 <= g <= world]
     results = []
     groups = {}

@@ -76,6 +76,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True, help="output directory")
     ap.add_argument("--gpus", type=int, default=None, help="GPUs to use for collectives (default: all)")
+    ap.add_argument("--collective-between-sizes", action="store_true",
+                    help="collectives at the sizes between the standard ones (bench_collectives.py --between-sizes)")
     ap.add_argument("--quick", action="store_true", help="tiny smoke-test sizes")
     ap.add_argument("--suites", default="overhead,gemm,attention,membound,scatter,p2p,collectives")
     ap.add_argument("--tag", default=None, help="machine tag for the file name, e.g. h200-x4")
@@ -162,7 +164,7 @@ def main():
         part = os.path.join(args.out, f".{tag}-coll-part.json")
         cmd = ["torchrun", "--nnodes", "1", "--nproc_per_node", str(gpus), "--master_addr", "127.0.0.1",
                "--master_port", "29611", os.path.join(HERE, "bench_collectives.py"), "--out", part] + \
-            (["--quick"] if args.quick else [])
+            (["--quick"] if args.quick else []) + (["--between-sizes"] if args.collective_between_sizes else [])
         t0 = time.time()
         try:
             rc = subprocess.run(cmd, env=child_env(), timeout=args.suite_timeout).returncode
