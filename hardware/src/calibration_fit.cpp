@@ -84,4 +84,9 @@ CalibrationFit fit_calibration(std::span<const MicrobenchProfile> profiles, cons
   return out;
 }
 
+std::vector<FitResidual> check_collectives(const MicrobenchProfile& profile, const NodeSpec& node,
+                                           const Calibration& calibration) {
+  return fit::check_collectives(profile.collectives, node, calibration);
+}
+
 }  // namespace dtsim::hardware

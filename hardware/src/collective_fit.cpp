@@ -161,4 +161,30 @@ void fit_collectives(const std::vector<CollectiveMeasurement>& records, const No
   }
 }
 
+std::vector<FitResidual> check_collectives(const std::vector<CollectiveMeasurement>& records, const NodeSpec& node,
+                                           const Calibration& cal) {
+  std::map<Group, std::vector<const CollectiveMeasurement*>> groups;
+  int max_p = 2;
+  for (const CollectiveMeasurement& m : records) {
+    if (m.group_size < 2 || !(m.time.seconds() > 0.0)) continue;
+    groups[{m.kind, m.group_size}].push_back(&m);
+    max_p = std::max(max_p, m.group_size);
+  }
+  std::vector<FitResidual> out;
+  if (groups.empty()) return out;
+  const OneNode net(node, max_p, cal);
+  for (const auto& [g, v] : groups) {
+    const std::string name = group_name(g);
+    ResidualAccumulator all(name, "checked"), big(name + " >= 1 MiB", "checked");
+    for (const CollectiveMeasurement* m : v) {
+      const double predicted = net.estimate(g.first, g.second, m->bytes, cal.collective).total_s;
+      all.add(predicted, m->time.seconds());
+      if (m->bytes >= Bytes(1 << 20)) big.add(predicted, m->time.seconds());
+    }
+    all.emit(out);
+    big.emit(out);
+  }
+  return out;
+}
+
 }  // namespace dtsim::hardware::fit

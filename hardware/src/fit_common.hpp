@@ -56,6 +56,9 @@ void memory_bound_residuals(const Records& r, const GpuSpec& gpu, const Calibrat
 
 // Fits the collective latencies and curves of `cal` (see calibration_fit.hpp)
 // and appends the collective residuals.
+// Residuals ("checked") of `cal`'s collectives against measurements it was not fitted on.
+std::vector<FitResidual> check_collectives(const std::vector<CollectiveMeasurement>& records, const NodeSpec& node,
+                                           const Calibration& cal);
 void fit_collectives(const std::vector<CollectiveMeasurement>& records, const NodeSpec& node, Calibration& cal,
                      std::vector<FitResidual>& residuals);
 

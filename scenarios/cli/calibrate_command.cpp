@@ -26,6 +26,7 @@ struct CalibrateArgs {
   std::string output;
   std::optional<std::string> node;
   std::optional<int> gpus;  // keep only measurements of groups up to this size
+  std::vector<std::string> checks;  // profiles whose collectives the fit is checked against
 };
 
 std::string option_value(std::span<const std::string_view> args, std::size_t& i, std::string_view option) {
@@ -56,7 +57,7 @@ void keep_groups_up_to(hardware::MicrobenchProfile& p, int gpus) {
 }
 
 CalibrateArgs parse_calibrate_args(std::span<const std::string_view> args) {
-  static constexpr std::string_view kOptions[] = {"--name", "--output", "--node", "--gpus"};
+  static constexpr std::string_view kOptions[] = {"--name", "--output", "--node", "--gpus", "--check"};
   CalibrateArgs c;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view a = args[i];
@@ -66,6 +67,8 @@ CalibrateArgs parse_calibrate_args(std::span<const std::string_view> args) {
       c.output = a == "-o" ? option_value(args, i, "-o") : option_value(args, i, "--output");
     } else if (is_option(a, "--node")) {
       c.node = option_value(args, i, "--node");
+    } else if (is_option(a, "--check")) {
+      c.checks.push_back(option_value(args, i, "--check"));
     } else if (is_option(a, "--gpus")) {
       const std::string v = option_value(args, i, "--gpus");
       const auto n = parse_positive(v);
@@ -98,6 +101,16 @@ int command_calibrate(std::span<const std::string_view> args) {
     try {
       profiles.push_back(read_microbench_profile(read_text_file(file), file));
       if (a.gpus) keep_groups_up_to(profiles.back(), *a.gpus);
+    } catch (const InputError& e) {
+      throw FileInputError(file, e);
+    }
+  }
+  // Profiles to check the fit against, read first: a bad one fails before anything is written.
+  std::vector<hardware::MicrobenchProfile> checks;
+  for (const std::string& file : a.checks) {
+    try {
+      checks.push_back(read_microbench_profile(read_text_file(file), file));
+      if (a.gpus) keep_groups_up_to(checks.back(), *a.gpus);
     } catch (const InputError& e) {
       throw FileInputError(file, e);
     }
@@ -147,6 +160,16 @@ int command_calibrate(std::span<const std::string_view> args) {
     std::snprintf(line, sizeof line, "  %-36s %-9s %7d %8s %8s\n", r.group.c_str(), r.kind.c_str(), r.samples,
                   percent(r.mean_abs_error).c_str(), percent(r.max_abs_error).c_str());
     std::cout << line;
+  }
+  for (std::size_t k = 0; k < a.checks.size(); ++k) {
+    const std::vector<hardware::FitResidual> checked = hardware::check_collectives(checks[k], *node, c);
+    std::cout << "\nCollectives of " << a.checks[k] << " (not fitted), |predicted / measured - 1|:\n";
+    if (checked.empty()) std::cout << "  (no collective measurements)\n";
+    for (const hardware::FitResidual& r : checked) {
+      std::snprintf(line, sizeof line, "  %-36s %-9s %7d %8s %8s\n", r.group.c_str(), r.kind.c_str(), r.samples,
+                    percent(r.mean_abs_error).c_str(), percent(r.max_abs_error).c_str());
+      std::cout << line;
+    }
   }
   std::cout << "\nWrote " << a.output << "; name it in a scenario as \"calibration\": \"" << c.name
             << "\" (when in hardware/calibration/fitted/) or by path.\n";

@@ -65,4 +65,10 @@ struct CalibrationFit {
 // records, ...), naming the profile and the suite.
 CalibrationFit fit_calibration(std::span<const MicrobenchProfile> profiles, const NodeSpec& node, std::string name);
 
+// How well `calibration` predicts the collectives of `profile`, measurements
+// it was not fitted on (e.g. sizes between the fitted ones): residuals of
+// kind "checked", per collective kind and group size, all sizes and >= 1 MiB.
+std::vector<FitResidual> check_collectives(const MicrobenchProfile& profile, const NodeSpec& node,
+                                           const Calibration& calibration);
+
 }  // namespace dtsim::hardware
