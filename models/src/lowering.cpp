@@ -8,12 +8,14 @@
 #include "dtsim/models/memory.hpp"
 #include "dtsim/models/pipeline_schedule.hpp"
 #include "lowering_stage.hpp"
+#include "pass_emission.hpp"
 
 namespace dtsim::models {
 namespace {
 
 using lowering_detail::ChunkModel;
 using lowering_detail::ModelLayout;
+using lowering_detail::PassEmission;
 using lowering_detail::StageModel;
 using lowering_detail::Unit;
 
@@ -49,6 +51,27 @@ struct Tag {
   std::int16_t chunk = 0;
 };
 
+// What the next task of a pass waits for: the data flowing through the pass.
+// An overlapped pair's two passes each have their own (lowering swaps them).
+struct DataPath {
+  DepList pending;                 // non-compute tasks the next kernel must wait for
+  DepList after_dgrad;             // TP reductions of a dgrad: the next data-path kernel waits for them
+  bool last_was_dgrad = false;     // the latest kernel was a backward input-gradient GEMM
+  TaskId last_data = kNoTask;      // the latest producer of the data flowing through the pass
+  TaskId unit_wgrad = kNoTask;     // the current unit's last weight-gradient kernel
+  DepList join_after_next;         // overlapping collectives the kernel after next waits for
+
+  // After an overlapped pair: what follows waits for both passes; `later` emitted last.
+  void merge(const DataPath& later) {
+    for (const TaskId t : later.pending.span()) pending.add(t);
+    for (const TaskId t : later.after_dgrad.span()) after_dgrad.add(t);
+    for (const TaskId t : later.join_after_next.span()) join_after_next.add(t);
+    last_was_dgrad = later.last_was_dgrad;
+    last_data = later.last_data;
+    unit_wgrad = later.unit_wgrad;
+  }
+};
+
 // A gradient bucket waiting to be issued after the backward (overlap off).
 struct DeferredBucket {
   Bytes bytes;
@@ -70,8 +93,7 @@ class StageLowering {
         prog_(stage) {}
 
   Program run() {
-    const auto passes =
-        pipeline_passes(plan_.schedule, plan_.pp, plan_.virtual_stages, microbatches_, stage_.stage);
+    const auto passes = stage_passes(plan_, microbatches_, stage_.stage);
     // The pass ending each chunk's last backward (a whole backward, or a W):
     // where ZeRO 0-2 reduce its gradients.
     std::vector<std::size_t> last_backward(stage_.chunks.size(), 0);
@@ -81,14 +103,24 @@ class StageLowering {
         last_backward[static_cast<std::size_t>(passes[i].chunk)] = i;
       }
     }
-    for (std::size_t i = 0; i < passes.size(); ++i) {
+    auto emission = [&](std::size_t i) {
       const PipelinePass& p = passes[i];
       const bool last = last_backward[static_cast<std::size_t>(p.chunk)] == i;
       switch (p.kind) {
-        case PassKind::kForward: forward(p); break;
+        case PassKind::kForward: return forward(p);
         case PassKind::kBackward:
-        case PassKind::kBackwardInput: backward(p, last); break;
-        case PassKind::kBackwardWeight: weight_gradients(p, last); break;
+        case PassKind::kBackwardInput: return backward(p, last);
+        case PassKind::kBackwardWeight: break;
+      }
+      return weight_gradients(p, last);
+    };
+    for (std::size_t i = 0; i < passes.size(); ++i) {
+      if (passes[i].overlaps_next) {
+        DTSIM_CHECK(i + 1 < passes.size(), "an overlapped forward without a backward after it");
+        overlapped_pair(emission(i), emission(i + 1));
+        ++i;
+      } else {
+        emission(i).run_to_end();
       }
     }
     finish_step();
@@ -123,8 +155,12 @@ class StageLowering {
   // weight-gradient kernels) or the W part (only those).
   enum class Part : std::uint8_t { kAll, kInputGradient, kWeightGradient };
 
-  void emit_steps(const std::vector<LayerStep>& steps, Phase phase, Tag tag, Part part = Part::kAll) {
-    for (const LayerStep& s : steps) {
+  // Emits steps[at..] until and including the next expert-parallel
+  // collective, advancing `at`; true when it stopped at one (a pass
+  // suspends there), false when the list is done.
+  bool emit_until_exchange(const std::vector<LayerStep>& steps, Phase phase, Tag tag, Part part, std::size_t& at) {
+    while (at < steps.size()) {
+      const LayerStep& s = steps[at++];
       const bool wgrad = s.kind == LayerStep::Kind::kCompute && s.weight_gradient;
       if ((part == Part::kInputGradient && wgrad) || (part == Part::kWeightGradient && !wgrad)) continue;
       if (s.kind == LayerStep::Kind::kCompute) {
@@ -132,23 +168,23 @@ class StageLowering {
         // gradient, never the dgrad result: they need not wait for the TP
         // reduction of a dgrad (Megatron overlaps the two); the next kernel on
         // the data path does.
-        DepList deps = pending_;
+        DepList deps = path_.pending;
         if (!s.weight_gradient) {
-          for (const TaskId t : after_dgrad_.span()) deps.add(t);
-          after_dgrad_.clear();
+          for (const TaskId t : path_.after_dgrad.span()) deps.add(t);
+          path_.after_dgrad.clear();
         }
         const TaskId id =
             prog_.add_compute(s.work, phase, s.name, deps.span(), tag.microbatch, tag.layer, tag.chunk);
-        pending_.clear();
+        path_.pending.clear();
         // Collectives that ran alongside this kernel gate the next one.
-        for (const TaskId t : join_after_next_.span()) pending_.add(t);
-        join_after_next_.clear();
+        for (const TaskId t : path_.join_after_next.span()) path_.pending.add(t);
+        path_.join_after_next.clear();
         last_compute_ = id;
-        last_was_dgrad_ = phase == Phase::kBackward && !s.weight_gradient && s.work.op_class == OpClass::kGemm;
+        path_.last_was_dgrad = phase == Phase::kBackward && !s.weight_gradient && s.work.op_class == OpClass::kGemm;
         if (s.weight_gradient) {
-          unit_wgrad_ = id;  // off the data path: last_data_ stays
+          path_.unit_wgrad = id;  // off the data path: path_.last_data stays
         } else {
-          last_data_ = id;
+          path_.last_data = id;
         }
       } else {
         const GroupKind group = group_of(s.kind);
@@ -157,28 +193,38 @@ class StageLowering {
         if (s.overlaps_next) {
           // Starts when its input is ready; the next kernel does not wait for it.
           DepList deps;
-          deps.add(last_data_);
+          deps.add(path_.last_data);
           const TaskId id = prog_.add_collective({s.collective, group, s.collective_bytes}, StreamKind::kTensorComm,
                                                  Phase::kContextComm, s.name, deps.span(), tag.microbatch, tag.layer,
                                                  tag.chunk);
-          join_after_next_.add(id);
+          path_.join_after_next.add(id);
           continue;
         }
-        DepList deps = pending_;
-        deps.add(last_data_);
-        // Expert all-to-alls share the TP stream: both block the layer's data path.
+        DepList deps = path_.pending;
+        deps.add(path_.last_data);
+        // Expert all-to-alls share the TP stream (both block the layer's data
+        // path), unless overlapped pairs need them on their own.
+        const StreamKind stream =
+            group == GroupKind::kExpert && plan_.ep_comm_overlap ? StreamKind::kExpertComm : StreamKind::kTensorComm;
         const Phase comm_phase = group == GroupKind::kExpert    ? Phase::kExpertComm
                                  : group == GroupKind::kContext ? Phase::kContextComm
                                                                 : Phase::kTensorComm;
-        const TaskId id = prog_.add_collective({s.collective, group, s.collective_bytes}, StreamKind::kTensorComm,
-                                               comm_phase,
-                                               s.name, deps.span(), tag.microbatch, tag.layer, tag.chunk);
+        const TaskId id = prog_.add_collective({s.collective, group, s.collective_bytes}, stream, comm_phase, s.name, deps.span(), tag.microbatch, tag.layer, tag.chunk);
         // The next kernel consumes the collective's output (the next data-path
         // kernel, for a reduction of a dgrad).
-        pending_.clear();
-        (last_was_dgrad_ ? after_dgrad_ : pending_).add(id);
-        last_data_ = id;
+        path_.pending.clear();
+        (path_.last_was_dgrad ? path_.after_dgrad : path_.pending).add(id);
+        path_.last_data = id;
+        if (group == GroupKind::kExpert) return true;
       }
+    }
+    return false;
+  }
+
+  // A list that a pass emits whole (no suspension: casts, FSDP copies).
+  void emit_steps(const std::vector<LayerStep>& steps, Phase phase, Tag tag, Part part = Part::kAll) {
+    std::size_t at = 0;
+    while (emit_until_exchange(steps, phase, tag, part, at)) {
     }
   }
 
@@ -194,13 +240,13 @@ class StageLowering {
   void recv(StreamKind stream, int peer, std::uint64_t key, std::string_view label, Tag tag) {
     const TaskId id = prog_.add_recv({peer, layout_.p2p_bytes(), key}, stream, Phase::kPipelineComm, label, {},
                                      tag.microbatch, tag.chunk);
-    pending_.add(id);
-    last_data_ = id;
+    path_.pending.add(id);
+    path_.last_data = id;
   }
 
   void send(StreamKind stream, int peer, std::uint64_t key, std::string_view label, Tag tag) {
     DepList deps;
-    deps.add(last_data_);
+    deps.add(path_.last_data);
     prog_.add_send({peer, layout_.p2p_bytes(), key}, stream, Phase::kPipelineComm, label, deps.span(), tag.microbatch,
                    tag.chunk);
   }
@@ -237,7 +283,10 @@ class StageLowering {
 
   // --- passes --------------------------------------------------------------
 
-  void forward(const PipelinePass& p) {
+  // The passes are coroutines (pass_emission.hpp): each suspends after every
+  // expert all-to-all it issues. Arguments are taken by value: a coroutine's
+  // frame outlives the call expression.
+  PassEmission forward(PipelinePass p) {
     const ChunkModel& ch = stage_.chunks[static_cast<std::size_t>(p.chunk)];
     const int k = ch.model_chunk;
     const Tag tag{p.microbatch, -1, p.chunk};
@@ -245,7 +294,9 @@ class StageLowering {
       recv(reverse(p) ? StreamKind::kRecvForwardReverse : StreamKind::kRecvForward, stage_of(k - 1, p.chunk),
            pipeline_match_key(TransferKind::kActivation, p.microbatch, k), "recv_fwd", tag);
     }
-    run_units(ch, PassKind::kForward, tag, false);
+    for (PassEmission units = run_units(ch, PassKind::kForward, tag, false); units.resume();) {
+      co_yield PassEmission::kExchangeIssued;
+    }
     if (k < last_model_chunk()) {
       send(reverse(p) ? StreamKind::kSendForwardReverse : StreamKind::kSendForward, stage_of(k + 1, p.chunk),
            pipeline_match_key(TransferKind::kActivation, p.microbatch, k + 1), "send_fwd", tag);
@@ -254,7 +305,7 @@ class StageLowering {
 
   // A whole backward (kBackward), or its B part (kBackwardInput): what the
   // previous stage waits for.
-  void backward(const PipelinePass& p, bool last_of_chunk) {
+  PassEmission backward(PipelinePass p, bool last_of_chunk) {
     const ChunkModel& ch = stage_.chunks[static_cast<std::size_t>(p.chunk)];
     const int k = ch.model_chunk;
     const Tag tag{p.microbatch, -1, p.chunk};
@@ -264,7 +315,9 @@ class StageLowering {
     }
     const bool whole = p.kind == PassKind::kBackward;
     const bool reduce = whole && reduces_gradients(last_of_chunk);
-    run_units(ch, p.kind, tag, reduce);
+    for (PassEmission units = run_units(ch, p.kind, tag, reduce); units.resume();) {
+      co_yield PassEmission::kExchangeIssued;
+    }
     if (reduce) {
       close_bucket(tag, dense_bucket_);
       close_bucket(tag, expert_bucket_);
@@ -278,14 +331,48 @@ class StageLowering {
   // The W part of a split backward: the weight-gradient kernels of every
   // unit, in backward order, and the gradient buckets they fill. Nothing is
   // received or sent: B already passed the input gradient on.
-  void weight_gradients(const PipelinePass& p, bool last_of_chunk) {
+  PassEmission weight_gradients(PipelinePass p, bool last_of_chunk) {
     const ChunkModel& ch = stage_.chunks[static_cast<std::size_t>(p.chunk)];
     const Tag tag{p.microbatch, -1, p.chunk};
     const bool reduce = reduces_gradients(last_of_chunk);
-    run_units(ch, PassKind::kBackwardWeight, tag, reduce);
+    for (PassEmission units = run_units(ch, PassKind::kBackwardWeight, tag, reduce); units.resume();) {
+      co_yield PassEmission::kExchangeIssued;
+    }
     if (reduce) {
       close_bucket(tag, dense_bucket_);
       close_bucket(tag, expert_bucket_);
+    }
+  }
+
+  // An overlapped forward-backward pair (stage_passes): the two passes, each
+  // on its own data path, take turns at their expert all-to-alls, the forward
+  // first. The compute stream then holds forward kernels up to a dispatch,
+  // backward kernels up to its next all-to-all, the forward's experts, and so
+  // on: each all-to-all runs while the other pass computes, as in
+  // Megatron-Core's combined 1F1B and DeepSeek-V3's DualPipe. The compute
+  // slowdown while a collective runs (the calibration's) applies as always.
+  void overlapped_pair(PassEmission first, PassEmission second) {
+    DataPath other;  // the backward's: nothing of the forward's data path feeds it
+    bool first_live = true;
+    bool second_live = true;
+    bool second_last = false;  // which pass emitted last
+    while (first_live || second_live) {
+      if (first_live) {
+        first_live = first.resume();
+        second_last = false;
+      }
+      if (second_live) {
+        std::swap(path_, other);
+        second_live = second.resume();
+        std::swap(path_, other);
+        second_last = true;
+      }
+    }
+    if (second_last) {
+      path_.merge(other);
+    } else {
+      other.merge(path_);
+      path_ = other;
     }
   }
 
@@ -299,7 +386,7 @@ class StageLowering {
   // The units of one chunk pass, forward order for a forward, reverse for a
   // backward (or its B or W part), with ZeRO-3's gathers around them and
   // gradient handling after each unit's weight gradients.
-  void run_units(const ChunkModel& ch, PassKind kind, Tag tag, bool fill_buckets) {
+  PassEmission run_units(const ChunkModel& ch, PassKind kind, Tag tag, bool fill_buckets) {
     const bool is_forward = kind == PassKind::kForward;
     // validate_plan keeps ZeRO-3 to the schedules with whole backwards.
     DTSIM_CHECK(!(fsdp() && (kind == PassKind::kBackwardInput || kind == PassKind::kBackwardWeight)),
@@ -321,23 +408,32 @@ class StageLowering {
       ut.layer = u.layer;
       if (fsdp()) {
         if (!prefetch) gather_now = gather(u, last_compute_, tag, phase);
-        pending_.add(gather_now);
+        path_.pending.add(gather_now);
         // FSDP2 copies the gathered buffer out into the unsharded parameters
         // before the unit runs.
         emit_steps(data_parallel_copy_ops(DataParallelCopy::kFsdpGatherCopyOut, u.parameters, training_), phase, ut);
       }
-      unit_wgrad_ = kNoTask;
+      path_.unit_wgrad = kNoTask;
+      // The unit's lists, suspending after each expert all-to-all.
+      std::size_t at = 0;
       if (is_forward) {
         emit_steps(*u.casts, Phase::kForward, ut);
-        emit_steps(u.ops->forward, Phase::kForward, ut);
+        while (emit_until_exchange(u.ops->forward, Phase::kForward, ut, Part::kAll, at)) {
+          co_yield PassEmission::kExchangeIssued;
+        }
       } else if (kind == PassKind::kBackwardWeight) {
         emit_steps(u.ops->backward, Phase::kBackward, ut, Part::kWeightGradient);
       } else {
         // Full recompute re-runs the forward under autocast: the casts happen again.
         if (training_.recompute == Recompute::kFull) emit_steps(*u.casts, Phase::kRecompute, ut);
-        emit_steps(u.ops->recompute, Phase::kRecompute, ut);
-        emit_steps(u.ops->backward, Phase::kBackward, ut,
-                   kind == PassKind::kBackwardInput ? Part::kInputGradient : Part::kAll);
+        while (emit_until_exchange(u.ops->recompute, Phase::kRecompute, ut, Part::kAll, at)) {
+          co_yield PassEmission::kExchangeIssued;
+        }
+        at = 0;
+        const Part part = kind == PassKind::kBackwardInput ? Part::kInputGradient : Part::kAll;
+        while (emit_until_exchange(u.ops->backward, Phase::kBackward, ut, part, at)) {
+          co_yield PassEmission::kExchangeIssued;
+        }
       }
       if (prefetch) {
         // Keep one unit prefetched: unit i + 2's gather waits for unit i's kernels.
@@ -346,7 +442,7 @@ class StageLowering {
         gather_next = after;
       }
       if (is_forward || kind == PassKind::kBackwardInput) continue;  // no weight gradients yet
-      const TaskId grads_ready = unit_wgrad_ != kNoTask ? unit_wgrad_ : last_compute_;
+      const TaskId grads_ready = path_.unit_wgrad != kNoTask ? path_.unit_wgrad : last_compute_;
       if (fsdp()) {
         DepList deps;
         deps.add(grads_ready);
@@ -424,8 +520,8 @@ class StageLowering {
     DepList ready;  // what the optimizer waits for
     ready.add(last_data_comm_);
     ready.add(last_compute_);
-    for (const TaskId t : after_dgrad_.span()) ready.add(t);
-    after_dgrad_.clear();
+    for (const TaskId t : path_.after_dgrad.span()) ready.add(t);
+    path_.after_dgrad.clear();
 
     if (plan_.sequence_parallel && plan_.tp > 1) {
       // Megatron all-reduces the norm weights' gradients over TP after the DP sync:
@@ -457,12 +553,12 @@ class StageLowering {
         plan_.zero_stage >= 1 ? (dense + dp - 1) / dp + (experts + edp - 1) / edp : params;
     replica_gradient_exchange(ready, shard);
     const std::int64_t grad_buffer = plan_.zero_stage >= 2 ? shard : params;
-    pending_.clear();
-    for (const TaskId t : ready.span()) pending_.add(t);
+    path_.pending.clear();
+    for (const TaskId t : ready.span()) path_.pending.add(t);
     for (const LayerStep& s : optimizer_ops(shard, training_, grad_buffer)) {
       DTSIM_CHECK(s.kind == LayerStep::Kind::kCompute, "optimizer steps are kernels");
-      const TaskId id = prog_.add_compute(s.work, Phase::kOptimizer, s.name, pending_.span());
-      pending_.clear();
+      const TaskId id = prog_.add_compute(s.work, Phase::kOptimizer, s.name, path_.pending.span());
+      path_.pending.clear();
       last_compute_ = id;
       if (s.name == kGradNormStep) grad_norm_all_reduces(id);
     }
@@ -495,7 +591,7 @@ class StageLowering {
     // Pipeline-group collectives share kDataComm: one stream per group kind.
     if (plan_.pp > 1) next(GroupKind::kPipeline, StreamKind::kDataComm);
     if (plan_.zero_stage >= 1 && data_parallel()) next(GroupKind::kData, StreamKind::kDataComm);
-    if (prev != norm) pending_.add(prev);
+    if (prev != norm) path_.pending.add(prev);
   }
 
   // Tied embeddings split over the pipeline: Megatron all-reduces the
@@ -550,13 +646,8 @@ class StageLowering {
   const ParameterBytes bytes_;
   Program prog_;
 
-  DepList pending_;                  // non-compute tasks the next kernel must wait for
-  DepList after_dgrad_;              // TP reductions of a dgrad: the next data-path kernel waits for them
-  bool last_was_dgrad_ = false;      // the latest kernel was a backward input-gradient GEMM
-  TaskId last_data_ = kNoTask;       // the latest producer of the data flowing through the pass
-  TaskId last_compute_ = kNoTask;
-  TaskId unit_wgrad_ = kNoTask;      // the current unit's last weight-gradient kernel
-  DepList join_after_next_;          // overlapping collectives the kernel after next waits for
+  DataPath path_;                    // the data path of the pass being emitted
+  TaskId last_compute_ = kNoTask;    // the latest kernel on the compute stream, whichever pass
   TaskId last_data_comm_ = kNoTask;  // the latest task on kDataComm
   Bucket dense_bucket_{GroupKind::kData, Bytes(), kNoTask, -1};
   Bucket expert_bucket_{GroupKind::kExpertData, Bytes(), kNoTask, -1};

@@ -124,7 +124,7 @@ std::vector<MemoryBreakdown> estimate_memory(const ModelSpec& model, const Train
     mb.gradients = Bytes((plan.zero_stage >= 2 ? shard : p) * pb.gradients);
     mb.optimizer_state = Bytes((plan.zero_stage >= 1 ? shard : p) * pb.optimizer);
 
-    const auto passes = pipeline_passes(plan.schedule, plan.pp, plan.virtual_stages, m, s);
+    const auto passes = stage_passes(plan, m, s);
     std::vector<Bytes> per_chunk;
     per_chunk.reserve(sm.chunks.size());
     for (const auto& ch : sm.chunks) {

@@ -208,6 +208,39 @@ void check_experts(Checker& c, const ModelSpec& m, const ParallelPlan& plan, boo
   }
 }
 
+// Overlapping expert all-to-alls needs all-to-alls, and a second pass to hide them behind.
+void check_ep_comm_overlap(Checker& c, const ModelSpec& m, const ParallelPlan& plan, std::int64_t microbatches) {
+  if (!plan.ep_comm_overlap) return;
+  if (!m.moe.enabled() || plan.ep < 2) {
+    c.plan("/ep_comm_overlap", "ep_comm_overlap = true needs an MoE model with ep > 1 (model '" + m.name +
+                                   "', ep = " + str(plan.ep) + "): there is no expert all-to-all to overlap; "
+                                   "expected false");
+    return;
+  }
+  if (plan.pp > 1) {
+    // A pair's forward output leaves only when the pair ends; without the
+    // interleaved schedule's other chunks (or DualPipe's second direction) to
+    // work on meanwhile, every later stage waits for it (Megatron-Core offers
+    // the combined schedule only without pipelining or with virtual stages).
+    if (plan.schedule != PipelineSchedule::kInterleavedOneFOneB && plan.schedule != PipelineSchedule::kDualPipe) {
+      c.plan("/ep_comm_overlap", "ep_comm_overlap = true with pp = " + str(plan.pp) +
+                                     " needs schedule 'interleaved-1f1b' or 'dualpipe'; got '" +
+                                     std::string(to_string(plan.schedule)) +
+                                     "' (its pairs would hold each forward's output back from the next stage)");
+    }
+    return;
+  }
+  if (plan.schedule != PipelineSchedule::kOneFOneB) {
+    c.plan("/ep_comm_overlap", "ep_comm_overlap = true at pp = 1 runs forward i + 1 with backward i (Megatron's "
+                                   "combined 1F1B without pipelining); expected schedule '1f1b', got '" +
+                                   std::string(to_string(plan.schedule)) + "'");
+  } else if (microbatches > 0 && microbatches < 2) {
+    c.plan("/ep_comm_overlap", "ep_comm_overlap = true at pp = 1 pairs forward i + 1 with backward i; the step "
+                                   "has " + str(microbatches) + " micro-batch (global_batch / (dp x micro_batch)); "
+                                   "expected at least 2");
+  }
+}
+
 }  // namespace
 
 std::vector<Diagnostic> validate_plan(const ModelSpec& model, const TrainingSpec& training, const ParallelPlan& plan,
@@ -256,6 +289,7 @@ std::vector<Diagnostic> validate_plan(const ModelSpec& model, const TrainingSpec
   check_experts(c, model, plan, tp_ok, dp_ok);
   if (pp_ok && v_ok && model.num_layers >= 1) check_layers(c, model, plan);
   if (pp_ok && v_ok) check_schedule(c, plan, microbatches);
+  if (pp_ok && plan.ep >= 1) check_ep_comm_overlap(c, model, plan, microbatches);
 
   if (cp_ok && plan.cp > 1 && training.seq_len >= 1) {
     // Load-balanced causal attention gives each rank chunks i and 2 cp - 1 - i.

@@ -220,6 +220,36 @@ std::vector<PipelinePass> pipeline_passes(PipelineSchedule schedule, int pp, int
   return out;
 }
 
+std::vector<PipelinePass> stage_passes(const ParallelPlan& plan, std::int64_t num_microbatches, int stage) {
+  const PipelineSchedule schedule = plan.schedule;
+  std::vector<PipelinePass> out;
+  if (plan.ep_comm_overlap && plan.pp == 1 && schedule == PipelineSchedule::kOneFOneB) {
+    check_args(schedule, 1, plan.virtual_stages, num_microbatches, stage);
+    out.reserve(static_cast<std::size_t>(2 * num_microbatches));
+    out.push_back(plain_pass(PassKind::kForward, 0));
+    for (std::int64_t i = 0; i + 1 < num_microbatches; ++i) {
+      PipelinePass f = plain_pass(PassKind::kForward, i + 1);
+      f.overlaps_next = true;
+      out.push_back(f);
+      out.push_back(plain_pass(PassKind::kBackward, i));
+    }
+    out.push_back(plain_pass(PassKind::kBackward, num_microbatches - 1));
+    return out;
+  }
+  out = pipeline_passes(schedule, plan.pp, plan.virtual_stages, num_microbatches, stage);
+  if (!plan.ep_comm_overlap) {
+    for (PipelinePass& p : out) p.overlaps_next = false;
+    return out;
+  }
+  if (schedule == PipelineSchedule::kDualPipe) return out;
+  for (std::size_t i = 0; i + 1 < out.size(); ++i) {
+    const PipelinePass& next = out[i + 1];
+    out[i].overlaps_next = out[i].kind == PassKind::kForward && next.kind == PassKind::kBackward &&
+                           (next.microbatch != out[i].microbatch || next.chunk != out[i].chunk);
+  }
+  return out;
+}
+
 InFlight peak_in_flight(std::span<const PipelinePass> passes, int virtual_stages) {
   DTSIM_CHECK(virtual_stages >= 1, "virtual_stages must be at least 1");
   InFlight r;

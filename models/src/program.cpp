@@ -45,7 +45,9 @@ StreamKind send_stream_of(StreamKind recv) {
     default: return StreamKind::kSendBackward;
   }
 }
-bool is_collective_stream(StreamKind s) { return s == StreamKind::kTensorComm || s == StreamKind::kDataComm; }
+bool is_collective_stream(StreamKind s) {
+  return s == StreamKind::kTensorComm || s == StreamKind::kDataComm || s == StreamKind::kExpertComm;
+}
 
 bool stream_fits(TaskKind kind, StreamKind s) {
   switch (kind) {
@@ -189,6 +191,7 @@ std::string_view to_string(StreamKind s) {
     case StreamKind::kSendBackwardReverse: return "send_backward_reverse";
     case StreamKind::kRecvForwardReverse: return "recv_forward_reverse";
     case StreamKind::kRecvBackwardReverse: return "recv_backward_reverse";
+    case StreamKind::kExpertComm: return "expert_comm";
   }
   return "?";
 }
@@ -226,7 +229,7 @@ TaskId Program::add_compute(const ComputeWork& work, Phase phase, std::string_vi
 TaskId Program::add_collective(const CollectiveOp& op, StreamKind stream, Phase phase, std::string_view label,
                                std::span<const TaskId> deps, std::int32_t microbatch, std::int32_t layer,
                                std::int16_t chunk) {
-  DTSIM_CHECK(is_collective_stream(stream), "a collective must run on kTensorComm or kDataComm");
+  DTSIM_CHECK(is_collective_stream(stream), "a collective must run on kTensorComm, kDataComm or kExpertComm");
   Task t;
   t.kind = TaskKind::kCollective;
   t.stream = stream;

@@ -284,6 +284,8 @@ std::vector<PlanChoice> enumerate_plans(const Scenario& base, PlanSearchStats& s
   std::vector<PlanChoice> out;
   ParallelPlan plan = base.spec.plan;
   plan.layers_per_stage.clear();
+  // The bound charges every expert all-to-all in full: not a bound with overlap.
+  plan.ep_comm_overlap = false;
   // Context parallelism only for long sequences (8K tokens and more, where
   // it is used in practice), every cp that leaves load-balanced chunks of at
   // least 1K tokens.

@@ -116,6 +116,7 @@ std::string plan_text(const Scenario& s, const sim::Report& r) {
     out += "; " + std::string(name_of(detail::kScheduleChoices, p.schedule));
     if (p.virtual_stages > 1) out += ", " + std::to_string(p.virtual_stages) + " virtual stages";
   }
+  if (p.ep_comm_overlap) out += "; expert all-to-alls overlapped (F&B pairs)";
   if (p.sequence_parallel) out += "; sequence parallel";
   if (p.zero_stage > 0) out += "; ZeRO-" + std::to_string(p.zero_stage);
   out += "; " + std::to_string(r.num_microbatches) + " micro-batches per replica";

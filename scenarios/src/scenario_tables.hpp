@@ -334,7 +334,7 @@ inline constexpr std::array<Field<models::TrainingSpec>, 7> kTrainingFields{{
 
 // ---- plan ----------------------------------------------------------------------------
 
-inline constexpr std::array<Field<models::ParallelPlan>, 16> kPlanFields{{
+inline constexpr std::array<Field<models::ParallelPlan>, 17> kPlanFields{{
     {{.key = "tp", .type = ValueType::kInteger, .presence = Presence::kDefault, .default_value = "1",
       .description = "Tensor-parallel size: GPUs that split each layer's matrices (Megatron).", .min = 1,
       .max = kMaxModelParallel},
@@ -364,7 +364,8 @@ inline constexpr std::array<Field<models::ParallelPlan>, 16> kPlanFields{{
       .description = "Pipeline schedule. zb-h1: 1F1B with each backward split into input and weight gradients, "
                      "the weight-gradient passes filling the drain (Qi et al. 2024); dualpipe: DeepSeek-V3's "
                      "bidirectional schedule (each rank holds two model stages; pp and the micro-batch count "
-                     "even), its overlapped forward-backward pairs run one after the other.",
+                     "even); its forward-backward pairs overlap their all-to-alls with ep_comm_overlap, and run "
+                     "one after the other without it.",
       .choices = kScheduleChoices},
      [](models::ParallelPlan& p, const Value& v) { p.schedule = static_cast<models::PipelineSchedule>(v.choice); }},
     {{.key = "order", .type = ValueType::kChoiceList, .presence = Presence::kDefault,
@@ -409,6 +410,15 @@ inline constexpr std::array<Field<models::ParallelPlan>, 16> kPlanFields{{
                      "gradients are reduced over the remaining tp x dp / (ep x expert_tp) GPUs (expert-DP).",
       .min = 1, .max = kMaxModelParallel},
      [](models::ParallelPlan& p, const Value& v) { p.expert_tp = static_cast<int>(v.integer); }},
+    {{.key = "ep_comm_overlap", .type = ValueType::kBoolean, .presence = Presence::kDefault,
+      .default_value = "false",
+      .description = "MoE with ep > 1: run pairs of one micro-batch's forward and another's backward "
+                     "interleaved, each pass's expert all-to-alls (on a stream of their own) running while the "
+                     "other pass computes (Megatron-Core's --overlap-moe-expert-parallel-comm; DeepSeek-V3's "
+                     "DualPipe). Pairs: dualpipe's own; interleaved-1f1b, each forward followed by a backward of "
+                     "another micro-batch or chunk; at pp = 1 (1f1b only) forward i + 1 with backward i, holding "
+                     "two micro-batches' activations. Other schedules with pp > 1 are rejected."},
+     [](models::ParallelPlan& p, const Value& v) { p.ep_comm_overlap = v.boolean; }},
     {{.key = "cp", .type = ValueType::kInteger, .presence = Presence::kDefault, .default_value = "1",
       .description = "Context-parallel size: GPUs each sequence is split over (causal load balancing: rank i "
                      "holds chunks i and 2 cp - 1 - i, so seq_len must divide by 2 cp). tp x cp x pp x dp = GPUs; "

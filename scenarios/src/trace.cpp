@@ -29,6 +29,7 @@ std::string_view stream_title(models::StreamKind s) {
     case models::StreamKind::kSendBackwardReverse: return "pp send bwd (reverse)";
     case models::StreamKind::kRecvForwardReverse: return "pp recv fwd (reverse)";
     case models::StreamKind::kRecvBackwardReverse: return "pp recv bwd (reverse)";
+    case models::StreamKind::kExpertComm: return "ep comm";
   }
   return "stream";
 }

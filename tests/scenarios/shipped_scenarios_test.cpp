@@ -124,8 +124,11 @@ TEST_CASE("the MoE scenarios hold what their descriptions say", "[scenarios][shi
   CHECK(v3.spec.cluster.node.gpu.name == "h800");
   // DualPipe: rank s holds 1F1B's stages s and 15 - s (weights x 2 overall) and pp + 1 micro-batches.
   CHECK(v3.spec.plan.schedule == models::PipelineSchedule::kDualPipe);
+  // Its F&B pairs overlap their all-to-alls (1F1B at pp 16 cannot).
+  CHECK(v3.spec.plan.ep_comm_overlap);
   models::ParallelPlan one = v3.spec.plan;
   one.schedule = models::PipelineSchedule::kOneFOneB;
+  one.ep_comm_overlap = false;
   const auto dual_mem = models::estimate_memory(v3.spec.model, v3.spec.training, v3.spec.plan);
   const auto one_mem = models::estimate_memory(v3.spec.model, v3.spec.training, one);
   REQUIRE(dual_mem.size() == 16);

@@ -380,7 +380,8 @@ void Replayer::start_task(std::uint32_t sr, TaskId t) {
       // NCCL kernels in flight on this GPU take SMs and bandwidth from it
       // (OverlapParams); decided at start, for the whole kernel.
       const bool comm_in_flight = rs.busy[static_cast<std::size_t>(StreamKind::kTensorComm)] ||
-                                  rs.busy[static_cast<std::size_t>(StreamKind::kDataComm)];
+                                  rs.busy[static_cast<std::size_t>(StreamKind::kDataComm)] ||
+                                  rs.busy[static_cast<std::size_t>(StreamKind::kExpertComm)];
       if (comm_in_flight) {
         const OpClass c = rs.info->program->work(task).op_class;
         const bool tensor_core = c == OpClass::kGemm || c == OpClass::kAttention;

@@ -11,7 +11,8 @@
 // What each stage's Program contains (chunk c of stage s is model chunk
 // k = c * pp + s; stage 0 chunk 0 starts with the embedding, the last stage's
 // last chunk ends with the final norm, head and loss):
-//  - For each pass of pipeline_passes(schedule, pp, v, m, s), in order:
+//  - For each pass of stage_passes(plan, m, s), in order (an overlapped
+//    pair's two passes interleaved: below):
 //    forward (mb, c): a recv on kRecvForward from the stage of model chunk
 //    k - 1 (none for k = 0), every unit's forward kernels on kCompute (AMP:
 //    its weight casts first), each TP collective on kTensorComm after the
@@ -30,6 +31,12 @@
 //    on the reverse streams (kRecvForwardReverse, ...).
 //    Messages carry micro_batch x seq x hidden elements of the residual
 //    stream (bf16; fp32 under AMP), / tp with sequence parallelism.
+//  - An overlapped forward-backward pair (plan.ep_comm_overlap) emits the
+//    forward's tasks up to and including its next expert all-to-all, then the
+//    backward's up to its next, and so on; each pass keeps its own data path
+//    (its kernels and collectives depend on its own predecessors only), and
+//    every expert all-to-all goes on kExpertComm instead of kTensorComm. The
+//    tasks are those of the two passes run one after the other.
 //  - A send depends on the task producing its data, a recv on nothing, and
 //    the first kernel after a recv on the recv. A TP collective that reduces
 //    a backward input-gradient GEMM's output (the kernel before it is a

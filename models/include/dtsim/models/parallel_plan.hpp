@@ -57,6 +57,12 @@ struct ParallelPlan {
   // gathers them first. Gradients and ZeRO shards span dp x cp ranks.
   int cp = 1;
   ContextComm cp_comm = ContextComm::kRing;
+  // MoE: run pairs of one micro-batch's forward and another's backward
+  // interleaved, so that each pass's expert all-to-alls run while the other
+  // pass computes (Megatron-Core's --overlap-moe-expert-parallel-comm, the
+  // "combined 1F1B"; DeepSeek-V3's DualPipe forward-backward pairs).
+  // stage_passes (pipeline_schedule.hpp) says which passes pair.
+  bool ep_comm_overlap = false;
 
   int world_size() const { return tp * cp * pp * dp; }
   // Ranks holding the same weights: the gradient reduction and ZeRO group.
@@ -95,7 +101,12 @@ struct ParallelPlan {
 //    ep x expert_tp divides tp x dp x cp (the ranks of a stage they fold into);
 //    expert_tp divides expert_ffn_hidden; tp divides the shared experts'
 //    width; an MoE model with tp > 1 needs sequence_parallel (Megatron's
-//    rule); ZeRO-3 is not modelled with MoE.
+//    rule); ZeRO-3 is not modelled with MoE;
+//  - ep_comm_overlap needs an MoE model with ep > 1 and the schedules
+//    Megatron-Core combines (Megatron-Core: no pipelining or virtual stages;
+//    DeepSeek's DualPipe): at pp = 1, 1f1b and at least 2 micro-batches
+//    (forward i + 1 pairs with backward i); at pp > 1, interleaved-1f1b or
+//    dualpipe.
 // ZeRO-3 is accepted with pp > 1 (FSDP inside each stage, as torchtitan runs it).
 //
 // Example:

@@ -41,11 +41,10 @@
 //    where a split B defers its W to the next W in the list (first in, first
 //    out) and the other backwards are whole. Each forward followed by a
 //    backward of the other chunk inside the steady part is one of the report's
-//    overlapped F&B pairs (overlaps_next): dtsim runs the pair's forward, then
-//    its backward, on one compute stream, so one pass's all-to-all does not
-//    hide behind the other's kernels (the report's computation-communication
-//    overlap is not modelled). Every stage holds pp + 1 micro-batches at its
-//    peak (m >= 2 pp). With F = B = W and each F&B pair taking F + B + W, the bubble is the
+//    overlapped F&B pairs (overlaps_next): with plan.ep_comm_overlap lowering
+//    interleaves the pair's passes at their all-to-alls (stage_passes);
+//    without it, it runs the forward, then the backward. Every stage holds
+//    pp + 1 micro-batches at its peak (m >= 2 pp). With F = B = W and each F&B pair taking F + B + W, the bubble is the
 //    report's (pp/2 - 1)(F&B + B - 3W) with B the whole backward; run one
 //    after the other, the pair's forward result leaves earlier and the bubble
 //    is (pp/2 - 1) F. Needs pp even, m even and m >= 2(pp - 1).
@@ -89,8 +88,9 @@ struct PipelinePass {
   PassKind kind = PassKind::kForward;
   std::int32_t microbatch = 0;
   std::int16_t chunk = 0;  // model chunk on this stage, 0 .. chunks_per_stage - 1
-  // DualPipe: this forward and the backward after it are one of the report's
-  // overlapped F&B pairs (lowering still runs them one after the other).
+  // This forward and the backward after it form an overlapped pair: lowering
+  // interleaves them (stage_passes). pipeline_passes marks DualPipe's F&B
+  // pairs, which run one after the other unless stage_passes keeps the mark.
   bool overlaps_next = false;
   bool operator==(const PipelinePass&) const = default;
 };
@@ -121,6 +121,24 @@ std::int64_t warmup_passes(PipelineSchedule schedule, int pp, int virtual_stages
 // (DualPipe) pp is odd or num_microbatches odd or below 2(pp - 1).
 std::vector<PipelinePass> pipeline_passes(PipelineSchedule schedule, int pp, int virtual_stages,
                                           std::int64_t num_microbatches, int stage);
+
+// The passes `stage` runs under `plan` (what lowering and the memory model
+// use): pipeline_passes of the plan's schedule, with overlaps_next marking
+// the forward-backward pairs lowering interleaves. Without
+// plan.ep_comm_overlap none is marked (DualPipe's pairs run one after the
+// other). With it:
+//  - DualPipe: its own F&B pairs (pipeline_passes' marks);
+//  - interleaved 1F1B: every forward directly followed by a backward of
+//    another (micro-batch, chunk) (a backward of the same one would need the
+//    forward's output); validate_plan admits no other schedule at pp > 1;
+//  - 1F1B at pp = 1: one forward of warm-up, then forward i + 1 paired with
+//    backward i (Megatron-Core's combined 1F1B without pipelining), so two
+//    micro-batches' activations are held at once instead of one.
+// Same preconditions as pipeline_passes.
+//
+// Example (pp = 1, 3 micro-batches, ep_comm_overlap):
+//   stage_passes(plan, 3, 0);  // F0 [F1 B0] [F2 B1] B2, brackets = overlapped pairs
+std::vector<PipelinePass> stage_passes(const ParallelPlan& plan, std::int64_t num_microbatches, int stage);
 
 struct InFlight {
   int peak = 0;                     // most forward passes held before their backward (or W), all chunks together

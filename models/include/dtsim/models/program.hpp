@@ -54,8 +54,12 @@ enum class StreamKind : std::uint8_t {
   kSendBackwardReverse,  // DualPipe chunk 1: gradients toward the next stage
   kRecvForwardReverse,
   kRecvBackwardReverse,
+  // MoE dispatch and combine all-to-alls when plan.ep_comm_overlap
+  // interleaves two passes (otherwise they run on kTensorComm): one pass's
+  // all-to-all must not queue behind the other's TP collectives.
+  kExpertComm,
 };
-inline constexpr int kStreamCount = 11;
+inline constexpr int kStreamCount = 12;
 std::string_view to_string(StreamKind s);
 
 enum class TaskKind : std::uint8_t { kCompute, kCollective, kSend, kRecv };
@@ -172,8 +176,8 @@ class Program {
 
 // Problems with one program, each as a Diagnostic whose path is "/tasks/<i>":
 // a dependency on a task that is not earlier, a task
-// on a stream its kind cannot use (compute: kCompute; collectives: kTensorComm
-// or kDataComm; sends: kSend*; recvs: kRecv*), collectives of one group kind on two streams
+// on a stream its kind cannot use (compute: kCompute; collectives: kTensorComm,
+// kDataComm or kExpertComm; sends: kSend*; recvs: kRecv*), collectives of one group kind on two streams
 // (the replay matches collectives by their order per group kind, so they must
 // be issued in program order), and dependency cycles. Empty when sound.
 // O(tasks + deps).
