@@ -1,12 +1,16 @@
 #include "dtsim/models/layer_ops.hpp"
 
 #include <algorithm>
+#include <initializer_list>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "dtsim/core/error.hpp"
 #include "dtsim/models/memory.hpp"
+#include "dtsim/models/parallel_plan.hpp"
 #include "layer_ops_builder.hpp"
 #include "layer_ops_mla.hpp"
 #include "layer_ops_moe.hpp"
@@ -26,26 +30,177 @@ constexpr std::int64_t kVocabDivisor = 128;
 // multi_tensor_apply (apex and torch): 65536-element chunks, at most 320 chunks per launch.
 constexpr std::int64_t kMultiTensorElementsPerLaunch = 320 * 65536;
 
+// Selective recompute over a decoder layer's forward list built without
+// recompute: which steps backward re-runs, and what the forward stops keeping.
+// Steps are found by name (unique within one layer's forward). A re-run step
+// carries, as its saved_for_backward, the bytes it re-materializes for the
+// backward: what the forward no longer keeps because this step makes it again.
+class SelectiveRecompute {
+ public:
+  explicit SelectiveRecompute(std::vector<LayerStep>& forward)
+      : fwd_(forward), again_(forward.size(), false), carried_(forward.size()) {}
+
+  std::optional<std::size_t> find(std::string_view name) const {
+    for (std::size_t i = 0; i < fwd_.size(); ++i) {
+      if (fwd_[i].name == name) return i;
+    }
+    return std::nullopt;
+  }
+
+  // Re-runs `name` (when the layer has it), its kept tensors staying kept:
+  // a checkpoint's input, or a step whose output a later re-run step needs.
+  void rerun(std::string_view name) {
+    if (const auto i = find(name)) again_[*i] = true;
+  }
+  // Re-runs `name` inside a checkpoint: what it kept is made again instead.
+  void rerun_unkept(std::string_view name) {
+    const auto i = find(name);
+    if (!i) return;
+    again_[*i] = true;
+    carried_[*i] += fwd_[*i].saved_for_backward;
+    fwd_[*i].saved_for_backward = Bytes(0);
+  }
+  // Output-discarding recompute (Megatron's CheckpointWithoutOutput): the
+  // consumers stop keeping their input, `producer`'s output, which the
+  // re-run producer makes again. Under AMP a consumer's input is its own
+  // bf16 cast of that output: the cast is re-run too.
+  void discard_output(std::string_view producer, std::initializer_list<std::string_view> consumers) {
+    const auto p = find(producer);
+    if (!p) return;
+    again_[*p] = true;
+    for (const std::string_view c : consumers) {
+      const auto i = find(c);
+      if (!i) continue;
+      carried_[*p] += fwd_[*i].saved_for_backward;
+      fwd_[*i].saved_for_backward = Bytes(0);
+      rerun(std::string(c) + "_input_cast");
+    }
+  }
+  // The forward stops keeping `bytes` of `name`'s tensors, which the re-run
+  // step `maker` makes again.
+  void move_to(std::string_view name, Bytes bytes, std::string_view maker) {
+    const auto i = find(name);
+    const auto m = find(maker);
+    DTSIM_CHECK(i && m && fwd_[*i].saved_for_backward >= bytes,
+                "selective recompute: no step '" + std::string(name) + "' keeping what '" + std::string(maker) +
+                    "' re-makes");
+    fwd_[*i].saved_for_backward = fwd_[*i].saved_for_backward - bytes;
+    again_[*m] = true;
+    carried_[*m] += bytes;
+  }
+  // `name` re-runs and re-materializes `bytes` the forward keeps elsewhere
+  // too (the attention output, which the out-projection keeps).
+  void remake(std::string_view name, Bytes bytes) {
+    const auto i = find(name);
+    DTSIM_CHECK(i.has_value(), "selective recompute: no step '" + std::string(name) + "'");
+    again_[*i] = true;
+    carried_[*i] += bytes;
+  }
+  void keep_more(std::string_view name, Bytes bytes) {
+    const auto i = find(name);
+    DTSIM_CHECK(i.has_value(), "selective recompute: no step '" + std::string(name) + "'");
+    fwd_[*i].saved_for_backward += bytes;
+  }
+
+  // The re-run steps in forward order.
+  std::vector<LayerStep> steps() const {
+    std::vector<LayerStep> out;
+    for (std::size_t i = 0; i < fwd_.size(); ++i) {
+      if (!again_[i]) continue;
+      LayerStep s = fwd_[i];
+      s.saved_for_backward = carried_[i];
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+
+ private:
+  std::vector<LayerStep>& fwd_;
+  std::vector<bool> again_;
+  std::vector<Bytes> carried_;
+};
+
 // Applies the recompute mode to a decoder layer built without recompute.
-//  - kSelective (Megatron's "selective" = the attention core): the checkpoint
-//    keeps its inputs Q, K, V but not the LSE; backward first re-runs the flash
-//    forward, which re-materializes O and the LSE.
+//  - kSelective, per recompute_modules (training_spec.hpp; default core_attn):
+//    - core_attn (Korthikanti et al.'s selective recompute): the checkpoint
+//      keeps its inputs Q, K, V but not the LSE; backward first re-runs the
+//      flash forward, which re-materializes O and the LSE.
+//    - layernorm: the input and post-attention norms keep their input and
+//      statistics, as without recompute; the GEMMs they feed (QKV or MLA's
+//      down-projections, the MLP's up-projection or the router and shared
+//      experts) no longer keep the norm's output: the norm re-runs.
+//    - mla_up_proj (DeepSeek-V3 §3.2.3, Megatron's qkv_up_checkpoint): the
+//      latent norms, [SP all-gathers,] up-projections and the MLA rotary
+//      re-run from the compressed latents (kept by the latent norms, with the
+//      rotary key now kept beside them); the up-projections no longer keep
+//      the normed latents, and flash attention no longer keeps Q, K, V: the
+//      rotary re-makes them. Without q_lora_rank the query projection re-runs
+//      from the kept norm output.
+//    - moe_act: the routed experts' down-projection no longer keeps the
+//      activation's output; the activation re-runs from its kept input.
+//    - mlp / shared_experts (a checkpoint of the block): only the block's
+//      input is kept (by its first GEMM); the block re-runs, TP collectives
+//      included, re-making its activation's input and output.
 //  - kFull: the forward keeps only the layer input (T_sp x h); backward re-runs
 //    the whole forward, TP collectives included, before the layer's backward.
-void apply_recompute(Recompute mode, const Dims& d, const Widths& w, LayerOps& ops, std::int64_t lse_bytes) {
-  if (mode == Recompute::kSelective) {
-    for (auto& s : ops.forward) {
-      if (s.name != "attn_core") continue;
-      LayerStep again = s;
-      again.saved_for_backward = Bytes(d.tokens * d.o_width * w.act + lse_bytes);
-      s.saved_for_backward = s.saved_for_backward - Bytes(lse_bytes);
-      ops.recompute.push_back(std::move(again));
-    }
-  } else if (mode == Recompute::kFull) {
+void apply_recompute(const ModelSpec& m, const TrainingSpec& t, const Dims& d, const Widths& w, LayerOps& ops,
+                     std::int64_t lse_bytes) {
+  if (t.recompute == Recompute::kFull) {
     ops.recompute = ops.forward;
     for (auto& s : ops.forward) s.saved_for_backward = Bytes(0);
     ops.forward.front().saved_for_backward = Bytes(d.tokens_sp * d.h * w.residual);
+    return;
   }
+  if (t.recompute != Recompute::kSelective) return;
+  if (std::vector<Diagnostic> bad = validate_recompute(m, t, "/training"); !bad.empty()) {
+    throw InputError(std::move(bad));
+  }
+  SelectiveRecompute r(ops.forward);
+  if (recomputes(t, RecomputeModule::kLayerNorm)) {
+    r.discard_output("input_norm", {"qkv_proj", "q_proj", "q_down_proj", "kv_down_proj"});
+    r.discard_output("post_attn_norm", {"mlp_up", "router", "shared_expert_up"});
+  }
+  if (recomputes(t, RecomputeModule::kMlaUpProjection) && m.attention == AttentionKind::kMla) {
+    if (r.find("q_up_proj")) {
+      r.discard_output("q_latent_norm", {"q_up_proj"});
+      r.rerun("tp_all_gather_q_up_proj_latent");
+      r.rerun("q_up_proj");
+    } else {
+      r.rerun("q_proj_input_cast");
+      r.rerun("tp_all_gather_attn");
+      r.rerun("q_proj");
+    }
+    r.discard_output("kv_latent_norm", {"kv_up_proj"});
+    r.rerun("tp_all_gather_kv_up_proj_latent");
+    r.rerun("kv_up_proj");
+    // The rotary key leaves the KV down-projection beside the latent: kept
+    // with it, for the rotary's re-run.
+    r.keep_more("kv_latent_norm", Bytes(d.tokens_sp * m.mla.qk_rope_head_dim * w.act));
+    r.move_to("attn_core", Bytes(d.tokens * d.qkv_width * w.act), "mla_rotary");
+  }
+  if (recomputes(t, RecomputeModule::kCoreAttention)) {
+    r.move_to("attn_core", Bytes(lse_bytes), "attn_core");
+    r.remake("attn_core", Bytes(d.tokens * d.o_width * w.act));
+  }
+  if (recomputes(t, RecomputeModule::kMoeActivation)) {
+    r.discard_output("expert_swiglu", {"expert_down"});
+    r.discard_output("expert_gelu", {"expert_down"});
+  }
+  const auto checkpoint_block = [&r](const std::string& up, const std::string& act_prefix, const std::string& down,
+                                     const std::string& suffix) {
+    r.rerun(up + "_input_cast");
+    r.rerun("tp_all_gather_" + suffix);
+    r.rerun(up);
+    for (const char* a : {"_swiglu", "_gelu", "_bias_gelu"}) r.rerun_unkept(act_prefix + a);
+    r.rerun_unkept(down);
+    r.rerun("tp_reduce_scatter_" + suffix);
+    r.rerun("tp_all_reduce_" + suffix);
+  };
+  if (recomputes(t, RecomputeModule::kMlp)) checkpoint_block("mlp_up", "mlp", "mlp_down", "mlp");
+  if (recomputes(t, RecomputeModule::kSharedExperts)) {
+    checkpoint_block("shared_expert_up", "shared_expert", "shared_expert_down", "shared_expert");
+  }
+  ops.recompute = r.steps();
 }
 
 // The attention half of a layer: MHA/GQA, or multi-head latent attention.
@@ -104,7 +259,7 @@ LayerOps decoder_layer_ops(const ModelSpec& m, const TrainingSpec& t, const Para
   LayerOps ops;
   ops.forward = std::move(ob.fwd);
   ops.backward = std::move(ob.bwd);
-  apply_recompute(t.recompute, d, w, ops, ob.lse_bytes());
+  apply_recompute(m, t, d, w, ops, ob.lse_bytes());
   ops.saved_activations = sum_saved(ops.forward);
 
   // Column-parallel weights and biases are split over tp; norms and the
@@ -131,7 +286,7 @@ LayerOps moe_layer_ops(const ModelSpec& m, const TrainingSpec& t, const Parallel
   LayerOps ops;
   ops.forward = std::move(ob.fwd);
   ops.backward = std::move(ob.bwd);
-  apply_recompute(t.recompute, d, w, ops, ob.lse_bytes());
+  apply_recompute(m, t, d, w, ops, ob.lse_bytes());
   ops.saved_activations = sum_saved(ops.forward);
 
   // Attention as a dense layer (TP shard), the router replicated on every TP

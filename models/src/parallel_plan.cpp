@@ -30,6 +30,9 @@ class Checker {
   void training(std::string_view leaf, std::string message) {
     out_.push_back({join(training_path_, leaf), std::move(message)});
   }
+  void append(std::vector<Diagnostic> more) {
+    for (Diagnostic& d : more) out_.push_back(std::move(d));
+  }
   std::vector<Diagnostic> take() { return std::move(out_); }
 
  private:
@@ -241,7 +244,88 @@ void check_ep_comm_overlap(Checker& c, const ModelSpec& m, const ParallelPlan& p
   }
 }
 
+std::string module_list(const TrainingSpec& t) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < t.recompute_modules.size(); ++i) {
+    if (i > 0) out += ", ";
+    // Appended piece by piece here and below: GCC 12's -Wrestrict misfires
+    // on a one-character literal + std::string.
+    out.append("\"").append(to_string(t.recompute_modules[i])).append("\"");
+  }
+  return out + "]";
+}
+
+bool has_dense_layer(const ModelSpec& m) {
+  if (!m.moe.enabled()) return true;
+  for (std::int64_t l = 0; l < m.num_layers; ++l) {
+    if (!is_moe_layer(m, l)) return true;
+  }
+  return false;
+}
+
+// Why `module` does not apply to model `m`, or "" when it does.
+std::string inapplicable(RecomputeModule module, const ModelSpec& m) {
+  const std::string model = "model '" + m.name + "'";
+  switch (module) {
+    case RecomputeModule::kMlaUpProjection:
+      if (m.attention != AttentionKind::kMla) {
+        return "mla_up_proj recomputes multi-head latent attention's up-projections, but " + model +
+               " has attention = mha; expected a model with attention = mla";
+      }
+      break;
+    case RecomputeModule::kMoeActivation:
+      if (!m.moe.enabled()) {
+        return "moe_act recomputes the routed experts' activation, but " + model +
+               " has no experts (num_experts = 0); expected an MoE model";
+      }
+      break;
+    case RecomputeModule::kSharedExperts:
+      if (!m.moe.enabled() || m.moe.num_shared_experts == 0) {
+        return "shared_experts recomputes an MoE layer's shared experts, but " + model +
+               " has none (num_shared_experts = 0); expected a model with shared experts";
+      }
+      break;
+    case RecomputeModule::kMlp:
+      if (!has_dense_layer(m)) {
+        return "mlp recomputes a dense layer's MLP, but every layer of " + model +
+               " is an MoE layer; expected a model with dense layers (for experts: moe_act, shared_experts)";
+      }
+      break;
+    case RecomputeModule::kCoreAttention:
+    case RecomputeModule::kLayerNorm: break;
+  }
+  return "";
+}
+
 }  // namespace
+
+std::vector<Diagnostic> validate_recompute(const ModelSpec& model, const TrainingSpec& training,
+                                           std::string_view training_path) {
+  Checker c("", training_path);
+  const auto& modules = training.recompute_modules;
+  if (modules.empty()) return c.take();
+  if (training.recompute != Recompute::kSelective) {
+    std::string message = "recompute_modules = " + module_list(training);
+    message.append(" needs recompute = \"selective\", got \"").append(to_string(training.recompute));
+    message.append("\"; expected recompute = \"selective\", or no recompute_modules");
+    c.training("/recompute_modules", std::move(message));
+    return c.take();
+  }
+  for (std::size_t i = 0; i < modules.size(); ++i) {
+    const std::string leaf = "/recompute_modules/" + str(static_cast<std::int64_t>(i));
+    const auto first = std::find(modules.begin(), modules.end(), modules[i]);
+    if (first != modules.begin() + static_cast<std::ptrdiff_t>(i)) {
+      std::string message(1, '\'');
+      message.append(to_string(modules[i])).append("' is listed twice (first at index ");
+      message.append(str(first - modules.begin())).append("); expected each module once");
+      c.training(leaf, std::move(message));
+      continue;
+    }
+    std::string why = inapplicable(modules[i], model);
+    if (!why.empty()) c.training(leaf, std::move(why));
+  }
+  return c.take();
+}
 
 std::vector<Diagnostic> validate_plan(const ModelSpec& model, const TrainingSpec& training, const ParallelPlan& plan,
                                       std::string_view plan_path, std::string_view training_path) {
@@ -285,6 +369,7 @@ std::vector<Diagnostic> validate_plan(const ModelSpec& model, const TrainingSpec
     }
   }
 
+  c.append(validate_recompute(model, training, training_path));
   if (tp_ok) check_tp_divides(c, model, plan.tp);
   check_experts(c, model, plan, tp_ok, dp_ok);
   if (pp_ok && v_ok && model.num_layers >= 1) check_layers(c, model, plan);

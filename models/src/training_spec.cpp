@@ -1,5 +1,7 @@
 #include "dtsim/models/training_spec.hpp"
 
+#include <algorithm>
+
 namespace dtsim::models {
 
 std::string_view to_string(PrecisionMode p) {
@@ -28,6 +30,24 @@ std::string_view to_string(Recompute r) {
     case Recompute::kFull: return "full";
   }
   return "unknown";
+}
+
+std::string_view to_string(RecomputeModule m) {
+  switch (m) {
+    case RecomputeModule::kCoreAttention: return "core_attn";
+    case RecomputeModule::kLayerNorm: return "layernorm";
+    case RecomputeModule::kMlaUpProjection: return "mla_up_proj";
+    case RecomputeModule::kMoeActivation: return "moe_act";
+    case RecomputeModule::kMlp: return "mlp";
+    case RecomputeModule::kSharedExperts: return "shared_experts";
+  }
+  return "unknown";
+}
+
+bool recomputes(const TrainingSpec& t, RecomputeModule m) {
+  if (t.recompute != Recompute::kSelective) return false;
+  if (t.recompute_modules.empty()) return m == RecomputeModule::kCoreAttention;
+  return std::find(t.recompute_modules.begin(), t.recompute_modules.end(), m) != t.recompute_modules.end();
 }
 
 }  // namespace dtsim::models

@@ -273,6 +273,8 @@ Scenario with_plan(const Scenario& base, const PlanChoice& choice) {
   s.spec.plan = choice.plan;
   s.spec.training.micro_batch = choice.micro_batch;
   s.spec.training.recompute = choice.recompute;
+  // The base's recompute_modules say what "selective" re-runs; the other modes take none.
+  if (choice.recompute != Recompute::kSelective) s.spec.training.recompute_modules.clear();
   return s;
 }
 
@@ -362,6 +364,7 @@ std::vector<PlanChoice> enumerate_plans(const Scenario& base, PlanSearchStats& s
                   models::TrainingSpec tt = t;
                   tt.micro_batch = mb;
                   tt.recompute = r;
+                  if (r != Recompute::kSelective) tt.recompute_modules.clear();
                   if (!models::validate_plan(m, tt, plan, "/plan", "/training").empty() ||
                       microbatches * (m.num_layers / pp) > kMaxStageWork) {
                     ++stats.invalid;

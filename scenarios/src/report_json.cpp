@@ -39,6 +39,15 @@ void write_identity(JsonWriter& w, const Scenario& s, const sim::Report& r) {
   w.key("micro_batch").integer(t.micro_batch);
   w.key("precision").string(name_of(detail::kPrecisionChoices, t.precision));
   w.key("recompute").string(name_of(detail::kRecomputeChoices, t.recompute));
+  // Only when the scenario lists them: a report without the key is a
+  // scenario without the list (selective = the attention core).
+  if (!t.recompute_modules.empty()) {
+    w.key("recompute_modules").begin_array();
+    for (const models::RecomputeModule module : t.recompute_modules) {
+      w.string(name_of(detail::kRecomputeModuleChoices, module));
+    }
+    w.end_array();
+  }
   w.key("tokens_per_step").integer(r.tokens_per_step);
   w.end_object();
 

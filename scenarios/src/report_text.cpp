@@ -79,12 +79,23 @@ std::string model_text(const Scenario& s) {
          fixed(static_cast<double>(models::parameter_count(m)) / 1e9, 2) + " B parameters";
 }
 
+// " (layernorm, mla_up_proj)" when the scenario lists recompute_modules.
+std::string modules_text(const models::TrainingSpec& t) {
+  if (t.recompute_modules.empty()) return "";
+  std::string out = " (";
+  for (std::size_t i = 0; i < t.recompute_modules.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += name_of(detail::kRecomputeModuleChoices, t.recompute_modules[i]);
+  }
+  return out + ")";
+}
+
 std::string training_text(const Scenario& s, const sim::Report& r) {
   const models::TrainingSpec& t = s.spec.training;
   return "seq " + std::to_string(t.seq_len) + ", global batch " + std::to_string(t.global_batch) + " (" +
          grouped(r.tokens_per_step) + " tokens per step), micro-batch " + std::to_string(t.micro_batch) + "; " +
          std::string(name_of(detail::kPrecisionChoices, t.precision)) + ", recompute " +
-         std::string(name_of(detail::kRecomputeChoices, t.recompute));
+         std::string(name_of(detail::kRecomputeChoices, t.recompute)) + modules_text(t);
 }
 
 std::string cluster_text(const Scenario& s) {

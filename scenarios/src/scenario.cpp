@@ -73,7 +73,7 @@ class Loader {
     read_fields(doc, "", detail::kScenarioFields, s, diags_);
     if (member(doc, "name") == nullptr) s.name = default_name();
 
-    const bool training_ok = read_section(doc, "training", "/training", detail::kTrainingFields, s.spec.training);
+    const bool training_ok = read_training(doc, s.spec.training);
     const bool model_ok = read_model(doc, s, training_ok);
     const bool plan_ok = read_plan(doc, s.spec.plan);
     const bool cluster_ok = read_cluster(doc, s);
@@ -197,6 +197,20 @@ class Loader {
     if (member(*v, "max_seq_len") == nullptr) {
       if (!training_ok) return false;
       m.max_seq_len = s.spec.training.seq_len;
+    }
+    return true;
+  }
+
+  bool read_training(const Json& doc, models::TrainingSpec& training) {
+    if (!read_section(doc, "training", "/training", detail::kTrainingFields, training)) return false;
+    // An empty list would read as "no list" (the default, core_attn): say so
+    // instead of recomputing something the scenario did not ask for.
+    const Json* modules = member(*member(doc, "training"), "recompute_modules");
+    if (modules != nullptr && modules->empty()) {
+      diags_.add("/training/recompute_modules",
+                 "an empty list recomputes nothing; expected at least one module name (no recompute: "
+                 "recompute = \"none\"; the attention core only: leave recompute_modules out)");
+      return false;
     }
     return true;
   }
@@ -404,7 +418,11 @@ class Loader {
                                  " GPUs = " + std::to_string(gpus) + " GPUs; at most " + std::to_string(kMaxGpus) +
                                  " are supported");
     }
-    if (options_.plan_free) return;
+    // Without a plan, validate_plan (which includes these rules) does not run.
+    if (options_.plan_free) {
+      diags_.append(models::validate_recompute(m, t, "/training"));
+      return;
+    }
     const std::int64_t world = static_cast<std::int64_t>(p.dp) * p.tp * p.pp * p.cp;
     if (world != gpus) {
       diags_.add("/plan", std::string(p.cp > 1 ? "dp\u00d7tp\u00d7pp\u00d7cp" : "dp\u00d7tp\u00d7pp") + " = " +

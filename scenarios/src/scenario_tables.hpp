@@ -47,6 +47,13 @@ inline constexpr NamedValue kPrecisionChoices[] = {
 inline constexpr NamedValue kRecomputeChoices[] = {{"none", as_int(models::Recompute::kNone)},
                                                    {"selective", as_int(models::Recompute::kSelective)},
                                                    {"full", as_int(models::Recompute::kFull)}};
+inline constexpr NamedValue kRecomputeModuleChoices[] = {
+    {"core_attn", as_int(models::RecomputeModule::kCoreAttention)},
+    {"layernorm", as_int(models::RecomputeModule::kLayerNorm)},
+    {"mla_up_proj", as_int(models::RecomputeModule::kMlaUpProjection)},
+    {"moe_act", as_int(models::RecomputeModule::kMoeActivation)},
+    {"mlp", as_int(models::RecomputeModule::kMlp)},
+    {"shared_experts", as_int(models::RecomputeModule::kSharedExperts)}};
 inline constexpr NamedValue kFrameworkChoices[] = {{"megatron", as_int(models::Framework::kMegatron)},
                                                    {"pytorch-eager", as_int(models::Framework::kPyTorchEager)},
                                                    {"pytorch-compile", as_int(models::Framework::kPyTorchCompile)}};
@@ -293,7 +300,7 @@ inline constexpr std::array<Field<models::ModelSpec>, 35> kModelFields{{
 
 // ---- training ------------------------------------------------------------------------
 
-inline constexpr std::array<Field<models::TrainingSpec>, 7> kTrainingFields{{
+inline constexpr std::array<Field<models::TrainingSpec>, 8> kTrainingFields{{
     {{.key = "seq_len", .type = ValueType::kInteger, .presence = Presence::kRequired,
       .description = "Sequence length, tokens.", .min = 1, .max = kMaxSeq},
      [](models::TrainingSpec& t, const Value& v) { t.seq_len = v.integer; }},
@@ -316,10 +323,26 @@ inline constexpr std::array<Field<models::TrainingSpec>, 7> kTrainingFields{{
       .choices = kPrecisionChoices},
      [](models::TrainingSpec& t, const Value& v) { t.precision = static_cast<models::PrecisionMode>(v.choice); }},
     {{.key = "recompute", .type = ValueType::kChoice, .presence = Presence::kDefault, .default_value = "\"none\"",
-      .description = "Activation recomputation: none; selective (the attention core, Korthikanti et al.); "
-                     "full (keep each layer's input, recompute the layer in backward).",
+      .description = "Activation recomputation: none; selective (the parts recompute_modules names; without it "
+                     "the attention core, Korthikanti et al.); full (keep each layer's input, recompute the layer "
+                     "in backward).",
       .choices = kRecomputeChoices},
      [](models::TrainingSpec& t, const Value& v) { t.recompute = static_cast<models::Recompute>(v.choice); }},
+    {{.key = "recompute_modules", .type = ValueType::kChoiceList, .presence = Presence::kDerived,
+      .default_value = "none: selective recompute is the attention core (core_attn)",
+      .description = "What selective recompute re-runs in backward instead of keeping its tensors (Megatron-Core's "
+                     "--recompute-modules); needs recompute = \"selective\". core_attn: the attention core; "
+                     "layernorm: the input and pre-MLP norms (their outputs are not kept); mla_up_proj (attention "
+                     "mla): the latent norms, up-projections and rotary (Q, K and V are not kept, the compressed "
+                     "latents and the rotary key are); moe_act (MoE): the routed experts' activation (its output "
+                     "is not kept); mlp: a dense layer's MLP (only its input is kept); shared_experts: an MoE "
+                     "layer's shared experts (only their input is kept). Each at most once; a module the model "
+                     "lacks is an error.",
+      .choices = kRecomputeModuleChoices},
+     [](models::TrainingSpec& t, const Value& v) {
+       t.recompute_modules.clear();
+       for (const int c : v.choice_list) t.recompute_modules.push_back(static_cast<models::RecomputeModule>(c));
+     }},
     {{.key = "clip_grad_norm", .type = ValueType::kBoolean, .presence = Presence::kDefault, .default_value = "true",
       .description = "Clip the gradient norm each step (its norm and scaling kernels run)."},
      [](models::TrainingSpec& t, const Value& v) { t.clip_grad_norm = v.boolean; }},

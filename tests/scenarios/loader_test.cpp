@@ -648,3 +648,41 @@ TEST_CASE("summary names model, cluster and plan", "[scenarios][loader]") {
         "llama3-8b, seq 4096 x global batch 16, on 1 x dgx-h100 (8 x h100-sxm), TP 8 x PP 1 x DP 1, 16 micro-batches "
         "per replica");
 }
+
+TEST_CASE("recompute_modules: read in order, rejected with their JSON path", "[scenarios][loader][recompute]") {
+  Json j = minimal_scenario();
+  j["training"]["recompute"] = "selective";
+  j["training"]["recompute_modules"] = Json::array({"layernorm", "core_attn"});
+  const Scenario s = load(j);
+  CHECK(s.spec.training.recompute_modules ==
+        std::vector<models::RecomputeModule>{models::RecomputeModule::kLayerNorm,
+                                             models::RecomputeModule::kCoreAttention});
+  CHECK(load(minimal_scenario()).spec.training.recompute_modules.empty());
+
+  j["training"]["recompute_modules"] = Json::array({"core_attn", "layrnorm"});
+  require_only(problems(j), "/training/recompute_modules/1", "unknown value 'layrnorm'; did you mean 'layernorm'?");
+  j["training"]["recompute_modules"] = Json::array({"core_attn", "moe"});
+  require_only(problems(j), "/training/recompute_modules/1",
+               "unknown value 'moe'; expected one of core_attn, layernorm, mla_up_proj, moe_act, mlp, shared_experts");
+  j["training"]["recompute_modules"] = Json::array();
+  require_only(problems(j), "/training/recompute_modules",
+               "an empty list recomputes nothing; expected at least one module name (no recompute: recompute = "
+               "\"none\"; the attention core only: leave recompute_modules out)");
+  j["training"]["recompute_modules"] = Json::array({"core_attn", "mla_up_proj"});
+  require_only(problems(j), "/training/recompute_modules/1",
+               "mla_up_proj recomputes multi-head latent attention's up-projections, but model 'llama3-8b' has "
+               "attention = mha; expected a model with attention = mla");
+  j["training"]["recompute_modules"] = Json::array({"moe_act"});
+  require_only(problems(j), "/training/recompute_modules/0",
+               "moe_act recomputes the routed experts' activation, but model 'llama3-8b' has no experts "
+               "(num_experts = 0); expected an MoE model");
+  j["training"]["recompute_modules"] = Json::array({"layernorm"});
+  j["training"]["recompute"] = "none";
+  require_only(problems(j), "/training/recompute_modules",
+               "recompute_modules = [\"layernorm\"] needs recompute = \"selective\", got \"none\"; expected "
+               "recompute = \"selective\", or no recompute_modules");
+  j["training"].erase("recompute");  // the default, none: the list does not turn selective on by itself
+  require_only(problems(j), "/training/recompute_modules",
+               "recompute_modules = [\"layernorm\"] needs recompute = \"selective\", got \"none\"; expected "
+               "recompute = \"selective\", or no recompute_modules");
+}

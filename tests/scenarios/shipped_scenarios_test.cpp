@@ -18,9 +18,8 @@ struct Shipped {
   const char* file;
   int gpus;
   // The 405B run relies on buffer freeing dtsim does not model; DeepSeek-V3's
-  // stages 1-8 need up to 145 GiB with MLA modelled as MHA and bf16
-  // activations (the report's run keeps MLA's compressed KV, caches FP8
-  // activations and recomputes more).
+  // stages 1-14 need 125 GiB with the report's recompute modules and bf16
+  // activations (the report's run caches FP8 activations).
   bool must_fit;
   bool simulate = true;  // every shipped scenario runs in about a second or less (docs/performance.md)
 };

@@ -41,6 +41,7 @@ std::optional<Duration> measured_host_per_launch(const SimulationSpec& spec) {
   models::TrainingSpec eager = spec.training;
   eager.framework = models::Framework::kPyTorchEager;
   eager.recompute = models::Recompute::kNone;
+  eager.recompute_modules.clear();
   eager.precision = models::PrecisionMode::kPureBf16;
   models::LayerOps ops = models::decoder_layer_ops(measured, eager, spec.plan);
   models::apply_framework(ops, eager);

@@ -33,10 +33,29 @@
 //    modelled in its steady state (micro-batch 2 onwards) in every mode.
 //  - Saved activations follow KOR22 with flash attention (no s^2 tensors;
 //    Q, K, V, the out-proj input and the fp32 log-sum-exp kept instead), plus
-//    the fp32 norm statistics. kSelective: the attention core is checkpointed
-//    (keeps Q, K, V, not the LSE; `recompute` = the flash forward). kFull:
-//    only the layer input T_sp x h is kept; `recompute` = the whole forward,
-//    TP collectives included.
+//    the fp32 norm statistics. kSelective re-runs the modules of
+//    TrainingSpec::recompute_modules (default: core_attn), each taking its
+//    tensors out of the forward's and into `recompute` (copies of the
+//    forward steps re-run, in forward order):
+//      core_attn: the attention core is checkpointed (keeps Q, K, V, not the
+//        LSE; `recompute` += the flash forward, re-making O and the LSE);
+//      layernorm: the input and post-attention norms' outputs are not kept
+//        (the GEMMs they feed drop their saved input, T_sp x h x 2 bytes per
+//        norm and consumer; the MoE block's router and shared experts both
+//        count it); `recompute` += the norm [and AMP's casts];
+//      mla_up_proj: MLA's up-projected Q, K, V (flash attention's inputs)
+//        and normed latents are not kept; the compressed latents and now the
+//        rotary key (T_sp x rope) are; `recompute` += latent norms, [SP
+//        all-gathers,] up-projections (or, without q_lora_rank, the query
+//        projection) and the MLA rotary;
+//      moe_act: the routed experts' activation output is not kept (rows x
+//        f_e / expert_tp x 2); `recompute` += the activation;
+//      mlp / shared_experts: the block keeps only its input; `recompute` +=
+//        its GEMMs, activation and TP collectives.
+//    A module a layer lacks (moe_act in a dense layer) leaves it unchanged;
+//    validate_recompute rejects one the whole model lacks (InputError here).
+//    kFull: only the layer input T_sp x h is kept; `recompute` = the whole
+//    forward, TP collectives included.
 //  - Invariant: the forward list's saved_for_backward sum to saved_activations.
 //    Recompute steps carry what they re-materialize transiently for backward.
 //

@@ -108,12 +108,21 @@ struct ParallelPlan {
 //    (forward i + 1 pairs with backward i); at pp > 1, interleaved-1f1b or
 //    dualpipe.
 // ZeRO-3 is accepted with pp > 1 (FSDP inside each stage, as torchtitan runs it).
+// It includes validate_recompute's rules.
 //
 // Example:
 //   auto d = validate_plan(model, training, plan, "/plan", "/training");
 //   if (!d.empty()) throw InputError(std::move(d));
 std::vector<Diagnostic> validate_plan(const ModelSpec& model, const TrainingSpec& training, const ParallelPlan& plan,
                                       std::string_view plan_path, std::string_view training_path);
+
+// training.recompute_modules against the recompute mode and the model:
+// only with recompute = selective, at least one module, each at most once;
+// mla_up_proj needs attention = mla, moe_act an MoE model, shared_experts
+// shared experts, mlp at least one dense layer. Paths are
+// training_path + "/recompute_modules[/i]".
+std::vector<Diagnostic> validate_recompute(const ModelSpec& model, const TrainingSpec& training,
+                                           std::string_view training_path);
 
 // Micro-batches per DP replica per step: global_batch / (dp * micro_batch).
 // Throws InputError when dp or micro_batch is below 1.

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 namespace dtsim::models {
 
@@ -44,8 +45,20 @@ enum class Framework : std::uint8_t {
 
 enum class Recompute : std::uint8_t {
   kNone,
-  kSelective,  // recompute the attention core only (cheap with flash attention)
+  kSelective,  // recompute the parts of each layer recompute_modules names (default: the attention core)
   kFull,       // keep each layer's input; recompute the whole layer in backward
+};
+
+// The parts of a layer selective recompute can re-run in backward, by
+// Megatron-Core's --recompute-modules names (layer_ops.hpp says what each
+// keeps and re-runs).
+enum class RecomputeModule : std::uint8_t {
+  kCoreAttention,    // core_attn: the flash attention kernel (checkpoint keeps Q, K, V)
+  kLayerNorm,        // layernorm: the input and pre-MLP norms (outputs not kept)
+  kMlaUpProjection,  // mla_up_proj: MLA's latent norms, up-projections and rotary (Q, K, V not kept)
+  kMoeActivation,    // moe_act: the routed experts' activation (output not kept)
+  kMlp,              // mlp: a dense layer's MLP block (checkpoint keeps its input)
+  kSharedExperts,    // shared_experts: an MoE layer's shared-expert MLP (checkpoint keeps its input)
 };
 
 struct TrainingSpec {
@@ -54,6 +67,10 @@ struct TrainingSpec {
   std::int64_t micro_batch = 1;   // sequences per micro-batch per DP replica
   PrecisionMode precision = PrecisionMode::kMegatronBf16;
   Recompute recompute = Recompute::kNone;
+  // Under kSelective only (validate_plan rejects it otherwise): the modules
+  // recomputed, in the scenario's order. Empty means Megatron's default,
+  // {kCoreAttention}.
+  std::vector<RecomputeModule> recompute_modules;
   // Gradient-norm clipping each step (Megatron's default clip_grad = 1.0).
   // Megatron computes the fp32 gradient norm; the PyTorch modes (AMP, pure
   // bf16) follow torch.nn.utils.clip_grad_norm_, which also rescales every
@@ -65,6 +82,12 @@ struct TrainingSpec {
 
 std::string_view to_string(PrecisionMode p);
 std::string_view to_string(Recompute r);
+std::string_view to_string(RecomputeModule m);
+
+// Whether a layer re-runs module `m` in backward: selective recompute with `m`
+// listed (or, with no list, m = kCoreAttention). False under kNone and kFull
+// (full recompute re-runs everything without naming modules).
+bool recomputes(const TrainingSpec& t, RecomputeModule m);
 std::string_view to_string(Framework f);
 
 }  // namespace dtsim::models
