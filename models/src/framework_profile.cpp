@@ -96,6 +96,39 @@ std::optional<LayerStep> eager_moe(LayerStep& s) {
   return std::nullopt;
 }
 
+bool has_step(const std::vector<LayerStep>& steps, const std::string& name) {
+  for (const LayerStep& s : steps) {
+    if (s.name == name) return true;
+  }
+  return false;
+}
+
+// What eager autograd keeps that the fused lists do not (forward lists only;
+// a step whose saved bytes are 0, e.g. under full recompute, stays 0):
+//  - SwiGLU as F.silu(gate) * up: silu saves its input (the gate) and the
+//    multiply saves both operands, silu's output and the up projection: 3
+//    tensors of f where the fused kernel keeps gate and up (2).
+//  - Under autocast every GEMM casts its own input (autocast caches the
+//    casts of leaf weights only), and each GEMM keeps its bf16 copy: the
+//    separate wq, wk and wv keep 3 copies of the norm output where one fused
+//    QKV GEMM keeps 1; SwiGLU's separate w1 and w3 (the dense MLP's, the
+//    shared experts' and the routed experts' batched ones) keep 2.
+void eager_saved(std::vector<LayerStep>& steps, bool autocast) {
+  const auto two_gemms = [&](const std::string& act) { return has_step(steps, act); };
+  for (LayerStep& s : steps) {
+    const Bytes kept = s.saved_for_backward;
+    if (s.name == "mlp_swiglu" || s.name == "expert_swiglu" || s.name == "shared_expert_swiglu") {
+      s.saved_for_backward = Bytes(kept.count() / 2 * 3);
+    }
+    if (!autocast) continue;
+    if (s.name == "qkv_proj") s.saved_for_backward = kept * 3;
+    if ((s.name == "mlp_up" && two_gemms("mlp_swiglu")) || (s.name == "expert_up" && two_gemms("expert_swiglu")) ||
+        (s.name == "shared_expert_up" && two_gemms("shared_expert_swiglu"))) {
+      s.saved_for_backward = kept * 2;
+    }
+  }
+}
+
 void eager(std::vector<LayerStep>& steps, bool backward) {
   std::vector<LayerStep> out;
   out.reserve(steps.size() + 3);
@@ -124,9 +157,17 @@ void apply_framework(LayerOps& ops, const TrainingSpec& t) {
   if (t.framework == Framework::kMegatron) return;
   for (auto* list : {&ops.forward, &ops.recompute, &ops.backward}) flash2_attention(*list);
   if (t.framework != Framework::kPyTorchEager) return;
+  // Autocast runs only under plain AMP: the harness's FSDP mixed precision
+  // computes with bf16 parameters and no autocast context.
+  const bool autocast = t.precision == PrecisionMode::kAmpBf16;
+  eager_saved(ops.forward, autocast);
+  eager_saved(ops.recompute, autocast);
   eager(ops.forward, false);
   eager(ops.recompute, false);
   eager(ops.backward, true);
+  Bytes saved;
+  for (const LayerStep& s : ops.forward) saved += s.saved_for_backward;
+  ops.saved_activations = saved;
 }
 
 }  // namespace dtsim::models

@@ -27,10 +27,9 @@ std::int64_t local_kv_bytes(const ModelSpec& model, const TrainingSpec& training
   return training.micro_batch * (training.seq_len / plan.cp) * 2 * (model.num_kv_heads / plan.tp) * model.head_dim * 2;
 }
 
-// The largest transient working set on a stage: what lives only while one
-// kernel sequence runs, not across the schedule.
-Bytes temporary_bytes(const StageModel& sm, const ModelSpec& model, const TrainingSpec& training,
-                      const ParallelPlan& plan, const ModelLayout& layout) {
+// The loss's transient on the last stage: its logits buffers.
+Bytes loss_temporary_bytes(const StageModel& sm, const ModelSpec& model, const TrainingSpec& training,
+                           const ParallelPlan& plan) {
   Bytes t;
   if (sm.holds_head) {
     // Megatron's fused cross-entropy works on fp32 logits: T x (padded V / tp)
@@ -39,8 +38,15 @@ Bytes temporary_bytes(const StageModel& sm, const ModelSpec& model, const Traini
     // at the start of backward: 10 bytes per logit.
     const std::int64_t rows = padded_vocab_size(model, plan.tp) / plan.tp;
     const std::int64_t per_logit = training.framework == Framework::kMegatron ? 4 : 10;
-    t = std::max(t, Bytes(training.micro_batch * training.seq_len * rows * per_logit));
+    t = Bytes(training.micro_batch * training.seq_len * rows * per_logit);
   }
+  return t;
+}
+
+// The other transients, which the layers' backward passes create.
+Bytes other_temporary_bytes(const StageModel& sm, const ModelSpec& model, const TrainingSpec& training,
+                            const ParallelPlan& plan, const ModelLayout& layout) {
+  Bytes t;
   // The all-gather variant of context parallelism gathers a layer's whole K
   // and V before its attention.
   if (plan.cp > 1 && plan.cp_comm == ContextComm::kAllGather) {
@@ -58,7 +64,9 @@ Bytes communication_bytes(const StageModel& sm, const ModelSpec& model, const Tr
   // PyTorch DDP (gradient_as_bucket_view off, its default) copies gradients
   // into flat bucket buffers of its own: a second gradient buffer.
   if (plan.data_ranks() > 1 && plan.zero_stage == 0 && training.framework != Framework::kMegatron) {
-    c += Bytes(sm.parameters * pb.gradients);
+    const std::int64_t reduced =
+        sm.parameters - (plan.expert_data_parallel() > 1 ? 0 : sm.expert_parameters);
+    c += Bytes(reduced * pb.gradients);
   }
   if (plan.pp > 1) c += layout.p2p_bytes() * 2;  // a message in flight each way
   // MoE all-to-all: the permuted send buffer and the receive buffer of one
@@ -140,7 +148,11 @@ std::vector<MemoryBreakdown> estimate_memory(const ModelSpec& model, const Train
       mb.activations += Bytes(m * training.micro_batch * training.seq_len * vocab * 2);
     }
     mb.microbatches_in_flight = peak_in_flight(passes, chunks_per_stage(plan.schedule, plan.virtual_stages)).peak;
-    mb.temporary = temporary_bytes(sm, model, training, plan, layout);
+    // The largest transient working set: what lives only while one kernel
+    // sequence runs, not across the schedule.
+    mb.loss_temporary = loss_temporary_bytes(sm, model, training, plan);
+    mb.other_temporary = other_temporary_bytes(sm, model, training, plan, layout);
+    mb.temporary = std::max(mb.loss_temporary, mb.other_temporary);
     mb.gradients_replace_activations = training.framework != Framework::kMegatron && m == 1 && plan.pp == 1;
     if (mb.gradients_replace_activations && !sm.chunks.empty() && !sm.chunks.back().units.empty()) {
       const std::int64_t last = sm.chunks.back().units.back().parameters;

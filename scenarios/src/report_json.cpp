@@ -103,6 +103,8 @@ void write_memory(JsonWriter& w, const sim::Report& r) {
     w.key("communication_buffers_bytes").integer(m.communication_buffers.count());
     w.key("gradients_replace_activations").boolean(m.gradients_replace_activations);
     w.key("first_backward_gradients_bytes").integer(m.first_backward_gradients.count());
+    w.key("loss_temporary_bytes").integer(m.loss_temporary.count());
+    w.key("other_temporary_bytes").integer(m.other_temporary.count());
     w.key("total_bytes").integer(m.total().count());
     w.key("microbatches_in_flight").integer(m.microbatches_in_flight);
     w.key("activations_per_microbatch_bytes").integer(m.activations_per_microbatch.count());

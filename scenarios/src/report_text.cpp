@@ -175,7 +175,8 @@ std::string memory_text(const sim::Report& r) {
   }
   if (!r.memory.empty() && r.memory.front().memory.gradients_replace_activations) {
     out += "  (PyTorch frees gradients every step: total = weights + optimizer + buffers + the larger of\n"
-           "   activations + temporary + the head's gradients, and all gradients.)\n";
+           "   activations + the larger of (the loss's buffers, the head's gradients + the other temporary),\n"
+           "   and all gradients.)\n";
   }
   if (r.fits) {
     out += "  Peak " + format_bytes(r.peak_memory) + " of " + format_bytes(r.memory_capacity) + ": fits.\n";

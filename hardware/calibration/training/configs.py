@@ -41,6 +41,24 @@ MODELS = {
                       ffn_hidden=9216, vocab=50304, tied=True),
     "moe-h1792-e16": dict(arch="llama", n_layers=6, hidden=1792, n_heads=14, n_kv_heads=2,
                           ffn_hidden=4864, vocab=32000, tied=False, n_experts=16, top_k=2, moe_ffn_hidden=2432),
+    # shapes first used in HOLDOUT6 (single GPU, written before any of it ran and
+    # before the eager memory-accounting changes that follow it)
+    "moe-h2304-e4": dict(arch="llama", n_layers=4, hidden=2304, n_heads=18, n_kv_heads=6,
+                         ffn_hidden=6144, vocab=32000, tied=False, n_experts=4, top_k=1, moe_ffn_hidden=6144),
+    "moe-h1536-e24": dict(arch="llama", n_layers=6, hidden=1536, n_heads=12, n_kv_heads=4,
+                          ffn_hidden=4096, vocab=32000, tied=False, n_experts=24, top_k=3, moe_ffn_hidden=1024),
+    "moe-h3072-e8": dict(arch="llama", n_layers=3, hidden=3072, n_heads=24, n_kv_heads=8,
+                         ffn_hidden=8192, vocab=32000, tied=False, n_experts=8, top_k=2, moe_ffn_hidden=4096),
+    "moe-h2560-e16": dict(arch="llama", n_layers=4, hidden=2560, n_heads=20, n_kv_heads=4,
+                          ffn_hidden=6912, vocab=32000, tied=False, n_experts=16, top_k=4, moe_ffn_hidden=1280),
+    "llama-h3584": dict(arch="llama", n_layers=6, hidden=3584, n_heads=28, n_kv_heads=4,
+                        ffn_hidden=9728, vocab=32000, tied=False),
+    "llama-h3072-v152k": dict(arch="llama", n_layers=2, hidden=3072, n_heads=24, n_kv_heads=8,
+                              ffn_hidden=8192, vocab=151936, tied=False),
+    "llama-h5120": dict(arch="llama", n_layers=3, hidden=5120, n_heads=40, n_kv_heads=8,
+                        ffn_hidden=13824, vocab=32000, tied=False),
+    "gpt-h2560": dict(arch="gpt", n_layers=8, hidden=2560, n_heads=20, n_kv_heads=20,
+                      ffn_hidden=10240, vocab=50304, tied=True),
     # GPT-style: LayerNorm, GELU 4h MLP, MHA, learned positions, tied embeddings
     "gpt-h1024": dict(arch="gpt", n_layers=12, hidden=1024, n_heads=16, n_kv_heads=16,
                       ffn_hidden=4096, vocab=50304, tied=True),
@@ -204,7 +222,28 @@ HOLDOUT5_CONFIGS = [
     C("h5_4g_pp2dp2_1f1b_llama1792_bf16", "llama-h1792", seq_len=2048, micro_batch=2, n_microbatches=4,
       pp=2, pp_schedule="1f1b", dp=2, dp_impl="ddp"),
 ]
-CONFIGS = CONFIGS + MOE_CONFIGS + HOLDOUT_CONFIGS + HOLDOUT4_CONFIGS + HOLDOUT5_CONFIGS
+# Third held-out set (HOLDOUT6): single-GPU configurations only (one H200 is what
+# the next run will have), with shapes no earlier set used: MoE bodies with 4, 24, 8
+# and 16 experts (top-1, top-3, top-2, top-4; expert widths 6144, 1024, 4096, 1280;
+# sequences 2048, 4096, 1024), one of them under AMP; AMP + full recompute on hidden
+# 3584; a 152K vocabulary in bf16; a GPT of hidden 2560 and a Llama of hidden 5120.
+# Written down and committed before any of them ran and before the eager-PyTorch
+# memory-accounting changes made after it, so that their first predictions are out
+# of sample for those changes. Each should take 8-15 s of job wall time (the 1-GPU
+# jobs of earlier sets took 8-13 s); timeout_s = 60 bounds the set at 8 minutes.
+HOLDOUT6_CONFIGS = [
+    C("h6_1g_moe2304_e4k1_bf16", "moe-h2304-e4", seq_len=2048, micro_batch=2, timeout_s=60),
+    C("h6_1g_moe1536_e24k3_bf16_s4096", "moe-h1536-e24", seq_len=4096, micro_batch=1, timeout_s=60),
+    C("h6_1g_moe3072_e8k2_bf16_s1024", "moe-h3072-e8", seq_len=1024, micro_batch=4, timeout_s=60),
+    C("h6_1g_moe2560_e16k4_amp", "moe-h2560-e16", seq_len=2048, micro_batch=2, precision="amp_bf16",
+      timeout_s=60),
+    C("h6_1g_llama3584_amp_ac", "llama-h3584", seq_len=2048, micro_batch=4, precision="amp_bf16",
+      activation_checkpointing="full", timeout_s=60),
+    C("h6_1g_llama3072_v152k_bf16", "llama-h3072-v152k", seq_len=2048, micro_batch=2, timeout_s=60),
+    C("h6_1g_gpt2560_amp_s1024", "gpt-h2560", seq_len=1024, micro_batch=8, precision="amp_bf16", timeout_s=60),
+    C("h6_1g_llama5120_bf16", "llama-h5120", seq_len=2048, micro_batch=2, timeout_s=60),
+]
+CONFIGS = CONFIGS + MOE_CONFIGS + HOLDOUT_CONFIGS + HOLDOUT4_CONFIGS + HOLDOUT5_CONFIGS + HOLDOUT6_CONFIGS
 
 # smoke subset: one of each parallel mode
 SMOKE = [

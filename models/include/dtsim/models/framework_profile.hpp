@@ -22,6 +22,12 @@
 //    its own step "moe_unpermute_index_add"); index_select's backward
 //    likewise ("moe_permute_bwd_index_add"); their
 //    backwards likewise (framework_profile.cpp lists the bytes).
+//  - Saved for backward (eager only): SwiGLU as F.silu(gate) * up keeps
+//    gate, silu(gate) and up (3 f-wide tensors; the fused kernel 2), dense,
+//    shared and routed experts alike; under autocast (plain AMP) every GEMM
+//    casts and keeps its own bf16 copy of its input, so the separate wq, wk,
+//    wv keep 3 copies of the norm output and SwiGLU's w1, w3 (or the
+//    experts' batched w1, w3) 2. saved_activations is re-summed.
 // Both PyTorch frameworks run attention as FlashAttention-2 (SDPA's flash
 // backend); Megatron as cuDNN fused attention (Transformer Engine). Megatron
 // is otherwise unchanged (the lists are its fused ones), and so is

@@ -29,11 +29,18 @@ struct MemoryBreakdown {
   // unit of the backward (the head's gradient beside every activation).
   bool gradients_replace_activations = false;
   Bytes first_backward_gradients;  // that unit's gradients (when the flag is set)
+  // The part of `temporary` that is the loss's (the head's logits buffers,
+  // freed when the loss's backward has run, before the head's weight
+  // gradient exists); the rest of `temporary` (recompute, CP gathers) comes
+  // after the head's backward, beside its gradient.
+  Bytes loss_temporary;
+  Bytes other_temporary;
 
   Bytes total() const {
-    const Bytes transient = gradients_replace_activations
-                                ? std::max(activations + temporary + first_backward_gradients, gradients)
-                                : gradients + activations + temporary;
+    const Bytes transient =
+        gradients_replace_activations
+            ? std::max(activations + std::max(loss_temporary, other_temporary + first_backward_gradients), gradients)
+            : gradients + activations + temporary;
     return weights + optimizer_state + communication_buffers + transient;
   }
 };
@@ -58,13 +65,19 @@ struct MemoryBreakdown {
 //    frameworks with pp > 1 the last stage also keeps every micro-batch's
 //    bf16 logits, whole (gathered over TP), as torch.distributed.pipelining
 //    merges the outputs at the end;
+//    (pytorch-eager's layer lists keep what eager autograd saves:
+//    framework_profile.hpp);
 //  - temporary = the largest transient: on the last stage one micro-batch's
 //    fp32 logits (T x padded V / tp x 4; the PyTorch frameworks x 10: bf16
 //    logits, fp32 log-softmax and its gradient), under recompute one layer's
-//    re-materialized tensors;
+//    re-materialized tensors (loss_temporary and other_temporary; with
+//    gradients_replace_activations the head's gradients come after the
+//    loss's buffers are freed and beside the other transients);
 //  - communication_buffers = a message each way between stages (pp > 1);
 //    PyTorch DDP (ZeRO-0 under the pytorch frameworks): P x gradients of
-//    bucket buffers (gradient_as_bucket_view is off by default);
+//    bucket buffers (gradient_as_bucket_view is off by default), for the
+//    parameters DDP reduces: routed experts only when expert-DP > 1 (with
+//    ep = dp nobody holds a replica to reduce with);
 //    MoE stages: 2 x the dispatch all-to-all's S (send and receive buffers);
 //    ZeRO-3: the gathered bf16 parameters of the largest unit (twice with
 //    fsdp_prefetch) and its unsharded gradient. (ZeRO 0-2 buckets are views
