@@ -19,16 +19,8 @@ using namespace dtsim::models;
 
 namespace {
 
-// Llama-shaped MoE: h 256, 8 experts of 128, top-2, 4 layers (the first dense).
-ModelSpec small_moe() {
-  ModelSpec m = testing::small_llama(4);
-  m.name = "small-moe";
-  m.moe.num_experts = 8;
-  m.moe.top_k = 2;
-  m.moe.expert_ffn_hidden = 128;
-  m.moe.first_dense_layers = 1;
-  return m;
-}
+using testing::has_path;
+using testing::small_moe;
 
 TrainingSpec training(std::int64_t global_batch) {
   TrainingSpec t;
@@ -44,12 +36,6 @@ ParallelPlan ep_plan(int dp, int ep) {
   p.ep = ep;
   p.ep_comm_overlap = true;
   return p;
-}
-
-bool has_path(const std::vector<Diagnostic>& d, const std::string& path, const std::string& fragment) {
-  return std::any_of(d.begin(), d.end(), [&](const Diagnostic& x) {
-    return x.path == path && x.message.find(fragment) != std::string::npos;
-  });
 }
 
 std::string str(const std::vector<PipelinePass>& passes) {

@@ -21,17 +21,8 @@ using namespace dtsim::models;
 
 namespace {
 
-// Llama-shaped MoE: h 256, 8 heads of 32 (4 KV), 8 experts of 128, top-2,
-// 4 layers (the first dense with ffn 512), no shared experts.
-ModelSpec small_moe() {
-  ModelSpec m = testing::small_llama(4);
-  m.name = "small-moe";
-  m.moe.num_experts = 8;
-  m.moe.top_k = 2;
-  m.moe.expert_ffn_hidden = 128;
-  m.moe.first_dense_layers = 1;
-  return m;
-}
+using testing::has_path;
+using testing::small_moe;
 
 TrainingSpec training(std::int64_t seq = 128, std::int64_t global_batch = 8) {
   TrainingSpec t;
@@ -45,12 +36,6 @@ double count(const ModelLibrary& lib, const char* name, bool active) {
   const ModelSpec* m = lib.find(name);
   REQUIRE(m != nullptr);
   return static_cast<double>(active ? active_parameter_count(*m) : parameter_count(*m));
-}
-
-bool has_path(const std::vector<Diagnostic>& d, const std::string& path, const std::string& fragment) {
-  return std::any_of(d.begin(), d.end(), [&](const Diagnostic& x) {
-    return x.path == path && x.message.find(fragment) != std::string::npos;
-  });
 }
 
 Flops flops_of(const std::vector<LayerStep>& steps, const std::string& name) {

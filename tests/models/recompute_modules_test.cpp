@@ -33,14 +33,9 @@ ModelSpec mla(std::int64_t q_lora_rank = 64) {
   return m;
 }
 
-// 4 layers, the first dense; 8 experts of f_e 128, top-2; `shared` shared experts of 256.
+// small_moe with `shared` shared experts of 256.
 ModelSpec moe(std::int64_t shared = 0) {
-  ModelSpec m = testing::small_llama(4);
-  m.name = "small-moe";
-  m.moe.num_experts = 8;
-  m.moe.top_k = 2;
-  m.moe.expert_ffn_hidden = 128;
-  m.moe.first_dense_layers = 1;
+  ModelSpec m = testing::small_moe();
   m.moe.num_shared_experts = shared;
   m.moe.shared_expert_ffn_hidden = shared > 0 ? 256 : 0;
   return m;

@@ -1,6 +1,11 @@
 // Small models shared by the models tests, sized so closed forms stay exact.
 #pragma once
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "dtsim/core/error.hpp"
 #include "dtsim/models/model_spec.hpp"
 
 namespace dtsim::models::testing {
@@ -19,6 +24,25 @@ inline ModelSpec small_llama(std::int64_t num_layers) {
   m.vocab_size = 1024;
   m.max_seq_len = 1024;
   return m;
+}
+
+// Llama-shaped MoE: small_llama(4) with 8 experts of 128, top-2, the first
+// layer dense (ffn 512), no shared experts.
+inline ModelSpec small_moe() {
+  ModelSpec m = small_llama(4);
+  m.name = "small-moe";
+  m.moe.num_experts = 8;
+  m.moe.top_k = 2;
+  m.moe.expert_ffn_hidden = 128;
+  m.moe.first_dense_layers = 1;
+  return m;
+}
+
+// A diagnostic at `path` whose message contains `fragment`.
+inline bool has_path(const std::vector<Diagnostic>& d, const std::string& path, const std::string& fragment) {
+  return std::any_of(d.begin(), d.end(), [&](const Diagnostic& x) {
+    return x.path == path && x.message.find(fragment) != std::string::npos;
+  });
 }
 
 }  // namespace dtsim::models::testing
