@@ -61,10 +61,6 @@ int command_plan(std::span<const std::string_view> args) {
   } catch (const InputError& e) {
     throw FileInputError(file, e);
   }
-  if (base.spec.plan.ep_comm_overlap) {
-    std::cerr << "dtsim plan: " << file
-              << ": plan/ep_comm_overlap is not searched; every plan is compared without it\n";
-  }
   const auto start = std::chrono::steady_clock::now();
   PlanSearchResult result;
   try {

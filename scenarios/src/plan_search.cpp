@@ -228,11 +228,12 @@ bool fits_memory(const Scenario& s) {
 // changes), so a plan is never faster than the same plan with less
 // recomputation. A plan is dropped when that cheaper variant fits in memory.
 std::vector<bool> dominated_by_less_recompute(const std::vector<PlanChoice>& plans, const std::vector<char>& fits) {
-  using Key = std::tuple<int, int, int, int, int, int, bool, std::int64_t, int, int>;
+  using Key = std::tuple<int, int, int, int, int, int, bool, std::int64_t, int, int, bool>;
   const auto key_of = [](const PlanChoice& c) {
     const ParallelPlan& p = c.plan;
     return Key{p.tp, p.pp, p.dp, p.virtual_stages, static_cast<int>(p.schedule), p.zero_stage, p.sequence_parallel,
-               c.micro_batch, (p.ep * 4096 + p.cp) * 2 + static_cast<int>(p.cp_comm), static_cast<int>(p.order[1])};
+               c.micro_batch, (p.ep * 4096 + p.cp) * 2 + static_cast<int>(p.cp_comm), static_cast<int>(p.order[1]),
+               p.ep_comm_overlap};
   };
   std::map<Key, Recompute> least;  // the least recomputation that fits, per plan
   for (std::size_t i = 0; i < plans.size(); ++i) {
@@ -286,8 +287,6 @@ std::vector<PlanChoice> enumerate_plans(const Scenario& base, PlanSearchStats& s
   std::vector<PlanChoice> out;
   ParallelPlan plan = base.spec.plan;
   plan.layers_per_stage.clear();
-  // The bound charges every expert all-to-all in full: not a bound with overlap.
-  plan.ep_comm_overlap = false;
   // Context parallelism only for long sequences (8K tokens and more, where
   // it is used in practice), every cp that leaves load-balanced chunks of at
   // least 1K tokens.
@@ -340,8 +339,14 @@ std::vector<PlanChoice> enumerate_plans(const Scenario& base, PlanSearchStats& s
         // with attention) and the all-gather variant.
         std::vector<models::ContextComm> cp_comms{models::ContextComm::kRing};
         if (cp > 1) cp_comms.push_back(models::ContextComm::kAllGather);
+        // MoE: with and without overlapped expert all-to-alls (validate_plan
+        // keeps the overlap to ep > 1 and the schedules that pair passes). The
+        // bound leaves all-to-alls out, so it bounds both.
+        std::vector<bool> overlaps{false};
+        if (m.moe.enabled()) overlaps.push_back(true);
         for (const auto& order : orders)
         for (const models::ContextComm cp_comm : cp_comms)
+        for (const bool overlap : overlaps)
         for (const auto& [schedule, v] : schedules) {
           for (const std::int64_t ep : eps) {
             for (const Recompute r : {Recompute::kNone, Recompute::kSelective, Recompute::kFull}) {
@@ -361,6 +366,7 @@ std::vector<PlanChoice> enumerate_plans(const Scenario& base, PlanSearchStats& s
                   plan.order = order;
                   plan.cp = static_cast<int>(cp);
                   plan.cp_comm = cp_comm;
+                  plan.ep_comm_overlap = overlap;
                   models::TrainingSpec tt = t;
                   tt.micro_batch = mb;
                   tt.recompute = r;
@@ -476,7 +482,7 @@ std::string describe_plan(const PlanChoice& c) {
     out.append(" x CP ").append(std::to_string(p.cp));
     out.append(" (").append(detail::name_of(detail::kContextCommChoices, p.cp_comm)).append(")");
   }
-  if (p.ep > 1) out.append(" (EP ").append(std::to_string(p.ep)).append(")");
+  if (p.ep > 1) out.append(" (EP ").append(std::to_string(p.ep)).append(p.ep_comm_overlap ? ", overlapped" : "").append(")");
   if (p.order[1] == models::ParallelDim::kPipeline) out.append(", order tensor-pipeline-data");
   if (p.pp > 1) {
     out.append(", ").append(detail::name_of(detail::kScheduleChoices, p.schedule));
@@ -589,6 +595,7 @@ std::string plan_json(const Scenario& base, const PlanChoice& c) {
          ", \"dp\": " + std::to_string(p.dp) + ", \"virtual_stages\": " + std::to_string(p.virtual_stages) +
          ", \"schedule\": \"" + std::string(detail::name_of(detail::kScheduleChoices, p.schedule)) +
          "\", \"zero_stage\": " + std::to_string(p.zero_stage) + (p.ep > 1 ? ", \"ep\": " + std::to_string(p.ep) : "") +
+         (p.ep_comm_overlap ? ", \"ep_comm_overlap\": true" : "") +
          (p.cp > 1 ? ", \"cp\": " + std::to_string(p.cp) + ", \"cp_comm\": \"" +
                          std::string(detail::name_of(detail::kContextCommChoices, p.cp_comm)) + "\""
                    : "") +

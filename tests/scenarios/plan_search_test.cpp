@@ -70,7 +70,12 @@ TEST_CASE("plan search finds what simulating every plan finds", "[scenarios][pla
   int context_parallel = 0;
   int all_gather_cp = 0;
   int zero_bubble = 0;
+  int overlapped = 0;
   for (const PlanChoice& c : plans) {
+    if (c.plan.ep_comm_overlap) {
+      ++overlapped;
+      CHECK(c.plan.ep > 1);
+    }
     CHECK(c.plan.world_size() == 8);
     CHECK(c.plan.tp != 8);
     if (c.plan.ep > 1) ++expert_parallel;
@@ -82,6 +87,7 @@ TEST_CASE("plan search finds what simulating every plan finds", "[scenarios][pla
     }
   }
   CHECK((expert_parallel > 0) == moe);
+  CHECK((overlapped > 0) == moe);  // MoE plans with overlapped all-to-alls, bounded like the rest
   CHECK((context_parallel > 0) == (which == 2));
   CHECK((all_gather_cp > 0) == (which == 2));
   CHECK(zero_bubble > 0);

@@ -92,9 +92,8 @@ struct PlanSearchOptions {
 // Loads a scenario for plan search: everything is read and checked as usual
 // except that the plan need not fit the cluster (its tp, pp, dp, schedule,
 // ZeRO stage, micro-batch and recompute are what the search chooses; its other
-// settings, such as dp_bucket_size, are kept, except ep_comm_overlap: every
-// plan is searched without it, since the search's bound charges each expert
-// all-to-all in full and would not bound an overlapped plan). Throws InputError.
+// settings, such as dp_bucket_size, are kept; ep_comm_overlap is searched
+// too, both ways for MoE models). Throws InputError.
 Scenario load_plan_search_base(std::string_view json_text, const Catalogs& catalogs, std::string_view origin = {});
 Scenario load_plan_search_base_file(const std::filesystem::path& path, const Catalogs& catalogs);
 
