@@ -117,6 +117,7 @@ class StageLowering {
     for (std::size_t i = 0; i < passes.size(); ++i) {
       if (passes[i].overlaps_next) {
         DTSIM_CHECK(i + 1 < passes.size(), "an overlapped forward without a backward after it");
+        // A pass emits nothing until resumed: the two arguments' evaluation order does not matter.
         overlapped_pair(emission(i), emission(i + 1));
         ++i;
       } else {
