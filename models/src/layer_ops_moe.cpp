@@ -170,6 +170,9 @@ void moe_block_forward(OpsBuilder& ob, const MoeDims& e) {
                            kept * h * w.act + routing_map, t * h * w.act, kept * h * w.act, 2));
   if (e.shared_ffn > 0) {
     ob.column_forward("shared_expert_up", "shared_expert", e.shared_up_width);
+    // Its saved input is the router's: the same normed T_sp x h tensor, kept
+    // once. Under autocast each GEMM keeps its own bf16 cast of it.
+    if (!w.autocast) ob.fwd.back().saved_for_backward = Bytes(0);
     ob.fwd.push_back(activation("shared_expert", ob.model(), d.tokens, e.shared_ffn, w, false));
     ob.row_forward("shared_expert_down", "shared_expert", e.shared_ffn);
     ob.fwd.push_back(compute_step("moe_shared_add", OpClass::kElementwise, DType::kBf16, as_double(t * h),

@@ -376,6 +376,36 @@ TEST_CASE("lowering an EP plan: all-to-alls over the expert group, expert gradie
   CHECK(dense_grads + expert_grads == Bytes(params[0] * 4));
 }
 
+TEST_CASE("a shared expert's input is the router's: kept once, under autocast twice", "[moe][layer_ops][memory]") {
+  // T = 128 tokens, h = 256, one shared expert of width 256 (SwiGLU: up 512 wide).
+  const double T = 128;
+  const double h = 256;
+  const double fs = 256;
+  ModelSpec with_shared = small_moe();
+  with_shared.moe.num_shared_experts = 1;
+  with_shared.moe.shared_expert_ffn_hidden = 256;
+  auto saved = [](const ModelSpec& m, const TrainingSpec& t) {
+    return moe_layer_ops(m, t, ParallelPlan{}).saved_activations.as_double();
+  };
+  auto kept_by = [](const LayerOps& ops, const std::string& name) {
+    for (const LayerStep& s : ops.forward)
+      if (s.name == name) return s.saved_for_backward.as_double();
+    return -1.0;
+  };
+  const TrainingSpec t = training();
+  // bf16: the shared expert adds only its own tensors, the SwiGLU's input
+  // (T x 2 fs) and the down-projection's (T x fs); the normed input is the router's.
+  CHECK(saved(with_shared, t) - saved(small_moe(), t) == Approx(2 * T * 2 * fs + 2 * T * fs));
+  const LayerOps bf16 = moe_layer_ops(with_shared, t, ParallelPlan{});
+  CHECK(kept_by(bf16, "router") == Approx(2 * T * h));
+  CHECK(kept_by(bf16, "shared_expert_up") == 0.0);
+  // Under AMP's autocast each GEMM casts, and keeps, its own bf16 copy.
+  TrainingSpec amp = t;
+  amp.precision = PrecisionMode::kAmpBf16;
+  const LayerOps cast = moe_layer_ops(with_shared, amp, ParallelPlan{});
+  CHECK(kept_by(cast, "shared_expert_up") == Approx(2 * T * h));
+}
+
 TEST_CASE("memory of experts under EP: weights per rank and ZeRO-1 over expert-DP", "[moe][memory]") {
   const ModelSpec m = small_moe();
   const TrainingSpec t = training(128, 16);
