@@ -18,18 +18,7 @@ using namespace dtsim::models;
 
 namespace {
 
-// small_llama with MLA: h 256, 8 heads, r_q 64, r_kv 32, nope 32, rope 16
-// (head_dim 48), v 24 (narrower than nope, so a mix-up of the two shows).
-ModelSpec small_mla(std::int64_t q_lora_rank = 64) {
-  ModelSpec m = testing::small_llama(2);
-  m.name = "small-mla";
-  m.attention = AttentionKind::kMla;
-  m.num_kv_heads = 8;
-  m.head_dim = 48;
-  m.mla = MlaSpec{.q_lora_rank = q_lora_rank, .kv_lora_rank = 32, .qk_nope_head_dim = 32, .qk_rope_head_dim = 16,
-                  .v_head_dim = 24};
-  return m;
-}
+using testing::small_mla;
 
 TrainingSpec training(std::int64_t b, std::int64_t s) {
   TrainingSpec t;

@@ -21,17 +21,7 @@ namespace {
 // small_llama (h 256, 8 heads of 32, 4 KV heads, SwiGLU f 512).
 ModelSpec dense() { return testing::small_llama(2); }
 
-// small_llama with MLA: r_q 64, r_kv 32, nope 32, rope 16 (d_qk 48), v 24.
-ModelSpec mla(std::int64_t q_lora_rank = 64) {
-  ModelSpec m = testing::small_llama(2);
-  m.name = "small-mla";
-  m.attention = AttentionKind::kMla;
-  m.num_kv_heads = 8;
-  m.head_dim = 48;
-  m.mla = MlaSpec{.q_lora_rank = q_lora_rank, .kv_lora_rank = 32, .qk_nope_head_dim = 32, .qk_rope_head_dim = 16,
-                  .v_head_dim = 24};
-  return m;
-}
+ModelSpec mla(std::int64_t q_lora_rank = 64) { return testing::small_mla(q_lora_rank); }
 
 // small_moe with `shared` shared experts of 256.
 ModelSpec moe(std::int64_t shared = 0) {

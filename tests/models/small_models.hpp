@@ -26,6 +26,20 @@ inline ModelSpec small_llama(std::int64_t num_layers) {
   return m;
 }
 
+// small_llama(2) with multi-head latent attention: 8 heads, r_q 64 (0: no
+// query compression), r_kv 32, nope 32, rope 16 (head_dim 48), v 24
+// (narrower than nope, so a mix-up of the two shows).
+inline ModelSpec small_mla(std::int64_t q_lora_rank = 64) {
+  ModelSpec m = small_llama(2);
+  m.name = "small-mla";
+  m.attention = AttentionKind::kMla;
+  m.num_kv_heads = 8;
+  m.head_dim = 48;
+  m.mla = MlaSpec{.q_lora_rank = q_lora_rank, .kv_lora_rank = 32, .qk_nope_head_dim = 32, .qk_rope_head_dim = 16,
+                  .v_head_dim = 24};
+  return m;
+}
+
 // Llama-shaped MoE: small_llama(4) with 8 experts of 128, top-2, the first
 // layer dense (ffn 512), no shared experts.
 inline ModelSpec small_moe() {
