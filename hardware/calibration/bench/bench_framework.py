@@ -33,6 +33,12 @@ Two measurements, written as records of kind "dtensor_host" and
    run on the default stream (FSDP's collectives overlapping compute).
    Field slowdown = time_with_compute / time_alone.  --only-comm-overlap
    runs just this one.
+
+5. moe_layer_host: host time of one eager MoE decoder layer's forward +
+   backward (the harness's Block with its MoE layer, 8 experts top-2 and 16
+   top-4, no expert parallelism), measured as tp_layer_host measures the
+   plain layer, beside it.  Fields host_layer_s (MoE) and host_layer_plain_s.
+   --only-moe-host runs just this one (also with one process).
 """
 import argparse
 import os
@@ -254,12 +260,61 @@ def comm_overlap_records(world, rank, quick):
     return out
 
 
+def moe_layer_records(world, rank, quick):
+    """Host time of one eager MoE decoder layer's forward + backward (the
+    training harness's Block with its MoE layer: router, softmax and top-k,
+    argsort, index_select, batched expert GEMMs, index_add), on sizes so small
+    that the GPU never waits the host out, next to the dense layer measured
+    the same way. Each rank measures its own layers (no expert parallelism)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, os.path.join(here, "..", "training"))
+    import model as M  # noqa: E402  (the harness's model)
+    dev = torch.device("cuda", torch.cuda.current_device())
+    layers, steps = 4, (3 if quick else 20)
+    base = dict(arch="llama", n_layers=layers, hidden=256, n_heads=8, n_kv_heads=8, ffn_hidden=512, vocab=1024,
+                tied=False, seq_len=64, activation_checkpointing="none")
+
+    def host_per_layer(cfg):
+        model = M.Transformer(cfg, first=False, last=False).to(dev, torch.bfloat16)
+        x = torch.randn(1, cfg["seq_len"], cfg["hidden"], device=dev, dtype=torch.bfloat16, requires_grad=True)
+
+        def step():
+            model(x).float().sum().backward()
+        for _ in range(3):
+            step()
+        torch.cuda.synchronize()
+        samples = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                step()
+            t1 = time.perf_counter()
+            torch.cuda.synchronize()
+            samples.append((t1 - t0) / (steps * layers))
+        return summarize(samples)
+
+    plain = host_per_layer(base)
+    out = []
+    for experts, top_k in ((8, 2), (16, 4)):
+        d = host_per_layer(dict(base, n_experts=experts, top_k=top_k, moe_ffn_hidden=256, ep=1))
+        rec = {"kind": "moe_layer_host", "experts": experts, "top_k": top_k, "layers": layers,
+               "hidden": base["hidden"], "processes": world, "host_layer_s": d["time_s"], "host_layer": d,
+               "host_layer_plain_s": plain["time_s"], "host_layer_plain": plain}
+        if rank == 0:
+            out.append(rec)
+            log(f"MoE layer E={experts} k={top_k} fwd+bwd host: {d['time_s']*1e6:.0f} us "
+                f"(dense {plain['time_s']*1e6:.0f} us)")
+    dist.barrier()
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only-comm-overlap", action="store_true",
                     help="measure only the collectives' slowdown under compute")
+    ap.add_argument("--only-moe-host", action="store_true", help="measure only the eager MoE layer's host time")
     args = ap.parse_args()
     local = int(os.environ.get("LOCAL_RANK", "0"))
     torch.cuda.set_device(local)
@@ -267,11 +322,15 @@ def main():
     world, rank = dist.get_world_size(), dist.get_rank()
     results = []
     t0 = time.time()
-    if not args.only_comm_overlap:
-        results += dtensor_records(world, rank, args.quick)
-        results += tp_layer_records(world, rank, args.quick)
-        results += overlap_records(world, rank, args.quick)
-    results += comm_overlap_records(world, rank, args.quick)
+    if args.only_moe_host:
+        results += moe_layer_records(world, rank, args.quick)
+    else:
+        if not args.only_comm_overlap:
+            results += dtensor_records(world, rank, args.quick)
+            results += tp_layer_records(world, rank, args.quick)
+            results += overlap_records(world, rank, args.quick)
+            results += moe_layer_records(world, rank, args.quick)
+        results += comm_overlap_records(world, rank, args.quick)
     if rank == 0:
         write_json(args.out, {"results": results, "world_size": world, "wall_s": time.time() - t0,
                               "torch_version": torch.__version__})
