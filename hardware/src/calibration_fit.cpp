@@ -25,6 +25,7 @@ Records gather(std::span<const MicrobenchProfile> profiles) {
     r.dtensor.insert(r.dtensor.end(), p.dtensor.begin(), p.dtensor.end());
     r.overlap.insert(r.overlap.end(), p.overlap.begin(), p.overlap.end());
     r.layer_host.insert(r.layer_host.end(), p.layer_host.begin(), p.layer_host.end());
+    r.moe_layer_host.insert(r.moe_layer_host.end(), p.moe_layer_host.begin(), p.moe_layer_host.end());
   }
   return r;
 }

@@ -45,13 +45,17 @@ void fit_host(const Records& r, Calibration& cal) {
   if (rowwise && colwise) cal.host.dtensor_redistribute = seconds_to_duration(std::max(*rowwise - *colwise, 0.0));
 
   // Eager layers: each TP measurement as it is; the plain layer once per
-  // number of processes that shared the host.
+  // number of processes that shared the host (the MoE layer records measure
+  // one beside theirs, with one process too; the MoE layer's own time is
+  // kept in the profile, not fitted: the model spreads the plain layer's
+  // host time over every layer's launches).
   cal.host.layers.clear();
   std::map<int, std::vector<double>> plain;
   for (const LayerHostMeasurement& m : r.layer_host) {
     cal.host.layers.push_back({m.tp, m.sequence_parallel, m.tp, m.layer});
     plain[m.tp].push_back(m.plain_layer.seconds());
   }
+  for (const MoeLayerHostMeasurement& m : r.moe_layer_host) plain[m.processes].push_back(m.plain_layer.seconds());
   for (const auto& [processes, v] : plain) cal.host.layers.push_back({1, false, processes, seconds_to_duration(median(v))});
 }
 

@@ -54,6 +54,7 @@ void keep_groups_up_to(hardware::MicrobenchProfile& p, int gpus) {
   std::erase_if(p.dtensor, [&](const auto& m) { return m.tp > gpus; });
   std::erase_if(p.overlap, [&](const auto& m) { return m.world > gpus; });
   std::erase_if(p.layer_host, [&](const auto& m) { return m.tp > gpus; });
+  std::erase_if(p.moe_layer_host, [&](const auto& m) { return m.processes > gpus; });
 }
 
 CalibrateArgs parse_calibrate_args(std::span<const std::string_view> args) {

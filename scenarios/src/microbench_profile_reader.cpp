@@ -220,6 +220,10 @@ void read_framework(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics
       } else if (kind == "tp_layer_host") {
         p.layer_host.push_back({static_cast<int>(r.integer("tp")), r.boolean("sp"), r.seconds("host_layer_s"),
                                 r.seconds("host_layer_plain_s")});
+      } else if (kind == "moe_layer_host") {
+        p.moe_layer_host.push_back({static_cast<int>(r.integer("experts")), static_cast<int>(r.integer("top_k")),
+                                    static_cast<int>(r.integer("processes")), r.seconds("host_layer_s"),
+                                    r.seconds("host_layer_plain_s")});
       } else if (kind == "overlap_slowdown") {
         hardware::OverlapMeasurement m;
         m.kernel = r.text("kernel");
@@ -230,7 +234,8 @@ void read_framework(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics
         p.overlap.push_back(m);
       } else {
         r.problem("kind",
-                  "expected \"dtensor_host\", \"tp_layer_host\" or \"overlap_slowdown\", got \"" + kind + "\"");
+                  "expected \"dtensor_host\", \"tp_layer_host\", \"moe_layer_host\" or \"overlap_slowdown\", got \"" +
+                      kind + "\"");
       }
     }
   }

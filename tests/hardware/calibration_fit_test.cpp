@@ -156,3 +156,22 @@ TEST_CASE("collective curves interpolate in log2 of the size, nearest group size
   CHECK(collective_curve_factor(p, CollectiveKind::kAllReduce, 3, Bytes(1 << 20)) == Approx(0.9));  // tie: larger
   CHECK(collective_curve_factor(p, CollectiveKind::kAllGather, 4, Bytes(1 << 20)) == 1.0);
 }
+
+TEST_CASE("eager layers: the plain layer beside an MoE layer record, once per process count",
+          "[hardware][calibrate]") {
+  MicrobenchProfile p = synthetic_gemm_profile();
+  // One process: two MoE records measured the same plain layer at 2.8 and 3.0 ms.
+  p.moe_layer_host.push_back({8, 2, 1, 3600_us, 2800_us});
+  p.moe_layer_host.push_back({16, 4, 1, 3620_us, 3000_us});
+  // Two processes (a TP run): its plain layer is another entry.
+  p.layer_host.push_back({2, false, 9400_us, 1800_us});
+  const Calibration c = fit_calibration(std::span(&p, 1), h100_node(), "synthetic").calibration;
+  const auto plain = [&](int processes) -> double {
+    for (const LayerHost& l : c.host.layers)
+      if (l.tp == 1 && l.processes == processes) return l.layer.seconds();
+    return -1.0;
+  };
+  CHECK(plain(1) == Approx(2900e-6));  // the median of 2.8 and 3.0 ms
+  CHECK(plain(2) == Approx(1800e-6));
+  CHECK(c.host.layers.size() == 3);     // the TP layer, and one plain layer per process count
+}

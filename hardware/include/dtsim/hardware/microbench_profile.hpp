@@ -77,6 +77,17 @@ struct LayerHostMeasurement {
   Duration plain_layer;
 };
 
+// Host time of one eager MoE decoder layer's forward + backward (the harness's
+// MoE layer, no expert parallelism) and of the dense layer measured beside it,
+// while `processes` processes share the host (bench_framework.py).
+struct MoeLayerHostMeasurement {
+  int experts = 0;
+  int top_k = 0;
+  int processes = 1;
+  Duration layer;
+  Duration plain_layer;
+};
+
 // A kernel timed alone and while NCCL all-reduces run on another stream.
 struct OverlapMeasurement {
   std::string kernel;  // "gemm_bf16_8192", "copy_1GiB"
@@ -99,6 +110,7 @@ struct MicrobenchProfile {
   std::vector<DTensorHostMeasurement> dtensor;
   std::vector<OverlapMeasurement> overlap;
   std::vector<LayerHostMeasurement> layer_host;
+  std::vector<MoeLayerHostMeasurement> moe_layer_host;
 };
 
 }  // namespace dtsim::hardware
