@@ -151,6 +151,12 @@ int command_calibrate(std::span<const std::string_view> args) {
   std::snprintf(line, sizeof line, "Host         %.2f us per kernel launch, %.2f us per collective call\n",
                 c.host.kernel_launch.microseconds(), c.host.collective_launch.microseconds());
   std::cout << line;
+  // The measured eager layers: what PyTorch-eager predictions spread over a layer's launches.
+  for (const hardware::LayerHost& l : c.host.layers) {
+    std::snprintf(line, sizeof line, "Eager layer  TP %d%s, %d process(es): %.0f us host per forward + backward\n", l.tp,
+                  l.sequence_parallel ? " + SP" : "", l.processes, l.layer.microseconds());
+    std::cout << line;
+  }
   std::snprintf(line, sizeof line, "Collectives  base %.2f us + %.2f us per NVLink hop, %zu curves\n",
                 c.collective.base_latency.microseconds(), c.collective.intra_hop_latency.microseconds(),
                 c.collective.curves.size());
