@@ -62,6 +62,7 @@ void write_identity(JsonWriter& w, const Scenario& s, const sim::Report& r) {
   w.key("sequence_parallel").boolean(p.sequence_parallel);
   w.key("zero_stage").integer(p.zero_stage);
   w.key("schedule").string(name_of(detail::kScheduleChoices, p.schedule));
+  if (p.ep_comm_overlap) w.key("ep_comm_overlap").boolean(true);
   w.key("num_microbatches").integer(r.num_microbatches);
   w.end_object();
 
