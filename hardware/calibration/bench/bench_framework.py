@@ -108,6 +108,26 @@ def dtensor_records(world, rank, quick):
     return out
 
 
+def host_time_per_layer(model, x, steps, layers):
+    """Host wall time of one layer's forward + backward: `steps` steps of the
+    `layers`-layer model without synchronizing, / (steps x layers), 5 samples
+    after 3 warm-up steps (the tiny sizes keep the GPU ahead of the host)."""
+    def step():
+        model(x).float().sum().backward()
+    for _ in range(3):
+        step()
+    torch.cuda.synchronize()
+    samples = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            step()
+        t1 = time.perf_counter()
+        torch.cuda.synchronize()
+        samples.append((t1 - t0) / (steps * layers))
+    return summarize(samples)
+
+
 def tp_layer_records(world, rank, quick):
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path.insert(0, os.path.join(here, "..", "training"))
@@ -122,20 +142,7 @@ def tp_layer_records(world, rank, quick):
     out = []
 
     def host_per_layer(model, x):
-        def step():
-            model(x).float().sum().backward()
-        for _ in range(3):
-            step()
-        torch.cuda.synchronize()
-        samples = []
-        for _ in range(5):
-            t0 = time.perf_counter()
-            for _ in range(steps):
-                step()
-            t1 = time.perf_counter()
-            torch.cuda.synchronize()
-            samples.append((t1 - t0) / (steps * layers))
-        return summarize(samples)
+        return host_time_per_layer(model, x, steps, layers)
 
     plain = M.Transformer(cfg, first=False, last=False).to(dev, torch.bfloat16)
     x = torch.randn(1, cfg["seq_len"], cfg["hidden"], device=dev, dtype=torch.bfloat16, requires_grad=True)
@@ -277,21 +284,7 @@ def moe_layer_records(world, rank, quick):
     def host_per_layer(cfg):
         model = M.Transformer(cfg, first=False, last=False).to(dev, torch.bfloat16)
         x = torch.randn(1, cfg["seq_len"], cfg["hidden"], device=dev, dtype=torch.bfloat16, requires_grad=True)
-
-        def step():
-            model(x).float().sum().backward()
-        for _ in range(3):
-            step()
-        torch.cuda.synchronize()
-        samples = []
-        for _ in range(5):
-            t0 = time.perf_counter()
-            for _ in range(steps):
-                step()
-            t1 = time.perf_counter()
-            torch.cuda.synchronize()
-            samples.append((t1 - t0) / (steps * layers))
-        return summarize(samples)
+        return host_time_per_layer(model, x, steps, layers)
 
     plain = host_per_layer(base)
     out = []
