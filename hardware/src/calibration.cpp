@@ -178,6 +178,7 @@ std::vector<Diagnostic> validate_calibration(const Calibration& cal, const std::
     if (p.fp8_compute_efficiency) efficiency(*p.fp8_compute_efficiency, base + "/fp8_compute_efficiency");
     latency(p.kernel_overhead, base + "/kernel_overhead");
   }
+  latency(cal.host.eager_kernel_gap, path + "/host/eager_kernel_gap");
   if (cal.gemm_tile_m < 1) out.push_back({path + "/gemm_tile_m", "GEMM tile size must be positive"});
   if (cal.gemm_tile_n < 1) out.push_back({path + "/gemm_tile_n", "GEMM tile size must be positive"});
   const auto slowdown = [&](double v, const std::string& field) {

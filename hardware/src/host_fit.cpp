@@ -24,6 +24,9 @@ void fit_host(const Records& r, Calibration& cal) {
     if (m.host_bound_time > m.time && m.bytes <= Bytes(1 << 20)) coll.push_back((m.host_bound_time - m.time).seconds());
   }
   if (!coll.empty()) cal.host.collective_launch = seconds_to_duration(median(coll));
+  std::vector<double> gap;
+  for (const EagerGapMeasurement& m : r.eager_gap) gap.push_back(std::max((m.eager - m.graph).seconds(), 0.0));
+  if (!gap.empty()) cal.host.eager_kernel_gap = seconds_to_duration(median(gap));
 
   // DTensor, at the largest TP size measured: the median extra over plain
   // tensors of the ops that move no data, and the extra of a row-parallel

@@ -133,6 +133,13 @@ void eager(std::vector<LayerStep>& steps, bool backward) {
   std::vector<LayerStep> out;
   out.reserve(steps.size() + 3);
   for (LayerStep& s : steps) {
+    // LayerNorm / RMSNorm backward: layer_norm_grad_input reads x and dy and
+    // writes dx, then GammaBetaBackward reads x and dy again for the weight
+    // (and bias) gradient: the fused kernel's traffic plus two more reads of
+    // a tensor the size of dx.
+    if (s.name == "input_norm_bwd" || s.name == "post_attn_norm_bwd") {
+      s.work.bytes_read += s.work.bytes_written * 2;
+    }
     if (s.name == "rotary_qk") scale(s, 14, 3.5);
     if (s.name == "rotary_qk_bwd") scale(s, 20, 4.0);
     if (s.name == "mlp_swiglu" || s.name == "expert_swiglu" || s.name == "shared_expert_swiglu") {

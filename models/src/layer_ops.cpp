@@ -381,29 +381,18 @@ LayerOps embedding_ops(const ModelSpec& m, const TrainingSpec& t, const Parallel
   return ops;
 }
 
-// Final norm, the column-parallel logits GEMM over this rank's vocab shard,
-// and Megatron's vocab-parallel cross-entropy in fp32 (megatron/core/
-// tensor_parallel/cross_entropy.py, unfused): cast the logits to fp32, max
+namespace {
+// Megatron's vocab-parallel cross-entropy in fp32 (megatron/core/
+// tensor_parallel/cross_entropy.py, unfused), after the cast to fp32: max
 // over the shard, all-reduce(max), subtract in place, gather the target
 // logit, exp in place, sum, all-reduce(predicted logit) and
 // all-reduce(sum of exp) (three T x 4-byte all-reduces), normalize in place to
 // the softmax it keeps for backward. Backward: subtract one at the targets and
-// scale by the loss gradient in place, cast back to bf16, then the logits
-// dgrad / wgrad and the final norm's backward.
-LayerOps head_and_loss_ops(const ModelSpec& m, const TrainingSpec& t, const ParallelPlan& p) {
-  const Dims d = dims_of(m, t, p);
-  const Widths w = widths_for(t.precision);
-  const std::int64_t vocab_rows = padded_vocab_size(m, p.tp) / d.tp;
-  const std::int64_t logits = d.tokens * vocab_rows;  // elements on this rank
+// scale by the loss gradient in place.
+void megatron_loss_steps(OpsBuilder& ob, const Dims& d, std::int64_t logits) {
   const std::int64_t per_token = d.tokens * 4;        // one fp32 per token
   const std::int64_t targets = d.tokens * 8;          // int64 ids
-  OpsBuilder ob(m, d, w);
   auto& f = ob.fwd;
-
-  ob.norm_forward("final_norm");
-  ob.column_forward("logits", "logits", vocab_rows);
-  f.push_back(compute_step("logits_to_fp32", OpClass::kCast, DType::kBf16, as_double(logits), logits * w.act,
-                           logits * 4));
   f.push_back(compute_step("ce_max", OpClass::kSoftmax, DType::kFp32, as_double(logits), logits * 4, per_token));
   if (d.tp > 1) f.push_back(tp_collective_step("tp_all_reduce_ce_max", CollectiveKind::kAllReduce, per_token));
   // Subtract (r/w), target masking and gather (small), exp (r/w), sum (r).
@@ -422,6 +411,60 @@ LayerOps head_and_loss_ops(const ModelSpec& m, const TrainingSpec& t, const Para
   auto& b = ob.bwd;
   b.push_back(compute_step("ce_grad", OpClass::kSoftmax, DType::kFp32, as_double(logits),
                            logits * 4 + targets + d.tokens + per_token, logits * 4, 0, 3));
+}
+
+// PyTorch's F.cross_entropy on the fp32 logits (the training harness's
+// loss_fn; torchtitan's): log_softmax, one kernel that keeps its fp32 output
+// for backward, then nll_loss picking each token's target (keeps the
+// targets). Backward: nll_loss's gradient is a zero-filled fp32 tensor of the
+// logits' size with one value scattered per token, then log_softmax's
+// backward. The log-softmax kernels (cunn_SoftMaxForward / Backward,
+// OpClass::kLogSoftmax) make one pass over the row per reduction: forward
+// reads it for the max, for the sum of exponentials and to write the output
+// (16 bytes per logit), backward reads the gradient for its sum, then the
+// gradient and the output to write the input gradient (16 bytes per logit).
+void eager_loss_steps(OpsBuilder& ob, std::int64_t logits, std::int64_t tokens) {
+  const std::int64_t per_token = tokens * 4;  // one fp32 per token
+  const std::int64_t targets = tokens * 8;    // int64 ids
+  auto& f = ob.fwd;
+  f.push_back(compute_step("ce_log_softmax", OpClass::kLogSoftmax, DType::kFp32, 3.0 * as_double(logits),
+                           3 * logits * 4, logits * 4, logits * 4));
+  f.push_back(compute_step("ce_nll_loss", OpClass::kElementwise, DType::kFp32, as_double(tokens),
+                           targets + per_token, 4, targets));
+  auto& b = ob.bwd;
+  b.push_back(compute_step("ce_grad_zero_fill", OpClass::kElementwise, DType::kFp32, 0.0, 0, logits * 4));
+  b.push_back(compute_step("ce_nll_loss_bwd", OpClass::kElementwise, DType::kFp32, as_double(tokens),
+                           targets + 4, per_token));
+  b.push_back(compute_step("ce_log_softmax_bwd", OpClass::kLogSoftmax, DType::kFp32, 3.0 * as_double(logits),
+                           3 * logits * 4, logits * 4));
+}
+}  // namespace
+
+// Final norm, the column-parallel logits GEMM over this rank's vocab shard,
+// the cast of the logits to fp32 and the cross-entropy: PyTorch's
+// F.cross_entropy under the PyTorch frameworks without TP (the block compiled
+// or not, the loss runs eager), Megatron's vocab-parallel kernels otherwise
+// (also for DTensor's loss_parallel, which reduces over the vocabulary shards
+// the same way). Backward: the loss's kernels, the gradient's cast back to
+// bf16, then the logits dgrad / wgrad and the final norm's backward.
+LayerOps head_and_loss_ops(const ModelSpec& m, const TrainingSpec& t, const ParallelPlan& p) {
+  const Dims d = dims_of(m, t, p);
+  const Widths w = widths_for(t.precision);
+  const std::int64_t vocab_rows = padded_vocab_size(m, p.tp) / d.tp;
+  const std::int64_t logits = d.tokens * vocab_rows;  // elements on this rank
+  OpsBuilder ob(m, d, w);
+  auto& f = ob.fwd;
+
+  ob.norm_forward("final_norm");
+  ob.column_forward("logits", "logits", vocab_rows);
+  f.push_back(compute_step("logits_to_fp32", OpClass::kCast, DType::kBf16, as_double(logits), logits * w.act,
+                           logits * 4));
+  if (t.framework != Framework::kMegatron && d.tp == 1) {
+    eager_loss_steps(ob, logits, d.tokens);
+  } else {
+    megatron_loss_steps(ob, d, logits);
+  }
+  auto& b = ob.bwd;
   b.push_back(compute_step("logits_grad_to_bf16", OpClass::kCast, DType::kFp32, as_double(logits), logits * 4,
                            logits * w.act));
   ob.column_backward("logits", vocab_rows);
@@ -434,6 +477,7 @@ LayerOps head_and_loss_ops(const ModelSpec& m, const TrainingSpec& t, const Para
   ops.parameters = (m.tied_embeddings ? 0 : vocab_rows * d.h) + d.norm_params;
   return ops;
 }
+
 
 namespace {
 std::int32_t multi_tensor_launches(std::int64_t parameters) {

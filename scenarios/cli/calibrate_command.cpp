@@ -151,6 +151,9 @@ int command_calibrate(std::span<const std::string_view> args) {
   std::snprintf(line, sizeof line, "Host         %.2f us per kernel launch, %.2f us per collective call\n",
                 c.host.kernel_launch.microseconds(), c.host.collective_launch.microseconds());
   std::cout << line;
+  std::snprintf(line, sizeof line, "Eager gap    %.2f us per kernel launched eagerly (beyond a CUDA graph's)%s\n",
+                c.host.eager_kernel_gap.microseconds(), c.host.eager_kernel_gap > Duration::zero() ? "" : ", not measured");
+  std::cout << line;
   // The measured eager layers: what PyTorch-eager predictions spread over a layer's launches.
   for (const hardware::LayerHost& l : c.host.layers) {
     std::snprintf(line, sizeof line, "Eager layer  TP %d%s, %d process(es): %.0f us host per forward + backward\n", l.tp,

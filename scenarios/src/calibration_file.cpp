@@ -196,8 +196,8 @@ constexpr std::array<std::string_view, 8> kCollectiveKeys{
     "nvlink_efficiency",      "network_efficiency",     "base_latency", "intra_hop_latency", "inter_hop_latency",
     "tree_intra_hop_latency", "tree_inter_hop_latency", "curves"};
 constexpr std::array<std::string_view, 3> kCurveKeys{"kind", "group_size", "points"};
-constexpr std::array<std::string_view, 5> kHostKeys{"kernel_launch", "collective_launch", "dtensor_op",
-                                                    "dtensor_redistribute", "layers"};
+constexpr std::array<std::string_view, 6> kHostKeys{"kernel_launch",        "collective_launch", "dtensor_op",
+                                                    "dtensor_redistribute", "eager_kernel_gap",  "layers"};
 constexpr std::array<std::string_view, 2> kOverlapKeys{"compute_slowdown", "memory_slowdown"};
 constexpr std::array<std::string_view, 5> kResidualKeys{"group", "kind", "samples", "mean_abs_error", "max_abs_error"};
 constexpr std::array<std::string_view, 4> kDtypes{"fp32", "bf16", "fp16", "fp8"};
@@ -425,6 +425,7 @@ std::string write_calibration_json(const CalibrationFile& file) {
   w.key("collective_launch").string(duration_text(cal.host.collective_launch));
   w.key("dtensor_op").string(duration_text(cal.host.dtensor_op));
   w.key("dtensor_redistribute").string(duration_text(cal.host.dtensor_redistribute));
+  w.key("eager_kernel_gap").string(duration_text(cal.host.eager_kernel_gap));
   w.key("layers").begin_array();
   for (const hardware::LayerHost& l : cal.host.layers) {
     w.begin_array().integer(l.tp).boolean(l.sequence_parallel).integer(l.processes).string(duration_text(l.layer));
@@ -481,6 +482,7 @@ CalibrationFile read_calibration_json(std::string_view text, std::string_view or
     f.calibration.host.collective_launch = r.duration(*h, "/host", "collective_launch");
     f.calibration.host.dtensor_op = r.duration(*h, "/host", "dtensor_op");
     f.calibration.host.dtensor_redistribute = r.duration(*h, "/host", "dtensor_redistribute");
+    f.calibration.host.eager_kernel_gap = r.duration(*h, "/host", "eager_kernel_gap");
     read_layer_hosts(r, *h, f.calibration.host.layers);
   }
   if (const Json* o = r.object(doc, "", "overlap", kOverlapKeys)) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <optional>
 #include <string>
+#include <tuple>
 
 #include "dtsim/scenarios/calibration_io.hpp"
 #include "json_reader.hpp"
@@ -123,7 +124,8 @@ void read_memory_bound_suite(const Json& doc, std::string_view suite, hardware::
     m.time = r.seconds("time_s");
     if (kind == "optimizer") {
       if (r.text("impl") != "fused") return;  // foreach is a slower framework path, not the fused kernel
-      m.op = "adamw_fused";
+      m.op = "adamw_fused " + r.text("param_dtype");
+      m.eager_timed = r.text("timing_mode") == "eager";
       m.op_class = OpClass::kOptimizer;
       constexpr std::int64_t kChunk = 320 * 65536;  // multi_tensor_apply's launch granularity
       m.kernels = static_cast<std::int32_t>((r.integer("n_params") + kChunk - 1) / kChunk);
@@ -150,6 +152,32 @@ void read_memory_bound_suite(const Json& doc, std::string_view suite, hardware::
   });
 }
 
+// bench_loss.py's eager loss: PyTorch's fp32 log-softmax kernels, one each
+// (OpClass::kLogSoftmax), with every pass over the row counted: forward reads
+// the logits three times and writes once, backward reads the gradient twice
+// and the output once and writes once (16 bytes per logit either way, as the
+// model's eager loss steps count them).
+void read_loss_suite(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics& d) {
+  each_record(doc, "loss", d, [&](RecordReader& r) {
+    const std::string kind = r.text("kind");
+    if (kind != "eager_loss") {
+      r.problem("kind", "expected \"eager_loss\", got \"" + kind + "\"");
+      return;
+    }
+    const std::int64_t logits = r.integer("n_logits", 1);
+    for (const auto& [key, bytes_per_logit, label] :
+         {std::tuple{"log_softmax_fwd_s", 16, " fwd"}, std::tuple{"log_softmax_bwd_s", 16, " bwd"}}) {
+      hardware::MemoryBoundMeasurement m;
+      m.op = std::string("log_softmax_fp32") + label;
+      m.op_class = OpClass::kLogSoftmax;
+      m.bytes = Bytes(logits * bytes_per_logit);
+      m.time = r.seconds(key);
+      m.kernels = 1;
+      p.memory_bound.push_back(m);
+    }
+  });
+}
+
 void read_launch(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics& d) {
   each_record(doc, "overhead", d, [&](RecordReader& r) {
     hardware::LaunchMeasurement m;
@@ -159,6 +187,13 @@ void read_launch(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics& d
     m.host_enqueue = r.seconds("eager_host_enqueue_s");
     m.graph_gpu = r.seconds("graph_gpu_s");
     p.launch.push_back(m);
+  });
+  each_record(doc, "gap", d, [&](RecordReader& r) {
+    if (const std::string kind = r.text("kind"); kind != "eager_gap") {
+      r.problem("kind", "expected \"eager_gap\", got \"" + kind + "\"");
+      return;
+    }
+    p.eager_gap.push_back({r.text("op"), r.seconds("eager_gpu_s"), r.seconds("graph_gpu_s")});
   });
 }
 
@@ -281,6 +316,7 @@ hardware::MicrobenchProfile read_microbench_profile(std::string_view json_text, 
     read_attention(doc, p, d);
     read_memory_bound_suite(doc, "membound", p, d);
     read_memory_bound_suite(doc, "scatter", p, d);
+    read_loss_suite(doc, p, d);
     read_launch(doc, p, d);
     read_collectives(doc, p, d);
   }

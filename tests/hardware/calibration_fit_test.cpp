@@ -82,8 +82,61 @@ TEST_CASE("the memory-bound fit recovers the per-kernel floor and bandwidth", "[
   const Calibration c = fit_calibration(std::span(&p, 1), h100_node(), "synthetic").calibration;
   CHECK(c.params(OpClass::kElementwise).memory_efficiency == Approx(0.85).epsilon(1e-6));
   CHECK(c.params(OpClass::kElementwise).kernel_overhead.seconds() == Approx(2e-6).epsilon(1e-4));
-  // Embedding kernels are not measured: they take the elementwise fit.
+  // Embedding kernels are not measured: they take the elementwise fit; so
+  // does the loss's log-softmax without a "loss" suite.
   CHECK(c.params(OpClass::kEmbedding).memory_efficiency == Approx(0.85).epsilon(1e-6));
+  CHECK(c.params(OpClass::kLogSoftmax).memory_efficiency == Approx(0.85).epsilon(1e-6));
+  CHECK(c.params(OpClass::kLogSoftmax).kernel_overhead.seconds() == Approx(2e-6).epsilon(1e-4));
+}
+
+TEST_CASE("measured log-softmax kernels fit their own class", "[hardware][calibrate]") {
+  MicrobenchProfile p = synthetic_gemm_profile();
+  const double hbm = h100_node().gpu.memory_bandwidth.bytes_per_second();
+  for (const std::int64_t mib : {1, 16, 256, 2048}) {
+    const Bytes bytes(mib << 20);
+    p.memory_bound.push_back(
+        {"add", OpClass::kElementwise, bytes, 1, 2_us + seconds_to_duration(bytes.as_double() / (0.85 * hbm))});
+    p.memory_bound.push_back(
+        {"log_softmax_fp32 fwd", OpClass::kLogSoftmax, bytes, 1, seconds_to_duration(bytes.as_double() / (0.6 * hbm))});
+  }
+  const Calibration c = fit_calibration(std::span(&p, 1), h100_node(), "synthetic").calibration;
+  CHECK(c.params(OpClass::kLogSoftmax).memory_efficiency == Approx(0.6).epsilon(1e-6));
+  CHECK(c.params(OpClass::kElementwise).memory_efficiency == Approx(0.85).epsilon(1e-6));
+}
+
+TEST_CASE("the eager gap is the median of eager minus graph time per kernel", "[hardware][calibrate]") {
+  MicrobenchProfile p = synthetic_gemm_profile();
+  CHECK(fit_calibration(std::span(&p, 1), h100_node(), "synthetic").calibration.host.eager_kernel_gap ==
+        Duration::zero());
+  p.eager_gap.push_back({"add", 23_us, 20_us});
+  p.eager_gap.push_back({"spin", 62_us, 60_us});
+  p.eager_gap.push_back({"add2", 84_us, 80_us});
+  p.eager_gap.push_back({"graph slower", 10_us, 11_us});  // counts as no gap, not a negative one
+  const Calibration c = fit_calibration(std::span(&p, 1), h100_node(), "synthetic").calibration;
+  CHECK(c.host.eager_kernel_gap.seconds() == Approx(2.5e-6).epsilon(1e-9));
+}
+
+TEST_CASE("eager-timed records that time the host are left out of the fit", "[hardware][calibrate]") {
+  // A fused optimizer step timed eagerly: 80 us of host at 1M and 4M
+  // parameters whatever the bytes, the kernel's bandwidth from 16M up.
+  MicrobenchProfile p = synthetic_gemm_profile();
+  const double hbm = h100_node().gpu.memory_bandwidth.bytes_per_second();
+  const auto kernel = [&](Bytes b) { return seconds_to_duration(b.as_double() / (0.7 * hbm)); };
+  for (const std::int64_t params : {std::int64_t{1} << 20, std::int64_t{1} << 22, std::int64_t{1} << 24,
+                                    std::int64_t{1} << 26, std::int64_t{1} << 28}) {
+    const Bytes bytes(params * 28);
+    const Duration t = std::max(kernel(bytes), 80_us);
+    p.memory_bound.push_back({"adamw_fused fp32", OpClass::kOptimizer, bytes, 1, t, true});
+  }
+  const CalibrationFit fit = fit_calibration(std::span(&p, 1), h100_node(), "synthetic");
+  CHECK(fit.calibration.params(OpClass::kOptimizer).memory_efficiency == Approx(0.7).epsilon(1e-6));
+  for (const FitResidual& r : fit.residuals) {
+    if (r.group.rfind("adamw_fused fp32", 0) == 0) CHECK(r.samples == 3);
+  }
+  // The same records timed from a CUDA graph are kernel times: all are kept.
+  for (MemoryBoundMeasurement& m : p.memory_bound) m.eager_timed = false;
+  const CalibrationFit all = fit_calibration(std::span(&p, 1), h100_node(), "synthetic");
+  CHECK(all.calibration.params(OpClass::kOptimizer).memory_efficiency != Approx(0.7).epsilon(1e-3));
 }
 
 TEST_CASE("the collective fit recovers latencies and reproduces every size", "[hardware][calibrate]") {

@@ -430,6 +430,44 @@ TEST_CASE("head: vocab-parallel cross-entropy in fp32", "[layer_ops][head]") {
   CHECK(step(l.forward, "logits").work.flops.count() == Approx(2.0 * T * 1024 * Vr));
 }
 
+TEST_CASE("head: PyTorch's cross-entropy on the fp32 logits without TP", "[layer_ops][head]") {
+  const ModelSpec m = llama_like();
+  const std::int64_t T = 2 * 2048, V = 32768;
+  const std::int64_t L = T * V;
+  TrainingSpec t = training(2, 2048, PrecisionMode::kPureBf16);
+  t.framework = Framework::kPyTorchEager;
+  const LayerOps l = head_and_loss_ops(m, t, plan(1, false));
+  // log_softmax: three passes over each fp32 row (max, sum of exp, write):
+  // 12 bytes read and 4 written a logit; keeps its output (4 a logit).
+  const auto& lsm = step(l.forward, "ce_log_softmax");
+  CHECK(lsm.work.op_class == OpClass::kLogSoftmax);
+  CHECK(lsm.work.bytes_read.count() == 12 * L);
+  CHECK(lsm.work.bytes_written.count() == 4 * L);
+  CHECK(lsm.saved_for_backward.count() == 4 * L);
+  CHECK(step(l.forward, "ce_nll_loss").saved_for_backward.count() == 8 * T);  // the int64 targets
+  // Backward: the zero-filled fp32 gradient, nll's scatter, log_softmax's
+  // backward (gradient read twice, output once, input gradient written).
+  CHECK(step(l.backward, "ce_grad_zero_fill").work.bytes_written.count() == 4 * L);
+  const auto& lsm_bwd = step(l.backward, "ce_log_softmax_bwd");
+  CHECK(lsm_bwd.work.op_class == OpClass::kLogSoftmax);
+  CHECK(lsm_bwd.work.bytes_read.count() == 12 * L);
+  CHECK(lsm_bwd.work.bytes_written.count() == 4 * L);
+  CHECK(step(l.backward, "logits_grad_to_bf16").work.bytes_read.count() == 4 * L);
+  CHECK_FALSE(has(l.forward, "ce_exp_sum"));
+  CHECK(sum_saved(l.forward) == l.saved_activations.count());
+  // pytorch-compile compiles the blocks only: the same eager loss.
+  t.framework = Framework::kPyTorchCompile;
+  CHECK(has(head_and_loss_ops(m, t, plan(1, false)).forward, "ce_log_softmax"));
+  // Under TP the PyTorch loss is vocabulary-parallel like Megatron's.
+  t.framework = Framework::kPyTorchEager;
+  const LayerOps tp = head_and_loss_ops(m, t, plan(2, false));
+  CHECK(has(tp.forward, "ce_exp_sum"));
+  CHECK_FALSE(has(tp.forward, "ce_log_softmax"));
+  // Megatron keeps its vocab-parallel kernels at TP 1 too.
+  t.framework = Framework::kMegatron;
+  CHECK(has(head_and_loss_ops(m, t, plan(1, false)).forward, "ce_exp_sum"));
+}
+
 TEST_CASE("embedding: lookup, TP reduction and dense backward", "[layer_ops][embedding]") {
   const std::int64_t T = 2048, h = 1024;
   SECTION("rotary + SP: reduce-scatter straight to the SP layout") {

@@ -25,6 +25,7 @@ CalibrationFile sample_file() {
   f.calibration.name = "test-cal";
   f.calibration.gemm_k_half = 123.5;
   f.calibration.host.kernel_launch = Duration::from_ps(7'383'038);
+  f.calibration.host.eager_kernel_gap = Duration::from_ps(2'345'678);
   f.calibration.gemm_samples.push_back({GemmShape{8192, 6144, 2048, 1}, DType::kBf16, 0.71});
   f.calibration.attention_samples.push_back({AttentionKernel::kCudnn, 2048, 128, true, 0.25});
   f.calibration.collective.curves.push_back(
@@ -57,6 +58,7 @@ TEST_CASE("a calibration file reads back what was written", "[scenarios][calibra
   CHECK(g.gpu == "h100-sxm");
   CHECK(g.calibration.name == "test-cal");
   CHECK(g.calibration.host.kernel_launch == f.calibration.host.kernel_launch);  // picosecond-exact
+  CHECK(g.calibration.host.eager_kernel_gap == f.calibration.host.eager_kernel_gap);
   CHECK(g.calibration.gemm_k_half == Approx(123.5));
   REQUIRE(g.calibration.gemm_samples.size() == 1);
   CHECK(g.calibration.gemm_samples[0].shape.n == 6144);
@@ -163,6 +165,35 @@ TEST_CASE("index_add records fit the scatter-add class on their source bytes", "
   // The largest: 2^28 source elements (512 MiB of bf16 rows), whatever the
   // destination: the atomic adds bound it.
   CHECK(p.memory_bound.back().bytes == Bytes(std::int64_t{1} << 29));
+}
+
+TEST_CASE("the loss suite's log-softmax kernels fit the log-softmax class on every pass's bytes",
+          "[scenarios][calibration][profile]") {
+  const auto p = read_microbench_profile(
+      read_text_file(source_path("hardware/calibration/data/h100-x1-s6-loss.json")), "loss.json");
+  REQUIRE(p.memory_bound.size() == 24);  // 3 token counts x 4 vocabularies, forward and backward
+  const hardware::MemoryBoundMeasurement& fwd = p.memory_bound[0];
+  const hardware::MemoryBoundMeasurement& bwd = p.memory_bound[1];
+  CHECK(fwd.op_class == OpClass::kLogSoftmax);
+  CHECK(fwd.op == "log_softmax_fp32 fwd");
+  CHECK(bwd.op == "log_softmax_fp32 bwd");
+  CHECK(fwd.bytes == Bytes(std::int64_t{2048} * 32000 * 16));  // 2,048 tokens x 32,000: 16 bytes a logit
+  CHECK(bwd.bytes == fwd.bytes);
+  CHECK(fwd.time > Duration::zero());
+}
+
+TEST_CASE("a loss record without its kernel times is an error", "[scenarios][calibration][reject]") {
+  const Json doc = Json::parse(R"({"kind": "dtsim-microbench-profile", "suites": {"loss": {"results": [
+      {"kind": "eager_loss", "n_logits": 1000, "log_softmax_fwd_s": 1e-5},
+      {"kind": "membound", "n_logits": 1000, "log_softmax_fwd_s": 1e-5, "log_softmax_bwd_s": 1e-5}]}}})");
+  try {
+    read_microbench_profile(doc.dump(), "p.json");
+    FAIL("expected an InputError");
+  } catch (const InputError& e) {
+    REQUIRE(e.diagnostics().size() == 2);
+    CHECK(e.diagnostics()[0].path == "/suites/loss/results/0/log_softmax_bwd_s");
+    CHECK(e.diagnostics()[1].path == "/suites/loss/results/1/kind");
+  }
 }
 
 TEST_CASE("a profile record the fit cannot use is an error, not skipped", "[scenarios][calibration][reject]") {

@@ -64,6 +64,21 @@ TEST_CASE("compute tasks on one stream run back to back", "[replay]") {
   CHECK(r.tasks == 2);
 }
 
+TEST_CASE("every eagerly launched kernel pays the calibration's eager gap", "[replay]") {
+  // 1 GB (one kernel) then 2 GB in 3 kernels, with a 5 us gap per kernel:
+  // 3 ms + 4 x 5 us.
+  Fixture f;
+  f.cluster = toy_cluster(1, 1);
+  f.cal.host.eager_kernel_gap = 5_us;
+  Program p(0);
+  const TaskId a = p.add_compute(stream_work(1e9), Phase::kForward, "a", {});
+  ComputeWork three = stream_work(2e9);
+  three.kernels = 3;
+  p.add_compute(three, Phase::kForward, "b", std::vector<TaskId>{a});
+  f.programs.push_back(p);
+  CHECK_THAT(f.run().makespan.since_start().seconds(), WithinRel(3e-3 + 4 * 5e-6, 1e-9));
+}
+
 TEST_CASE("a TP all-reduce on the critical path adds the ring time", "[replay][collective]") {
   // 8 GPUs, ring all-reduce of S = 800 MB over 100 GB/s links:
   // 2(p-1)/p * S / B = 2*7/8 * 0.8e9 / 1e11 = 14 ms. Compute 1 ms before and after.

@@ -125,3 +125,85 @@ def run(quick=False, emit=None):
     if emit:
         emit(results)
     return results, {}
+
+
+def _per_kernel_times(op, n, reps):
+    """GPU time per op of n back-to-back calls, launched eagerly and replayed
+    from one CUDA graph (median of reps samples each)."""
+    for _ in range(5):
+        op()
+    torch.cuda.synchronize()
+    eager = []
+    for _ in range(reps):
+        s = torch.cuda.Event(enable_timing=True)
+        e = torch.cuda.Event(enable_timing=True)
+        torch.cuda.synchronize()
+        s.record()
+        for _ in range(n):
+            op()
+        e.record()
+        torch.cuda.synchronize()
+        eager.append(s.elapsed_time(e) / 1e3 / n)
+    st = torch.cuda.Stream()
+    st.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(st):
+        for _ in range(3):
+            op()
+    torch.cuda.current_stream().wait_stream(st)
+    torch.cuda.synchronize()
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(g):
+        for _ in range(n):
+            op()
+    g.replay()
+    torch.cuda.synchronize()
+    graph = []
+    for _ in range(reps):
+        s = torch.cuda.Event(enable_timing=True)
+        e = torch.cuda.Event(enable_timing=True)
+        torch.cuda.synchronize()
+        s.record()
+        g.replay()
+        e.record()
+        torch.cuda.synchronize()
+        graph.append(s.elapsed_time(e) / 1e3 / n)
+    del g
+    return summarize(eager), summarize(graph)
+
+
+def run_gap(quick=False, emit=None):
+    """The GPU-side cost of launching kernels eagerly: kernels long enough
+    (20-80 us) that the host's launches stay ahead, so the GPU is never
+    starved, timed back to back once launched eagerly and once replayed from
+    a CUDA graph. The difference per kernel is what an eagerly launched
+    stream loses between consecutive kernels beyond what a graph loses (the
+    graph-timed microbenchmarks' kernel_overhead holds the latter). Ops: an
+    in-place bf16 add (memory-bound) of three sizes, and a spin kernel
+    (torch.cuda._sleep, no memory traffic) of two lengths."""
+    dev = torch.device("cuda")
+    n = 400 if not quick else 20
+    reps = 7 if not quick else 2
+    clock_hz = 1.7e9  # only sizes the spin kernels (~20 and ~60 us); the times are measured
+    ops = {}
+    for elems in ((1 << 22) * 3, (1 << 24), (1 << 24) * 3) if not quick else ((1 << 20),):
+        x = torch.ones(elems, device=dev, dtype=torch.bfloat16)
+        y = torch.ones(elems, device=dev, dtype=torch.bfloat16)
+        ops[f"add_inplace_bf16_{elems}"] = (lambda x=x, y=y: x.add_(y))
+    for us in (20, 60) if not quick else (20,):
+        ops[f"spin_{us}us"] = (lambda c=int(us * 1e-6 * clock_hz): torch.cuda._sleep(c))
+    results = []
+    for name, op in ops.items():
+        try:
+            eager, graph = _per_kernel_times(op, n, reps)
+            rec = {"kind": "eager_gap", "op": name, "n_ops_per_sample": n, "eager_gpu": eager, "graph_gpu": graph,
+                   "eager_gpu_s": eager["time_s"], "graph_gpu_s": graph["time_s"],
+                   "gap_s": eager["time_s"] - graph["time_s"]}
+            log(f"eager gap {name}: eager {eager['time_s'] * 1e6:.2f} us, graph {graph['time_s'] * 1e6:.2f} us, "
+                f"gap {rec['gap_s'] * 1e6:.2f} us per kernel")
+        except Exception as ex:  # noqa: BLE001
+            rec = {"kind": "eager_gap", "op": name, "error": f"{type(ex).__name__}: {str(ex)[:300]}"}
+        results.append(rec)
+        if emit:
+            emit(results)
+    torch.cuda.empty_cache()
+    return results, {"n_ops_per_sample": n}

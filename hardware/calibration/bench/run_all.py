@@ -19,7 +19,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-SINGLE_SUITES = ["overhead", "gemm", "attention", "membound", "scatter"]
+SINGLE_SUITES = ["overhead", "gap", "gemm", "attention", "membound", "scatter", "loss"]
 
 
 def single_main(args):
@@ -56,6 +56,12 @@ def single_main(args):
             elif suite == "scatter":
                 import bench_membound as m
                 res, meta = m.run_scatter(quick=args.quick, l2_bytes=l2, emit=emit)
+            elif suite == "gap":
+                import bench_overhead as m
+                res, meta = m.run_gap(quick=args.quick, emit=emit)
+            elif suite == "loss":
+                import bench_loss as m
+                res, meta = m.run(quick=args.quick, emit=emit)
             elif suite == "overhead":
                 import bench_overhead as m
                 res, meta = m.run(quick=args.quick, emit=emit)
@@ -79,7 +85,7 @@ def main():
     ap.add_argument("--collective-between-sizes", action="store_true",
                     help="collectives at the sizes between the standard ones (bench_collectives.py --between-sizes)")
     ap.add_argument("--quick", action="store_true", help="tiny smoke-test sizes")
-    ap.add_argument("--suites", default="overhead,gemm,attention,membound,scatter,p2p,collectives")
+    ap.add_argument("--suites", default="overhead,gap,gemm,attention,membound,scatter,loss,p2p,collectives")
     ap.add_argument("--tag", default=None, help="machine tag for the file name, e.g. h200-x4")
     ap.add_argument("--suite-timeout", type=int, default=900)
     ap.add_argument("--append", action="store_true", help="merge into an existing profile of the same name")

@@ -57,6 +57,19 @@ MODELS = {
                               ffn_hidden=8192, vocab=151936, tied=False),
     "llama-h5120": dict(arch="llama", n_layers=3, hidden=5120, n_heads=40, n_kv_heads=8,
                         ffn_hidden=13824, vocab=32000, tied=False),
+    # shapes first used in HOLDOUT7 (session 6, one H100; written before any of it ran)
+    "llama-h1536": dict(arch="llama", n_layers=10, hidden=1536, n_heads=12, n_kv_heads=4,
+                        ffn_hidden=4096, vocab=32000, tied=False),
+    "llama-h2560-v50k": dict(arch="llama", n_layers=4, hidden=2560, n_heads=20, n_kv_heads=4,
+                             ffn_hidden=6912, vocab=50304, tied=False),
+    "llama-h6144": dict(arch="llama", n_layers=2, hidden=6144, n_heads=48, n_kv_heads=8,
+                        ffn_hidden=16384, vocab=32000, tied=False),
+    "gpt-h1792": dict(arch="gpt", n_layers=10, hidden=1792, n_heads=14, n_kv_heads=14,
+                      ffn_hidden=7168, vocab=50304, tied=True),
+    "moe-h2048-e12": dict(arch="llama", n_layers=4, hidden=2048, n_heads=16, n_kv_heads=4,
+                          ffn_hidden=5632, vocab=32000, tied=False, n_experts=12, top_k=2, moe_ffn_hidden=2816),
+    "llama-h3072-v128k": dict(arch="llama", n_layers=3, hidden=3072, n_heads=24, n_kv_heads=8,
+                              ffn_hidden=8192, vocab=128256, tied=False),
     "gpt-h2560": dict(arch="gpt", n_layers=8, hidden=2560, n_heads=20, n_kv_heads=20,
                       ffn_hidden=10240, vocab=50304, tied=True),
     # GPT-style: LayerNorm, GELU 4h MLP, MHA, learned positions, tied embeddings
@@ -243,7 +256,29 @@ HOLDOUT6_CONFIGS = [
     C("h6_1g_gpt2560_amp_s1024", "gpt-h2560", seq_len=1024, micro_batch=8, precision="amp_bf16", timeout_s=60),
     C("h6_1g_llama5120_bf16", "llama-h5120", seq_len=2048, micro_batch=2, timeout_s=60),
 ]
-CONFIGS = CONFIGS + MOE_CONFIGS + HOLDOUT_CONFIGS + HOLDOUT4_CONFIGS + HOLDOUT5_CONFIGS + HOLDOUT6_CONFIGS
+# Fourth held-out set (HOLDOUT7, session 6): single-GPU configurations for one
+# H100 (the kind this session was lent), shapes no earlier set used: a
+# 10-layer Llama of hidden 1536 (many short kernels), a 50K vocabulary on a
+# Llama body, a 128K vocabulary in bf16 at sequence 4096, a GPT of hidden 1792
+# under AMP, a Llama of hidden 6144, an MoE body with 12 experts top-2, a long
+# sequence (16K) on hidden 2048, and AMP with full recompute. Written down and
+# committed, with dtsim's predictions for them, before any of them ran: they
+# test the session-6 model (the eager loss kernels, the eager launch gap)
+# out of sample. timeout_s = 60 bounds the set at 8 minutes.
+HOLDOUT7_CONFIGS = [
+    C("h7_1g_llama1536_bf16_s1024", "llama-h1536", seq_len=1024, micro_batch=8, timeout_s=60),
+    C("h7_1g_llama2560_v50k_amp", "llama-h2560-v50k", seq_len=2048, micro_batch=2, precision="amp_bf16",
+      timeout_s=60),
+    C("h7_1g_llama3072_v128k_bf16_s4096", "llama-h3072-v128k", seq_len=4096, micro_batch=1, timeout_s=60),
+    C("h7_1g_gpt1792_amp", "gpt-h1792", seq_len=2048, micro_batch=2, precision="amp_bf16", timeout_s=60),
+    C("h7_1g_llama6144_bf16", "llama-h6144", seq_len=2048, micro_batch=2, timeout_s=60),
+    C("h7_1g_moe2048_e12k2_bf16", "moe-h2048-e12", seq_len=2048, micro_batch=2, timeout_s=60),
+    C("h7_1g_llama2k_bf16_s16384", "llama-h2048", seq_len=16384, micro_batch=1, timeout_s=60),
+    C("h7_1g_llama1536_amp_ac", "llama-h1536", seq_len=2048, micro_batch=4, precision="amp_bf16",
+      activation_checkpointing="full", timeout_s=60),
+]
+CONFIGS = (CONFIGS + MOE_CONFIGS + HOLDOUT_CONFIGS + HOLDOUT4_CONFIGS + HOLDOUT5_CONFIGS + HOLDOUT6_CONFIGS
+           + HOLDOUT7_CONFIGS)
 
 # smoke subset: one of each parallel mode
 SMOKE = [

@@ -109,12 +109,47 @@ def _union_s(intervals):
     return total / 1e6
 
 
+def is_annotation(name):
+    """The profiler's step and optimizer ranges, shown on the GPU timeline but no kernels."""
+    return name.startswith("ProfilerStep") or name.startswith("Optimizer.")
+
+
+def idle_gaps(kernels, step_range):
+    """The GPU's idle intervals within the profiled step (rank 0, all streams
+    merged): from the step's start (host) to the first kernel, between kernels,
+    and from the last kernel to the step's end; the 40 longest, in time order,
+    each with the kernels on either side, so the host-bound stretches can be
+    located."""
+    spans = sorted((e.time_range.start, e.time_range.end, e.name[:100]) for e in kernels
+                   if not is_annotation(e.name))
+    if not spans:
+        return {}
+    gaps = []
+    t0 = step_range[0] if step_range else spans[0][0]
+    end, before = t0, "(step start)"
+    for s, e, n in spans:
+        if s > end:
+            gaps.append({"at_s": (end - t0) / 1e6, "gap_s": (s - end) / 1e6, "before": before, "after": n})
+        if e >= end:
+            end, before = e, n
+    if step_range and step_range[1] > end:
+        gaps.append({"at_s": (end - t0) / 1e6, "gap_s": (step_range[1] - end) / 1e6, "before": before,
+                     "after": "(step end)"})
+    longest = sorted(gaps, key=lambda g: -g["gap_s"])[:40]
+    return {"idle_s": sum(g["gap_s"] for g in gaps), "idle_gaps": len(gaps),
+            "step_span_s": ((step_range[1] if step_range else end) - t0) / 1e6,
+            "longest_idle_gaps": sorted(longest, key=lambda g: g["at_s"])}
+
+
 def gpu_time_breakdown(kernels):
     """Where rank 0's GPU time went: the union of compute-kernel and of NCCL-kernel
     intervals, their overlap, and kernels grouped by name (count, total time), so a
-    prediction's per-op breakdown can be checked against the real step."""
+    prediction's per-op breakdown can be checked against the real step. (Profiles
+    before session 6 counted the profiler's step range as a compute kernel, so
+    their compute_kernel_busy_s is the step's span.)"""
     def span(e):
         return (e.time_range.start, e.time_range.end)
+    kernels = [e for e in kernels if not is_annotation(e.name)]
     nccl = [span(e) for e in kernels if "nccl" in e.name.lower()]
     comp = [span(e) for e in kernels if "nccl" not in e.name.lower()]
     comp_s, nccl_s = _union_s(comp), _union_s(nccl)
@@ -123,7 +158,7 @@ def gpu_time_breakdown(kernels):
         k = e.name[:160]
         c, t = by_name.get(k, (0, 0.0))
         by_name[k] = (c + 1, t + e.device_time / 1e6)
-    top = sorted(by_name.items(), key=lambda kv: kv[1][1], reverse=True)[:60]
+    top = sorted(by_name.items(), key=lambda kv: kv[1][1], reverse=True)[:120]
     return {"compute_kernel_busy_s": comp_s, "nccl_kernel_busy_s": nccl_s,
             "compute_nccl_overlap_s": comp_s + nccl_s - _union_s(comp + nccl),
             "top_gpu_kernels": [{"name": n, "count": c, "total_s": t} for n, (c, t) in top]}
@@ -149,13 +184,17 @@ def profile_one_step(step, cfg, rank, out_dir):
     if rank != 0:
         return
     kernels = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
-    gpu_s = sum(e.device_time for e in kernels) / 1e6 if kernels else 0.0
+    steps = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CPU
+             and e.name.startswith("ProfilerStep")]
+    step_range = (steps[-1].time_range.start, steps[-1].time_range.end) if steps else None
+    gpu_s = sum(e.device_time for e in kernels if not is_annotation(e.name)) / 1e6 if kernels else 0.0
     avg = prof.key_averages()
     top = sorted(avg, key=lambda a: a.self_cpu_time_total, reverse=True)[:40]
     summary = {
         "config": cfg["name"], "wall_s_under_profiler": wall, "gpu_kernel_time_s": gpu_s,
         "gpu_kernels": len(kernels),
         **gpu_time_breakdown(kernels),
+        **idle_gaps(kernels, step_range),
         "cpu_ops_total": sum(a.count for a in avg if a.device_type == torch.autograd.DeviceType.CPU),
         "top_self_cpu": [{"name": a.key, "count": a.count, "self_cpu_s": a.self_cpu_time_total / 1e6,
                           "cpu_total_s": a.cpu_time_total / 1e6} for a in top],

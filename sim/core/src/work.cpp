@@ -32,6 +32,7 @@ std::string_view to_string(OpClass c) {
     case OpClass::kOptimizer: return "optimizer";
     case OpClass::kMemcpy: return "memcpy";
     case OpClass::kScatterAdd: return "scatter_add";
+    case OpClass::kLogSoftmax: return "log_softmax";
   }
   return "?";
 }

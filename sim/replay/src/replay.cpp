@@ -55,7 +55,12 @@ ProgramInfo analyse(const Program& p, const hardware::OpCostModel& cost, const R
   std::vector<std::uint32_t> out_degree(n + 1, 0);
   for (std::size_t i = 0; i < n; ++i) {
     const Task& t = tasks[i];
-    if (t.kind == TaskKind::kCompute) info.compute_time[i] = cost.duration(p.work(t));
+    // Every kernel is launched eagerly (no framework here captures CUDA
+    // graphs): each pays the measured eager gap (0 when not measured).
+    if (t.kind == TaskKind::kCompute) {
+      info.compute_time[i] = cost.duration(p.work(t)) +
+                             cost.calibration().host.eager_kernel_gap * std::max<std::int64_t>(p.work(t).kernels, 0);
+    }
     const bool tp_collective = t.kind == TaskKind::kCollective && p.collective(t).group == GroupKind::kTensor;
     if (in.host_per_launch && t.kind == TaskKind::kCompute) {
       host += *in.host_per_launch * std::max<std::int64_t>(p.work(t).kernels, 0);

@@ -111,6 +111,11 @@ struct HostParams {
   // result (a TP collective), over the plain-tensor cost.
   Duration dtensor_op;
   Duration dtensor_redistribute;
+  // GPU time an eagerly launched stream loses between consecutive kernels
+  // beyond what a CUDA graph loses (the op classes' kernel_overhead, fitted
+  // from graph-timed kernels, holds that part): added to every kernel the
+  // replay runs. Zero where not measured.
+  Duration eager_kernel_gap;
 };
 
 // Kernels that run while a collective of their GPU is in flight slow down

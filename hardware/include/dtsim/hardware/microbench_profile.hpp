@@ -40,6 +40,9 @@ struct MemoryBoundMeasurement {
   Bytes bytes;          // read + written
   std::int32_t kernels = 1;
   Duration time;
+  // Timed by launching eagerly (the optimizer step): where the kernel is
+  // shorter than the host's launch path, the time is the host's.
+  bool eager_timed = false;
 };
 
 // The cost of one tiny op: what the host spends launching it eagerly, and the
@@ -88,6 +91,14 @@ struct MoeLayerHostMeasurement {
   Duration plain_layer;
 };
 
+// Kernels long enough that the host stays ahead, timed back to back when
+// launched eagerly and when replayed from a CUDA graph (per kernel).
+struct EagerGapMeasurement {
+  std::string op;
+  Duration eager;
+  Duration graph;
+};
+
 // A kernel timed alone and while NCCL all-reduces run on another stream.
 struct OverlapMeasurement {
   std::string kernel;  // "gemm_bf16_8192", "copy_1GiB"
@@ -106,6 +117,7 @@ struct MicrobenchProfile {
   std::vector<AttentionMeasurement> attention;
   std::vector<MemoryBoundMeasurement> memory_bound;
   std::vector<LaunchMeasurement> launch;
+  std::vector<EagerGapMeasurement> eager_gap;
   std::vector<CollectiveMeasurement> collectives;
   std::vector<DTensorHostMeasurement> dtensor;
   std::vector<OverlapMeasurement> overlap;

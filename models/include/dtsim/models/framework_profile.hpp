@@ -15,6 +15,9 @@
 //    silu's: 3 kernels, 9f instead of 5f.
 //  - The attention output's transpose back to [tokens, heads x dim] is a
 //    copy (read + write of the output), and so is its gradient's.
+//  - A norm's backward is two kernels that both read x and dy: the input
+//    gradient's, then GammaBetaBackward's for the weight gradient (5 tensor
+//    sizes moved where a fused backward moves 3).
 //  - MoE layers (the harness's model.MoE): experts' SwiGLU as above; the
 //    token permutation as index arithmetic, an argsort and an index_select
 //    (10 kernels); the un-permutation as a weighting multiply, a zero fill

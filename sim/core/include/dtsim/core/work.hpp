@@ -41,8 +41,10 @@ enum class OpClass : std::uint8_t {
   kMemcpy,         // plain device copies
   kScatterAdd,     // index_add of rows (eager MoE combine): one atomic add per source
                    // element bounds it, so its bytes are the source rows' only
+  kLogSoftmax,     // PyTorch's fp32 log-softmax over vocabulary rows (the eager loss),
+                   // forward or backward, bytes = every pass over the row
 };
-inline constexpr int kOpClassCount = 10;
+inline constexpr int kOpClassCount = 11;
 std::string_view to_string(OpClass c);
 
 // M x K times K x N, repeated `batch` times.
