@@ -493,8 +493,8 @@ std::int32_t multi_tensor_launches(std::int64_t parameters) {
 // the next step. The gradient rescale for clipping runs only when the norm
 // exceeds the threshold, which this model cannot know; it is left out.
 // PyTorch (AMP, pure bf16): clip_grad_norm_ (foreach norm + foreach scale by
-// the clamped coefficient, always applied), fused AdamW in the parameters'
-// dtype, zero_grad(set_to_none=True) which launches nothing.
+// the clamped coefficient, always applied), fused or foreach AdamW in the
+// parameters' dtype, zero_grad(set_to_none=True) which launches nothing.
 std::vector<LayerStep> optimizer_ops(std::int64_t parameters, const TrainingSpec& t,
                                      std::int64_t grad_buffer_elements) {
   if (parameters < 0) throw InputError("/plan", "optimizer over a negative parameter count " + std::to_string(parameters));
@@ -512,6 +512,22 @@ std::vector<LayerStep> optimizer_ops(std::int64_t parameters, const TrainingSpec
       out.push_back(compute_step("grad_clip_scale", OpClass::kOptimizer, dtype, n, parameters * w.grad,
                                  parameters * w.grad, 0, launches));
     }
+  }
+  if (t.optimizer == OptimizerImpl::kForeach) {
+    // PyTorch's multi-tensor AdamW (torch/optim/adamw.py, _multi_tensor_adamw;
+    // no amsgrad, not capturable: the step counts and bias corrections stay on
+    // the host): eight foreach kernels, each a pass over its tensor lists, with
+    // S the parameters' and moments' bytes and G the gradients': weight decay
+    // (p: 2S), lerp of m towards g (m, g -> m: 2S + G), v scaled by beta2 (2S)
+    // and addcmul of g^2 (v, g -> v: 2S + G), sqrt of v into a temporary (2S),
+    // its division by the bias correction (2S) and + eps (2S), addcdiv into p
+    // (p, m, tmp -> p: 4S). 18 S + 2 G a parameter, as streaming elementwise
+    // kernels.
+    const std::int64_t read = parameters * (10 * state + 2 * w.grad);
+    const std::int64_t written = parameters * 8 * state;
+    out.push_back(compute_step("adam_foreach", OpClass::kElementwise, dtype, kAdamFlops * n, read, written, 0,
+                               8 * launches));
+    return out;
   }
   // Reads weight, gradient, m, v; writes weight, m, v.
   out.push_back(compute_step("adam_update", OpClass::kOptimizer, dtype, kAdamFlops * n,

@@ -48,6 +48,8 @@ void write_identity(JsonWriter& w, const Scenario& s, const sim::Report& r) {
     }
     w.end_array();
   }
+  // Only when not the default (fused), as recompute_modules.
+  if (t.optimizer != models::OptimizerImpl::kFused) w.key("optimizer").string(name_of(detail::kOptimizerChoices, t.optimizer));
   w.key("tokens_per_step").integer(r.tokens_per_step);
   w.end_object();
 

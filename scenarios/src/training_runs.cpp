@@ -82,6 +82,14 @@ void training_and_plan(ConfigReader& c, models::TrainingSpec& t, models::Paralle
   t.recompute = ac == "full" ? models::Recompute::kFull : models::Recompute::kNone;
   if (ac != "full" && ac != "none") c.problem("activation_checkpointing", "expected none or full, got \"" + ac + "\"");
   t.framework = c.boolean("compile") ? models::Framework::kPyTorchCompile : models::Framework::kPyTorchEager;
+  const std::string optimizer = c.text("optimizer");
+  if (optimizer == "adamw_fused") {
+    t.optimizer = models::OptimizerImpl::kFused;
+  } else if (optimizer == "adamw_foreach") {
+    t.optimizer = models::OptimizerImpl::kForeach;
+  } else {
+    c.problem("optimizer", "expected adamw_fused or adamw_foreach, got \"" + optimizer + "\"");
+  }
   if (p.pp > 1) {
     const std::string s = c.text("pp_schedule");
     if (s == "gpipe") {

@@ -468,6 +468,25 @@ TEST_CASE("head: PyTorch's cross-entropy on the fp32 logits without TP", "[layer
   CHECK(has(head_and_loss_ops(m, t, plan(1, false)).forward, "ce_exp_sum"));
 }
 
+TEST_CASE("foreach AdamW: eight elementwise passes, 18 S + 2 G bytes a parameter", "[layer_ops][optimizer]") {
+  const std::int64_t n = std::int64_t{1} << 30;
+  TrainingSpec t = training(1, 2048, PrecisionMode::kPureBf16);
+  t.framework = Framework::kPyTorchEager;
+  t.clip_grad_norm = false;
+  const std::vector<LayerStep> fused = optimizer_ops(n, t, -1);
+  t.optimizer = OptimizerImpl::kForeach;
+  const std::vector<LayerStep> foreach = optimizer_ops(n, t, -1);
+  REQUIRE(foreach.size() == 1);
+  const LayerStep& s = foreach[0];
+  CHECK(s.name == "adam_foreach");
+  CHECK(s.work.op_class == OpClass::kElementwise);
+  CHECK(s.work.bytes_read.count() + s.work.bytes_written.count() == n * (18 * 2 + 2 * 2));  // bf16: 40 B
+  CHECK(s.work.kernels == 8 * fused[0].work.kernels);
+  t.precision = PrecisionMode::kAmpBf16;  // fp32 parameters, moments and gradients: 80 B
+  const LayerStep& amp = optimizer_ops(n, t, -1)[0];
+  CHECK(amp.work.bytes_read.count() + amp.work.bytes_written.count() == n * (18 * 4 + 2 * 4));
+}
+
 TEST_CASE("embedding: lookup, TP reduction and dense backward", "[layer_ops][embedding]") {
   const std::int64_t T = 2048, h = 1024;
   SECTION("rotary + SP: reduce-scatter straight to the SP layout") {

@@ -207,6 +207,16 @@ TEST_CASE("an unknown choice gets a hint or the list", "[scenarios][loader][reje
                "expected a string (one of megatron_bf16, amp_bf16, pure_bf16, fsdp_mixed_bf16), got 16 (number)");
 }
 
+TEST_CASE("foreach AdamW needs a PyTorch framework", "[scenarios][loader][reject]") {
+  Json j = minimal_scenario();
+  j["training"]["optimizer"] = "adamw_foreach";
+  require_only(problems(j), "/training/optimizer",
+               "adamw_foreach is PyTorch's multi-tensor AdamW; Megatron's optimizer is fused (expected "
+               "\"adamw_fused\", or a pytorch framework)");
+  j["training"]["framework"] = "pytorch-eager";
+  CHECK(problems(j).empty());
+}
+
 TEST_CASE("plan order must name tp, dp and pp once each", "[scenarios][loader][reject]") {
   Json j = minimal_scenario();
   j["plan"]["order"] = Json::array({"tp", "tp", "pp"});

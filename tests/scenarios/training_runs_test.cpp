@@ -110,7 +110,7 @@ TEST_CASE("a training-runs file with an unknown precision is rejected with its p
                  "ffn_hidden": 512, "vocab": 1000, "tied": false, "seq_len": 128, "micro_batch": 1,
                  "grad_accum": 1, "n_microbatches": 1, "precision": "fp8", "dp": 1, "dp_impl": "none", "tp": 1,
                  "sp": false, "pp": 1, "pp_schedule": null, "ddp_bucket_mb": 25,
-                 "activation_checkpointing": "none", "compile": false},
+                 "activation_checkpointing": "none", "compile": false, "optimizer": "adamw_fused"},
       "step_time": {"time_s": 0.01, "time_p10_s": 0.01, "time_p90_s": 0.01},
       "peak_alloc_steady_bytes_max_over_ranks": 1000}]})");
   try {

@@ -43,6 +43,15 @@ enum class Framework : std::uint8_t {
   kPyTorchCompile,
 };
 
+// Which AdamW implementation updates the weights (PyTorch frameworks; Megatron's
+// is fused): fused (AdamW(fused=True), one multi-tensor kernel per chunk) or
+// foreach (torch.optim.AdamW's default on CUDA: a sequence of multi-tensor
+// elementwise kernels).
+enum class OptimizerImpl : std::uint8_t {
+  kFused,
+  kForeach,
+};
+
 enum class Recompute : std::uint8_t {
   kNone,
   kSelective,  // recompute the parts of each layer recompute_modules names (default: the attention core)
@@ -78,6 +87,7 @@ struct TrainingSpec {
   bool clip_grad_norm = true;
   Framework framework = Framework::kMegatron;
   // AdamW is the only optimizer modelled: two moments per parameter.
+  OptimizerImpl optimizer = OptimizerImpl::kFused;
 };
 
 std::string_view to_string(PrecisionMode p);
