@@ -272,6 +272,8 @@ HOLDOUT7_CONFIGS = [
     C("h7_1g_llama3072_v128k_bf16_s4096", "llama-h3072-v128k", seq_len=4096, micro_batch=1, timeout_s=60),
     C("h7_1g_gpt1792_amp", "gpt-h1792", seq_len=2048, micro_batch=2, precision="amp_bf16", timeout_s=60),
     C("h7_1g_llama6144_bf16", "llama-h6144", seq_len=2048, micro_batch=2, timeout_s=60),
+    # Did not run: model.MoE's forced-balanced routing needs tokens x top_k
+    # divisible by the experts (4,096 x 2 over 12 is not); kept as it ran.
     C("h7_1g_moe2048_e12k2_bf16", "moe-h2048-e12", seq_len=2048, micro_batch=2, timeout_s=60),
     C("h7_1g_llama2k_bf16_s16384", "llama-h2048", seq_len=16384, micro_batch=1, timeout_s=60),
     C("h7_1g_llama1536_amp_ac", "llama-h1536", seq_len=2048, micro_batch=4, precision="amp_bf16",
