@@ -483,7 +483,7 @@ TEST_CASE("foreach AdamW: eight elementwise passes, 18 S + 2 G bytes a parameter
   CHECK(s.work.bytes_read.count() + s.work.bytes_written.count() == n * (18 * 2 + 2 * 2));  // bf16: 40 B
   CHECK(s.work.kernels == 8 * fused[0].work.kernels);
   t.precision = PrecisionMode::kAmpBf16;  // fp32 parameters, moments and gradients: 80 B
-  const LayerStep& amp = optimizer_ops(n, t, -1)[0];
+  const LayerStep amp = optimizer_ops(n, t, -1)[0];
   CHECK(amp.work.bytes_read.count() + amp.work.bytes_written.count() == n * (18 * 4 + 2 * 4));
 }
 
