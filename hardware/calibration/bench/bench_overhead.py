@@ -74,36 +74,10 @@ def run(quick=False, emit=None):
         except Exception as ex:  # noqa: BLE001
             rec["eager_error"] = f"{type(ex).__name__}: {str(ex)[:300]}"
         try:
-            st = torch.cuda.Stream()
-            st.wait_stream(torch.cuda.current_stream())
-            with torch.cuda.stream(st):
-                for _ in range(3):
-                    op()
-            torch.cuda.current_stream().wait_stream(st)
-            torch.cuda.synchronize()
-            g = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(g):
-                for _ in range(N):
-                    op()
-            g.replay()
-            torch.cuda.synchronize()
-            gt, lh = [], []
-            for _ in range(reps):
-                s = torch.cuda.Event(enable_timing=True)
-                e = torch.cuda.Event(enable_timing=True)
-                torch.cuda.synchronize()
-                s.record()
-                t0 = time.perf_counter()
-                g.replay()
-                t1 = time.perf_counter()
-                e.record()
-                torch.cuda.synchronize()
-                gt.append(s.elapsed_time(e) / 1e3 / N)
-                lh.append(t1 - t0)
+            gt, lh = _graph_times(op, N, reps)
             rec["graph_gpu"] = summarize(gt)
             rec["graph_gpu_s"] = rec["graph_gpu"]["time_s"]
             rec["graph_launch_host_s"] = statistics.median(lh)
-            del g
         except Exception as ex:  # noqa: BLE001
             rec["graph_error"] = f"{type(ex).__name__}: {str(ex)[:300]}"
         results.append(rec)
@@ -144,6 +118,14 @@ def _per_kernel_times(op, n, reps):
         e.record()
         torch.cuda.synchronize()
         eager.append(s.elapsed_time(e) / 1e3 / n)
+    graph, _ = _graph_times(op, n, reps)
+    return summarize(eager), summarize(graph)
+
+
+def _graph_times(op, n, reps):
+    """n calls of op captured once into a CUDA graph (after a warm-up on a
+    side stream) and replayed reps times: the GPU time per op of each replay,
+    and the host time each replay's launch took."""
     st = torch.cuda.Stream()
     st.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(st):
@@ -157,18 +139,21 @@ def _per_kernel_times(op, n, reps):
             op()
     g.replay()
     torch.cuda.synchronize()
-    graph = []
+    gpu, launch = [], []
     for _ in range(reps):
         s = torch.cuda.Event(enable_timing=True)
         e = torch.cuda.Event(enable_timing=True)
         torch.cuda.synchronize()
         s.record()
+        t0 = time.perf_counter()
         g.replay()
+        t1 = time.perf_counter()
         e.record()
         torch.cuda.synchronize()
-        graph.append(s.elapsed_time(e) / 1e3 / n)
+        gpu.append(s.elapsed_time(e) / 1e3 / n)
+        launch.append(t1 - t0)
     del g
-    return summarize(eager), summarize(graph)
+    return gpu, launch
 
 
 def run_gap(quick=False, emit=None):

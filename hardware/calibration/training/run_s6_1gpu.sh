@@ -15,19 +15,9 @@
 #     three of them: a Llama, a GPT (vocabulary 50,304) and the 128K vocabulary.
 # Files land in $OUT (the device tool brings them back); nothing is fitted here.
 # Time: ~30 s + ~60 s + 12 x 10-30 s + 3 x 15 s; every step has its own bound.
-set -u
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
-cd "$ROOT" || exit 1
-: "${OUT:?set OUT to the output directory}"
-case "$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)" in
-  *H200*) GPU=h200 ;;
-  *H100*) GPU=h100 ;;
-  *) GPU=gpu ;;
-esac
-TAG=$GPU-x1-s6
+source "$(dirname "${BASH_SOURCE[0]}")/s6_common.sh"
 BENCH=hardware/calibration/bench
 TRAIN=hardware/calibration/training
-export PYTHONUNBUFFERED=1 CUDA_VISIBLE_DEVICES="${CUDA_VISIBLE_DEVICES:-0}"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader || true
 
 echo "=== 1. eager layer host time (one process) ==="
@@ -68,7 +58,7 @@ timeout -k 10 330 python3 "$TRAIN/run_training.py" --out "$OUT" --gpus 1 --tag "
 echo "=== 4. per-kernel profiles ==="
 mkdir -p /tmp/prof
 timeout -k 5 150 python3 "$TRAIN/profile_configs.py" --out /tmp/prof --only 1g_llama2k_bf16,1g_gpt1k_amp,1g_llama4k_v128k_amp
-TAG=$TAG python3 - "$OUT" <<'EOF'
+python3 - "$OUT" <<'EOF'
 import glob, json, os, sys
 out = sys.argv[1]
 merged = {}

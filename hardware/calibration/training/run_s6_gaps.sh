@@ -9,14 +9,7 @@
 #
 # Writes $OUT/<gpu>-x1-s6-gap-microbench.json and
 # $OUT/<gpu>-x1-s6-gap-profiles.json (one entry per config).
-set -u
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
-cd "$ROOT" || exit 1
-: "${OUT:?set OUT to the output directory}"
-case "$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)" in
-  *H200*) GPU=h200 ;; *H100*) GPU=h100 ;; *) GPU=gpu ;;
-esac
-export PYTHONUNBUFFERED=1 CUDA_VISIBLE_DEVICES="${CUDA_VISIBLE_DEVICES:-0}" TAG=$GPU-x1-s6
+source "$(dirname "${BASH_SOURCE[0]}")/s6_common.sh"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
 timeout -k 5 120 python3 hardware/calibration/bench/run_all.py --out "$OUT" --suites gap --tag "$TAG-gap" \
   --note "session 6: the eager launch gap (run_s6_gaps.sh)" 2>&1 | grep -E "eager gap|rror"

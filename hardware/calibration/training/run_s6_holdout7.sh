@@ -5,14 +5,7 @@
 # stay the first look at them.
 #
 #     OUT=/some/dir hardware/calibration/training/run_s6_holdout7.sh
-set -u
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
-cd "$ROOT" || exit 1
-: "${OUT:?set OUT to the output directory}"
-case "$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)" in
-  *H200*) GPU=h200 ;; *H100*) GPU=h100 ;; *) GPU=gpu ;;
-esac
-export PYTHONUNBUFFERED=1 CUDA_VISIBLE_DEVICES="${CUDA_VISIBLE_DEVICES:-0}" TAG=$GPU-x1-s6
+source "$(dirname "${BASH_SOURCE[0]}")/s6_common.sh"
 TRAIN=hardware/calibration/training
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
 
