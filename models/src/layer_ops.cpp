@@ -478,7 +478,6 @@ LayerOps head_and_loss_ops(const ModelSpec& m, const TrainingSpec& t, const Para
   return ops;
 }
 
-
 namespace {
 std::int32_t multi_tensor_launches(std::int64_t parameters) {
   const std::int64_t n = (parameters + kMultiTensorElementsPerLaunch - 1) / kMultiTensorElementsPerLaunch;

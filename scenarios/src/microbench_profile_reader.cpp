@@ -4,7 +4,7 @@
 #include <cmath>
 #include <optional>
 #include <string>
-#include <tuple>
+#include <utility>
 
 #include "dtsim/scenarios/calibration_io.hpp"
 #include "json_reader.hpp"
@@ -164,13 +164,13 @@ void read_loss_suite(const Json& doc, hardware::MicrobenchProfile& p, Diagnostic
       r.problem("kind", "expected \"eager_loss\", got \"" + kind + "\"");
       return;
     }
+    constexpr std::int64_t kBytesPerLogit = 16;
     const std::int64_t logits = r.integer("n_logits", 1);
-    for (const auto& [key, bytes_per_logit, label] :
-         {std::tuple{"log_softmax_fwd_s", 16, " fwd"}, std::tuple{"log_softmax_bwd_s", 16, " bwd"}}) {
+    for (const auto& [key, label] : {std::pair{"log_softmax_fwd_s", " fwd"}, std::pair{"log_softmax_bwd_s", " bwd"}}) {
       hardware::MemoryBoundMeasurement m;
       m.op = std::string("log_softmax_fp32") + label;
       m.op_class = OpClass::kLogSoftmax;
-      m.bytes = Bytes(logits * bytes_per_logit);
+      m.bytes = Bytes(logits * kBytesPerLogit);
       m.time = r.seconds(key);
       m.kernels = 1;
       p.memory_bound.push_back(m);
@@ -188,6 +188,11 @@ void read_launch(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics& d
     m.graph_gpu = r.seconds("graph_gpu_s");
     p.launch.push_back(m);
   });
+}
+
+// The "gap" suite: kernels timed back to back, launched eagerly and from a
+// CUDA graph (the eager launch gap).
+void read_eager_gap(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics& d) {
   each_record(doc, "gap", d, [&](RecordReader& r) {
     if (const std::string kind = r.text("kind"); kind != "eager_gap") {
       r.problem("kind", "expected \"eager_gap\", got \"" + kind + "\"");
@@ -318,6 +323,7 @@ hardware::MicrobenchProfile read_microbench_profile(std::string_view json_text, 
     read_memory_bound_suite(doc, "scatter", p, d);
     read_loss_suite(doc, p, d);
     read_launch(doc, p, d);
+    read_eager_gap(doc, p, d);
     read_collectives(doc, p, d);
   }
   d.throw_if_any();

@@ -203,14 +203,14 @@ class Loader {
 
   bool read_training(const Json& doc, models::TrainingSpec& training) {
     if (!read_section(doc, "training", "/training", detail::kTrainingFields, training)) return false;
-    // An empty list would read as "no list" (the default, core_attn): say so
-    // instead of recomputing something the scenario did not ask for.
     if (training.optimizer == models::OptimizerImpl::kForeach && training.framework == models::Framework::kMegatron) {
       diags_.add("/training/optimizer",
                  "adamw_foreach is PyTorch's multi-tensor AdamW; Megatron's optimizer is fused (expected "
                  "\"adamw_fused\", or a pytorch framework)");
       return false;
     }
+    // An empty list would read as "no list" (the default, core_attn): say so
+    // instead of recomputing something the scenario did not ask for.
     const Json* modules = member(*member(doc, "training"), "recompute_modules");
     if (modules != nullptr && modules->empty()) {
       diags_.add("/training/recompute_modules",
