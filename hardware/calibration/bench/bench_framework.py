@@ -39,6 +39,14 @@ Two measurements, written as records of kind "dtensor_host" and
    top-4, no expert parallelism), measured as tp_layer_host measures the
    plain layer, beside it.  Fields host_layer_s (MoE) and host_layer_plain_s.
    --only-moe-host runs just this one (also with one process).
+
+6. eager_layer_host: host time of one eager decoder layer's forward +
+   backward, one per block kind and precision: the harness's Llama block
+   (RMSNorm, SwiGLU, GQA, rotary) and GPT block (LayerNorm, GELU, biases,
+   learned positions), each in bf16 and under AMP (fp32 parameters, forward
+   under torch.autocast(bf16)), measured as tp_layer_host measures the plain
+   layer.  Fields arch, precision, processes, host_layer_s.
+   --only-layer-host runs just this one (also with one process).
 """
 import argparse
 import os
@@ -301,6 +309,37 @@ def moe_layer_records(world, rank, quick):
     return out
 
 
+def eager_layer_records(world, rank, quick):
+    """Host time of one eager decoder layer's forward + backward for each block
+    kind (Llama, GPT) and precision (bf16; AMP: fp32 parameters, autocast
+    forward), on sizes so small that the GPU never waits the host out."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, os.path.join(here, "..", "training"))
+    import model as M  # noqa: E402  (the harness's model)
+    dev = torch.device("cuda", torch.cuda.current_device())
+    layers, steps = 4, (3 if quick else 20)
+    blocks = {"llama": dict(arch="llama", n_heads=8, n_kv_heads=2, ffn_hidden=512, tied=False),
+              "gpt": dict(arch="gpt", n_heads=8, n_kv_heads=8, ffn_hidden=1024, tied=True)}
+    out = []
+    for arch, shape in blocks.items():
+        for precision in ("bf16", "amp_bf16"):
+            amp = precision == "amp_bf16"
+            cfg = dict(shape, n_layers=layers, hidden=256, vocab=1024, seq_len=64, activation_checkpointing="none")
+            model = M.Transformer(cfg, first=False, last=False, autocast_bf16=amp).to(dev)
+            dtype = torch.float32 if amp else torch.bfloat16
+            if not amp:
+                model = model.to(torch.bfloat16)
+            x = torch.randn(1, cfg["seq_len"], cfg["hidden"], device=dev, dtype=dtype, requires_grad=True)
+            d = host_time_per_layer(model, x, steps, layers)
+            rec = {"kind": "eager_layer_host", "arch": arch, "precision": precision, "layers": layers,
+                   "hidden": cfg["hidden"], "processes": world, "host_layer_s": d["time_s"], "host_layer": d}
+            if rank == 0:
+                out.append(rec)
+                log(f"eager {arch} {precision} layer fwd+bwd host: {d['time_s']*1e6:.0f} us")
+    dist.barrier()
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
@@ -308,6 +347,8 @@ def main():
     ap.add_argument("--only-comm-overlap", action="store_true",
                     help="measure only the collectives' slowdown under compute")
     ap.add_argument("--only-moe-host", action="store_true", help="measure only the eager MoE layer's host time")
+    ap.add_argument("--only-layer-host", action="store_true",
+                    help="measure only the eager layers' host time (Llama and GPT blocks, bf16 and AMP)")
     args = ap.parse_args()
     local = int(os.environ.get("LOCAL_RANK", "0"))
     torch.cuda.set_device(local)
@@ -316,6 +357,9 @@ def main():
     results = []
     t0 = time.time()
     if args.only_moe_host:
+        results += moe_layer_records(world, rank, args.quick)
+    elif args.only_layer_host:
+        results += eager_layer_records(world, rank, args.quick)
         results += moe_layer_records(world, rank, args.quick)
     else:
         if not args.only_comm_overlap:

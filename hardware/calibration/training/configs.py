@@ -279,8 +279,30 @@ HOLDOUT7_CONFIGS = [
     C("h7_1g_llama1536_amp_ac", "llama-h1536", seq_len=2048, micro_batch=4, precision="amp_bf16",
       activation_checkpointing="full", timeout_s=60),
 ]
+# Session 7, one GPU: the frameworks' own cost without communication. DDP,
+# FSDP2 and PyTorch's pipelining schedules wrap the model over a process group
+# of ONE rank (train.py's one-rank wrappers), next to the same work without
+# the wrapper, so that the difference is what the framework adds per step
+# (copies, hooks, host work), measured where no multi-GPU machine is lent.
+# Each is paired with a plain run of the same model, batch and precision.
+ONE_RANK_CONFIGS = [
+    C("s7_plain_llama2k_bf16_mb2_ga8", "llama-h2048", seq_len=2048, micro_batch=2, grad_accum=8),
+    C("s7_pp1_gpipe_llama2k_bf16", "llama-h2048", seq_len=2048, micro_batch=2, n_microbatches=8,
+      pp_schedule="gpipe"),
+    C("s7_pp1_1f1b_llama2k_bf16", "llama-h2048", seq_len=2048, micro_batch=2, n_microbatches=8,
+      pp_schedule="1f1b"),
+    C("s7_ddp1_llama2k_bf16", "llama-h2048", seq_len=2048, micro_batch=4, dp_impl="ddp"),
+    C("s7_ddp1_llama2k_amp", "llama-h2048", seq_len=2048, micro_batch=4, precision="amp_bf16", dp_impl="ddp"),
+    C("s7_fsdp1_llama2k_bf16", "llama-h2048", seq_len=2048, micro_batch=4, dp_impl="fsdp2"),
+    C("s7_fsdp1_llama2k_mp", "llama-h2048", seq_len=2048, micro_batch=4, precision="fsdp_mp_bf16",
+      dp_impl="fsdp2"),
+    C("s7_fsdp1_llama2k_amp", "llama-h2048", seq_len=2048, micro_batch=4, precision="amp_bf16", dp_impl="fsdp2"),
+    C("s7_plain_llama1792_bf16_s4096", "llama-h1792", seq_len=4096, micro_batch=1),
+    C("s7_fsdp1_llama1792_mp_s4096", "llama-h1792", seq_len=4096, micro_batch=1, precision="fsdp_mp_bf16",
+      dp_impl="fsdp2"),
+]
 CONFIGS = (CONFIGS + MOE_CONFIGS + HOLDOUT_CONFIGS + HOLDOUT4_CONFIGS + HOLDOUT5_CONFIGS + HOLDOUT6_CONFIGS
-           + HOLDOUT7_CONFIGS)
+           + HOLDOUT7_CONFIGS + ONE_RANK_CONFIGS)
 
 # smoke subset: one of each parallel mode
 SMOKE = [

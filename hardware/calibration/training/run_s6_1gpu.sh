@@ -15,7 +15,7 @@
 #     three of them: a Llama, a GPT (vocabulary 50,304) and the 128K vocabulary.
 # Files land in $OUT (the device tool brings them back); nothing is fitted here.
 # Time: ~30 s + ~60 s + 12 x 10-30 s + 3 x 15 s; every step has its own bound.
-source "$(dirname "${BASH_SOURCE[0]}")/s6_common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/one_gpu_common.sh"
 BENCH=hardware/calibration/bench
 TRAIN=hardware/calibration/training
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader || true
@@ -23,27 +23,8 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=c
 echo "=== 1. eager layer host time (one process) ==="
 timeout -k 5 120 torchrun --standalone --nproc_per_node 1 "$BENCH/bench_framework.py" --only-moe-host \
   --out /tmp/fw.json
-python3 - "$OUT/$TAG-framework.json" "$TAG" <<'EOF'
-import json, sys
-sys.path.insert(0, "hardware/calibration/bench")
-from common import system_info
-out, tag = sys.argv[1], sys.argv[2]
-try:
-    run = json.load(open("/tmp/fw.json"))
-except Exception as e:  # noqa: BLE001
-    print("framework: no result:", e); sys.exit(0)
-s = system_info()
-doc = {"schema_version": 1, "kind": "dtsim-framework-profile", "machine_tag": tag,
-       "note": "hardware/calibration/bench/bench_framework.py --only-moe-host under torchrun --nproc_per_node 1 "
-               f"on one {s.get('gpu_name')}, session 6 (hardware/calibration/training/run_s6_1gpu.sh)",
-       "system": {k: s.get(k) for k in ("gpu_name", "driver_version", "cuda_version_torch", "nccl_version",
-                                         "torch_version")},
-       "runs": [run]}
-json.dump(doc, open(out, "w"), indent=1)
-for r in run["results"]:
-    print(f"E={r['experts']} k={r['top_k']}: MoE layer {r['host_layer_s']*1e3:.3f} ms, "
-          f"dense layer {r['host_layer_plain_s']*1e3:.3f} ms per forward + backward (host)")
-EOF
+python3 "$BENCH/framework_doc.py" /tmp/fw.json "$OUT/$TAG-framework.json" "$TAG" \
+  "hardware/calibration/bench/bench_framework.py --only-moe-host under torchrun --nproc_per_node 1, session 6 (hardware/calibration/training/run_s6_1gpu.sh)"
 
 echo "=== 2. eager loss kernels ==="
 timeout -k 5 240 python3 "$BENCH/bench_loss.py" --tag "$TAG" --out "$OUT/$TAG-loss.json"

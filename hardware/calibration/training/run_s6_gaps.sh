@@ -9,7 +9,7 @@
 #
 # Writes $OUT/<gpu>-x1-s6-gap-microbench.json and
 # $OUT/<gpu>-x1-s6-gap-profiles.json (one entry per config).
-source "$(dirname "${BASH_SOURCE[0]}")/s6_common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/one_gpu_common.sh"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
 timeout -k 5 120 python3 hardware/calibration/bench/run_all.py --out "$OUT" --suites gap --tag "$TAG-gap" \
   --note "session 6: the eager launch gap (run_s6_gaps.sh)" 2>&1 | grep -E "eager gap|rror"

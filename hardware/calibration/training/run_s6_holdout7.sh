@@ -5,7 +5,7 @@
 # stay the first look at them.
 #
 #     OUT=/some/dir hardware/calibration/training/run_s6_holdout7.sh
-source "$(dirname "${BASH_SOURCE[0]}")/s6_common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/one_gpu_common.sh"
 TRAIN=hardware/calibration/training
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
 

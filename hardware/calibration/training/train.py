@@ -15,6 +15,10 @@ Config keys (see configs.py for defaults):
   optimizer: "adamw_fused" | "adamw_foreach"   (torch.optim.AdamW)
   dp, dp_impl ("none"|"ddp"|"fsdp2"), fsdp_reshard_after_forward, ddp_bucket_mb
   tp, sp (sequence parallel), pp, pp_schedule ("gpipe"|"1f1b")
+  With one GPU, dp_impl "ddp"/"fsdp2" (dp = 1) or a pp_schedule (pp = 1)
+     still wraps the model in DDP / FSDP2 / a one-stage pipelining schedule
+     over a one-rank process group: the framework's own cost (its copies,
+     hooks and host work) measured without any communication.
   n_experts, top_k, moe_ffn_hidden, ep: MoE layers (model.MoE) with expert
      parallelism over the DP ranks (ep == dp, dp_impl "ddp", tp = pp = 1):
      DDP reduces the dense parameters only, each rank owns its experts
@@ -224,25 +228,37 @@ def run(cfg, result_path, profile_dir=None):
     M.SDPA_ENABLE_GQA = probe_flash_gqa()
     info["sdpa"] = {"backend": "flash", "gqa_impl": "enable_gqa" if M.SDPA_ENABLE_GQA else "repeat_interleave"}
 
+    # one-rank wrappers (see the docstring): a process group of one
+    wrap_dp = dp > 1 or cfg["dp_impl"] in ("ddp", "fsdp2")
+    wrap_pp = pp > 1 or bool(cfg.get("pp_schedule"))
     mesh = None
-    if world > 1:
-        dist.init_process_group("nccl", device_id=dev)
+    if world > 1 or wrap_dp or wrap_pp:
+        if world == 1:
+            os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
+            os.environ.setdefault("MASTER_PORT", str(29500 + os.getpid() % 1000))
+            dist.init_process_group("nccl", device_id=dev, rank=0, world_size=1)
+        else:
+            dist.init_process_group("nccl", device_id=dev)
         from torch.distributed.device_mesh import init_device_mesh
-        dims = [(n, s) for n, s in (("pp", pp), ("dp", dp), ("tp", tp)) if s > 1]
+        dims = [(n, s) for n, s in (("pp", pp), ("dp", dp), ("tp", tp))
+                if s > 1 or (n == "pp" and wrap_pp) or (n == "dp" and wrap_dp)]
         mesh = init_device_mesh("cuda", tuple(s for _, s in dims), mesh_dim_names=tuple(n for n, _ in dims))
 
     def sub(name):
         return mesh if mesh.ndim == 1 else mesh[name]
 
-    pp_rank = sub("pp").get_local_rank() if pp > 1 else 0
-    dp_rank = sub("dp").get_local_rank() if dp > 1 else 0
+    if world == 1 and mesh is not None:
+        info["one_rank_wrapper"] = ("one-stage pipelining schedule" if wrap_pp else cfg["dp_impl"]) + \
+            " over a process group of one rank (no communication)"
+    pp_rank = sub("pp").get_local_rank() if wrap_pp else 0
+    dp_rank = sub("dp").get_local_rank() if wrap_dp else 0
 
     prec = cfg["precision"]
     amp = prec == "amp_bf16"
     if prec == "fsdp_mp_bf16":
         assert cfg["dp_impl"] == "fsdp2", "fsdp_mp_bf16 needs dp_impl=fsdp2"
     L = cfg["n_layers"]
-    if pp > 1:
+    if wrap_pp:
         assert L % pp == 0, "n_layers must divide by pp"
         per = L // pp
         layer_ids = list(range(pp_rank * per, (pp_rank + 1) * per))
@@ -274,7 +290,7 @@ def run(cfg, result_path, profile_dir=None):
         M.EP_GROUP = sub("dp").get_group()
         info["ep_group"] = "the DP group (ep == dp): experts are not replicated, DDP skips them"
     wrapped = model
-    if dp > 1 and cfg["dp_impl"] == "ddp":
+    if wrap_dp and cfg["dp_impl"] == "ddp":
         from torch.nn.parallel import DistributedDataParallel as DDP
         if cfg.get("n_experts", 0) > 0 and ep > 1:
             experts = [n for n, _ in model.named_parameters() if n.rsplit(".", 1)[-1] in ("w1", "w2", "w3")
@@ -282,7 +298,7 @@ def run(cfg, result_path, profile_dir=None):
             DDP._set_params_and_buffers_to_ignore_for_model(model, experts)
         wrapped = DDP(model, device_ids=[local], bucket_cap_mb=cfg["ddp_bucket_mb"],
                       process_group=sub("dp").get_group())
-    elif dp > 1 and cfg["dp_impl"] == "fsdp2":
+    elif wrap_dp and cfg["dp_impl"] == "fsdp2":
         from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
         kw = {"mesh": sub("dp")}
         if prec == "fsdp_mp_bf16":
@@ -309,7 +325,7 @@ def run(cfg, result_path, profile_dir=None):
 
     # data: random tokens, identical across TP/PP ranks of one DP replica
     mbs, S, V = cfg["micro_batch"], cfg["seq_len"], cfg["vocab"]
-    n_mb = cfg["n_microbatches"] if pp > 1 else cfg["grad_accum"]
+    n_mb = cfg["n_microbatches"] if wrap_pp else cfg["grad_accum"]
     g = torch.Generator(device=dev)
     g.manual_seed(4242 + dp_rank)
     data = torch.randint(0, V, (n_mb * mbs, S + 1), device=dev, generator=g)
@@ -318,14 +334,17 @@ def run(cfg, result_path, profile_dir=None):
     from torch.distributed.tensor.parallel import loss_parallel
     lp_ctx = loss_parallel if use_loss_parallel else contextlib.nullcontext
 
-    if pp > 1:
+    if wrap_pp:
         from torch.distributed.pipelining import PipelineStage, Schedule1F1B, ScheduleGPipe
         stage = PipelineStage(wrapped, pp_rank, pp, dev, group=sub("pp").get_group())
         Sched = {"gpipe": ScheduleGPipe, "1f1b": Schedule1F1B}[cfg["pp_schedule"]]
         sched = Sched(stage, n_microbatches=n_mb, loss_fn=M.loss_fn)
 
         def step():
-            if first:
+            if first and last:  # a one-stage schedule (pp = 1)
+                losses = []
+                sched.step(x_all, target=y_all, losses=losses)
+            elif first:
                 sched.step(x_all)
             elif last:
                 losses = []
@@ -335,8 +354,8 @@ def run(cfg, result_path, profile_dir=None):
             opt.step()
             opt.zero_grad(set_to_none=True)
     else:
-        is_ddp = dp > 1 and cfg["dp_impl"] == "ddp"
-        is_fsdp = dp > 1 and cfg["dp_impl"] == "fsdp2"
+        is_ddp = wrap_dp and cfg["dp_impl"] == "ddp"
+        is_fsdp = wrap_dp and cfg["dp_impl"] == "fsdp2"
 
         def step():
             for i in range(n_mb):
@@ -394,7 +413,7 @@ def run(cfg, result_path, profile_dir=None):
         "peak_reserved_steady_bytes": reserved_steady,
         "init_wall_s": t_init,
     }
-    if world > 1:
+    if mesh is not None:
         allr = [None] * world
         dist.all_gather_object(allr, mine)
     else:
@@ -436,7 +455,7 @@ def run(cfg, result_path, profile_dir=None):
                 r["peak_alloc_incl_init_and_warmup_bytes"] for r in allr),
             "per_rank": allr,
             "versions": {"torch": torch.__version__, "cuda": torch.version.cuda,
-                         "nccl": ".".join(map(str, torch.cuda.nccl.version())) if world > 1 else None,
+                         "nccl": ".".join(map(str, torch.cuda.nccl.version())) if mesh is not None else None,
                          "gpu": torch.cuda.get_device_name(dev)},
             "wall_s": time.time() - t_start,
         }
@@ -445,7 +464,7 @@ def run(cfg, result_path, profile_dir=None):
         print(f"RESULT {cfg['name']}: step {s['time_s'] * 1e3:.1f} ms (p10 {s['time_p10_s'] * 1e3:.1f}, "
               f"p90 {s['time_p90_s'] * 1e3:.1f}), peak steady {res['peak_alloc_steady_bytes_max_over_ranks'] / 2**30:.2f} GiB",
               flush=True)
-    if world > 1:
+    if mesh is not None:
         dist.barrier()
         dist.destroy_process_group()
 

@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Wrap one bench_framework.py result (a run) into a framework profile that
+`dtsim calibrate` reads, with this machine's versions, and print its records:
+
+    python3 framework_doc.py RUN.json OUT.json TAG "NOTE"
+"""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import system_info  # noqa: E402
+
+
+def describe(r):
+    if r["kind"] == "moe_layer_host":
+        return (f"E={r['experts']} k={r['top_k']}: MoE layer {r['host_layer_s']*1e3:.3f} ms, "
+                f"dense layer {r['host_layer_plain_s']*1e3:.3f} ms per forward + backward (host)")
+    if r["kind"] == "eager_layer_host":
+        return f"{r['arch']} {r['precision']}: eager layer {r['host_layer_s']*1e3:.3f} ms per forward + backward (host)"
+    return json.dumps({k: v for k, v in r.items() if not isinstance(v, (dict, list))})
+
+
+def main():
+    run_path, out, tag, note = sys.argv[1:5]
+    try:
+        run = json.load(open(run_path))
+    except Exception as e:  # noqa: BLE001
+        print("framework: no result:", e)
+        return
+    s = system_info()
+    doc = {"schema_version": 1, "kind": "dtsim-framework-profile", "machine_tag": tag,
+           "note": f"{note} (on one {s.get('gpu_name')})",
+           "system": {k: s.get(k) for k in ("gpu_name", "driver_version", "cuda_version_torch", "nccl_version",
+                                             "torch_version")},
+           "runs": [run]}
+    with open(out, "w") as f:
+        json.dump(doc, f, indent=1)
+    for r in run["results"]:
+        print(describe(r))
+
+
+if __name__ == "__main__":
+    main()
