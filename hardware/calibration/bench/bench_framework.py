@@ -47,6 +47,18 @@ Two measurements, written as records of kind "dtensor_host" and
    under torch.autocast(bf16)), measured as tp_layer_host measures the plain
    layer.  Fields arch, precision, processes, host_layer_s.
    --only-layer-host runs just this one (also with one process).
+
+7. wrapper_host: host time of one eager Llama layer's forward + backward
+   (sizes as in tp_layer_host) wrapped in DDP or FSDP2 over the ranks of this
+   run (one rank measures the frameworks' own host work: hooks, copies,
+   casts, with no communication to wait for), beside the same layers
+   unwrapped, for bf16, FSDP2's mixed precision and AMP; and the host time
+   of one step of PyTorch's one-stage pipelining schedules (GPipe, 1F1B)
+   over 2 and 8 micro-batches beside the same micro-batches in a plain loop,
+   so that a fixed and a per-micro-batch part separate.  Fields wrapper,
+   precision, host_layer_s and host_layer_plain_s (layers); schedule,
+   microbatches, host_step_s and host_step_plain_s (pipelines).
+   --only-wrapper-host runs just this one.
 """
 import argparse
 import os
@@ -340,6 +352,108 @@ def eager_layer_records(world, rank, quick):
     return out
 
 
+def wrapper_host_records(world, rank, quick):
+    """Host time of DDP- and FSDP2-wrapped eager layers and of one-stage
+    pipelining schedules, each beside the unwrapped equivalent (docstring, 7)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, os.path.join(here, "..", "training"))
+    import model as M  # noqa: E402  (the harness's model)
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+    from torch.nn.parallel import DistributedDataParallel as DDP
+    dev = torch.device("cuda", torch.cuda.current_device())
+    layers, steps = 4, (3 if quick else 20)
+    cfg = dict(arch="llama", n_layers=layers, hidden=256, n_heads=8, n_kv_heads=2, ffn_hidden=512, vocab=1024,
+               tied=False, seq_len=64, activation_checkpointing="none")
+    mesh = init_device_mesh("cuda", (world,), mesh_dim_names=("dp",))
+    out = []
+
+    def build(precision):
+        m = M.Transformer(cfg, first=False, last=False, autocast_bf16=precision == "amp_bf16").to(dev)
+        return m.to(torch.bfloat16) if precision == "bf16" else m
+
+    def measure(model, precision):
+        dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+        x = torch.randn(1, cfg["seq_len"], cfg["hidden"], device=dev, dtype=dtype, requires_grad=True)
+        return host_time_per_layer(model, x, steps, layers)
+
+    plain = {pr: measure(build(pr), pr) for pr in ("bf16", "amp_bf16")}
+    cases = [("ddp", "bf16"), ("ddp", "amp_bf16"), ("fsdp2_reshard", "bf16"), ("fsdp2_noreshard", "bf16"),
+             ("fsdp2_reshard", "fsdp_mp_bf16"), ("fsdp2_reshard", "amp_bf16")]
+    for wrapper, precision in cases:
+        m = build("bf16" if precision == "bf16" else "fp32")
+        if wrapper == "ddp":
+            m = DDP(m, device_ids=[dev.index], process_group=mesh.get_group())
+        else:
+            kw = {"mesh": mesh, "reshard_after_forward": wrapper == "fsdp2_reshard"}
+            if precision == "fsdp_mp_bf16":
+                kw["mp_policy"] = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32)
+            for blk in m.layers.values():
+                fully_shard(blk, **kw)
+            fully_shard(m, **dict(kw, reshard_after_forward=False))
+        if precision == "amp_bf16":
+            (m.module if wrapper == "ddp" else m).autocast_bf16 = True
+        d = measure(m, precision)
+        base = plain["bf16" if precision == "bf16" else "amp_bf16"]
+        rec = {"kind": "wrapper_host", "wrapper": wrapper, "precision": precision, "layers": layers,
+               "hidden": cfg["hidden"], "processes": world, "host_layer_s": d["time_s"], "host_layer": d,
+               "host_layer_plain_s": base["time_s"], "host_layer_plain": base,
+               "plain_precision": "bf16" if precision == "bf16" else "amp_bf16"}
+        if rank == 0:
+            out.append(rec)
+            log(f"{wrapper} {precision} layer fwd+bwd host: {d['time_s']*1e6:.0f} us "
+                f"(unwrapped {base['time_s']*1e6:.0f} us)")
+        dist.barrier()
+    if world == 1:
+        out += pipeline_host_records(M, cfg, dev, mesh, steps)
+    return out
+
+
+def pipeline_host_records(M, cfg, dev, mesh, steps):
+    """Host time of one step of a one-stage GPipe / 1F1B schedule over n
+    micro-batches (n = 2, 8) and of the same micro-batches in a plain loop."""
+    from torch.distributed.pipelining import PipelineStage, Schedule1F1B, ScheduleGPipe
+    out = []
+
+    def loss_fn(o, t):
+        return o.float().sum() * t.sum()
+
+    def host_per_step(step):
+        for _ in range(3):
+            step()
+        torch.cuda.synchronize()
+        samples = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                step()
+            t1 = time.perf_counter()
+            torch.cuda.synchronize()
+            samples.append((t1 - t0) / steps)
+        return summarize(samples)
+
+    for n in (2, 8):
+        m = M.Transformer(cfg, first=False, last=False).to(dev, torch.bfloat16)
+        x = torch.randn(n, cfg["seq_len"], cfg["hidden"], device=dev, dtype=torch.bfloat16)
+        t = torch.ones(n, device=dev)
+
+        def plain_step():
+            for i in range(n):
+                loss_fn(m(x[i:i + 1]), t[i:i + 1]).backward()
+        p = host_per_step(plain_step)
+        for name, Sched in (("gpipe", ScheduleGPipe), ("1f1b", Schedule1F1B)):
+            mm = M.Transformer(cfg, first=False, last=False).to(dev, torch.bfloat16)
+            stage = PipelineStage(mm, 0, 1, dev, group=mesh.get_group())
+            sched = Sched(stage, n_microbatches=n, loss_fn=loss_fn)
+            d = host_per_step(lambda sched=sched: sched.step(x, target=t, losses=[]))
+            out.append({"kind": "pipeline_host", "schedule": name, "stages": 1, "microbatches": n,
+                        "layers": cfg["n_layers"], "hidden": cfg["hidden"], "host_step_s": d["time_s"],
+                        "host_step": d, "host_step_plain_s": p["time_s"], "host_step_plain": p})
+            log(f"one-stage {name} x{n} micro-batches, step host: {d['time_s']*1e6:.0f} us "
+                f"(plain loop {p['time_s']*1e6:.0f} us)")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
@@ -347,6 +461,8 @@ def main():
     ap.add_argument("--only-comm-overlap", action="store_true",
                     help="measure only the collectives' slowdown under compute")
     ap.add_argument("--only-moe-host", action="store_true", help="measure only the eager MoE layer's host time")
+    ap.add_argument("--only-wrapper-host", action="store_true",
+                    help="measure only DDP's, FSDP2's and the pipelining schedules' host time")
     ap.add_argument("--only-layer-host", action="store_true",
                     help="measure only the eager layers' host time (Llama and GPT blocks, bf16 and AMP)")
     args = ap.parse_args()
@@ -358,6 +474,8 @@ def main():
     t0 = time.time()
     if args.only_moe_host:
         results += moe_layer_records(world, rank, args.quick)
+    elif args.only_wrapper_host:
+        results += wrapper_host_records(world, rank, args.quick)
     elif args.only_layer_host:
         results += eager_layer_records(world, rank, args.quick)
         results += moe_layer_records(world, rank, args.quick)

@@ -14,7 +14,10 @@
 #     single-GPU configs as this instance's baseline;
 #  3. per-kernel profiles with the GPU's idle gaps of four of them;
 #  4. with the argument "suites": the calibration suites "gap" and "loss"
-#     (so that an H200 calibration stops borrowing H100's figures).
+#     (so that an H200 calibration stops borrowing H100's figures);
+#  5. with the argument "wrappers": bench_framework.py --only-wrapper-host
+#     (DDP's, FSDP2's and the one-stage pipelining schedules' host time) and
+#     profiles of the FSDP2 one-rank run furthest from its plain twin.
 # Files land in $OUT; nothing is fitted here. Every step has its own bound.
 SESSION=s7
 source "$(dirname "${BASH_SOURCE[0]}")/one_gpu_common.sh"
@@ -27,6 +30,20 @@ if [ "${1:-}" = "suites" ]; then
   timeout -k 5 150 python3 "$BENCH/run_all.py" --out "$OUT" --suites gap --tag "$TAG-gap" \
     --note "session 7: the eager launch gap (run_s7_1gpu.sh suites)" 2>&1 | grep -E "eager gap|rror"
   timeout -k 5 240 python3 "$BENCH/bench_loss.py" --tag "$TAG" --out "$OUT/$TAG-loss.json" 2>&1 | tail -15
+  exit 0
+fi
+
+if [ "${1:-}" = "wrappers" ]; then
+  echo "=== 5. DDP's, FSDP2's and the pipelining schedules' host time (one rank) ==="
+  timeout -k 5 150 torchrun --standalone --nproc_per_node 1 "$BENCH/bench_framework.py" --only-wrapper-host \
+    --out /tmp/fw.json 2>&1 | grep -v "^W\|OMP_NUM"
+  python3 "$BENCH/framework_doc.py" /tmp/fw.json "$OUT/$TAG-wrapper-framework.json" "$TAG" \
+    "hardware/calibration/bench/bench_framework.py --only-wrapper-host under torchrun --nproc_per_node 1, session 7 (hardware/calibration/training/run_s7_1gpu.sh wrappers)"
+  echo "=== 6. profiles of the FSDP2 run furthest from its plain twin ==="
+  mkdir -p /tmp/prof2
+  timeout -k 5 100 python3 "$TRAIN/profile_configs.py" --out /tmp/prof2 \
+    --only s7_fsdp1_llama1792_mp_s4096,s7_plain_llama1792_bf16_s4096 > /tmp/prof2.log 2>&1
+  PROFILES=/tmp/prof2 NAME=wrapper-profiles python3 "$TRAIN/summarize_profiles.py" "$OUT"
   exit 0
 fi
 
@@ -47,18 +64,5 @@ mkdir -p /tmp/prof
 timeout -k 5 130 python3 "$TRAIN/profile_configs.py" --out /tmp/prof \
   --only s7_pp1_gpipe_llama2k_bf16,s7_plain_llama2k_bf16_mb2_ga8,s7_fsdp1_llama2k_mp,s7_ddp1_llama2k_bf16 \
   > /tmp/prof.log 2>&1
-python3 - "$OUT" <<'EOF'
-import glob, json, os, sys
-merged = {os.path.basename(p)[:-len("-profile.json")]: json.load(open(p))
-          for p in sorted(glob.glob("/tmp/prof/*-profile.json"))}
-json.dump({"kind": "dtsim-training-profiles", "machine": os.environ["TAG"], "profiles": merged},
-          open(os.path.join(sys.argv[1], os.environ["TAG"] + "-one-rank-profiles.json"), "w"), indent=1)
-for n, p in merged.items():
-    print(f"{n:32s} span {p.get('step_span_s', 0)*1e3:6.1f} ms  kernels {p['gpu_kernel_time_s']*1e3:6.1f} ms "
-          f"in {p['gpu_kernels']}  idle {p.get('idle_s', 0)*1e3:5.2f} ms in {p.get('idle_gaps', 0)} gaps")
-    for k in p["top_gpu_kernels"][:14]:
-        print(f"    {k['count']:5d} {k['total_s']*1e3:8.3f} ms  {k['name'][:90]}")
-    for g in p.get("longest_idle_gaps", [])[:8]:
-        print(f"    at {g['at_s']*1e3:7.2f} ms  gap {g['gap_s']*1e3:6.3f} ms  {g['before'][:45]:45s} -> {g['after'][:45]}")
-EOF
+PROFILES=/tmp/prof NAME=one-rank-profiles python3 "$TRAIN/summarize_profiles.py" "$OUT"
 grep -i "error\|Traceback" /tmp/prof.log | head -5
