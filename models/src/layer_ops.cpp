@@ -549,6 +549,31 @@ std::vector<LayerStep> weight_cast_ops(std::int64_t parameters, const TrainingSp
   return out;
 }
 
+std::vector<LayerStep> gradient_accumulation_ops(std::int64_t parameters, std::int32_t tensors, const TrainingSpec& t) {
+  std::vector<LayerStep> out;
+  if (t.framework == Framework::kMegatron || t.precision != PrecisionMode::kPureBf16 || parameters <= 0) return out;
+  const std::int64_t grads = parameters * widths_for(t.precision).grad;
+  out.push_back(compute_step("grad_accumulate", OpClass::kElementwise, DType::kBf16, as_double(parameters), 2 * grads,
+                             grads, 0, tensors < 1 ? 1 : tensors));
+  return out;
+}
+
+std::vector<LayerStep> pipelining_step_end_ops(std::int64_t parameters, std::int32_t tensors,
+                                               std::int64_t merged_output_bytes, const TrainingSpec& t) {
+  std::vector<LayerStep> out;
+  if (t.framework == Framework::kMegatron) return out;
+  if (parameters > 0) {
+    const std::int64_t grads = parameters * widths_for(t.precision).grad;
+    out.push_back(compute_step("pipeline_grad_scale", OpClass::kElementwise, DType::kFp32, as_double(parameters),
+                               grads, grads, 0, tensors < 1 ? 1 : tensors));
+  }
+  if (merged_output_bytes > 0) {
+    out.push_back(compute_step("pipeline_output_merge", OpClass::kMemcpy, DType::kBf16, 0.0, merged_output_bytes,
+                               merged_output_bytes, 0, 1));
+  }
+  return out;
+}
+
 std::vector<LayerStep> data_parallel_copy_ops(DataParallelCopy which, std::int64_t elements, const TrainingSpec& t,
                                               std::int32_t tensors) {
   std::vector<LayerStep> out;

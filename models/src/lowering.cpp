@@ -443,6 +443,14 @@ class StageLowering {
         gather_next = after;
       }
       if (is_forward || kind == PassKind::kBackwardInput) continue;  // no weight gradients yet
+      if (tag.microbatch > 0) {
+        // Eager autograd adds this micro-batch's weight gradients into .grad.
+        const auto adds = gradient_accumulation_ops(u.parameters, layout_.parameter_tensors(u), training_);
+        if (!adds.empty()) {
+          emit_steps(adds, Phase::kBackward, ut);
+          path_.unit_wgrad = last_compute_;
+        }
+      }
       const TaskId grads_ready = path_.unit_wgrad != kNoTask ? path_.unit_wgrad : last_compute_;
       if (fsdp()) {
         DepList deps;
@@ -518,6 +526,7 @@ class StageLowering {
       deps.add(last_compute_);
       issue_bucket(b.group, b.bytes, deps.span(), Tag{-1, b.layer, b.chunk});
     }
+    pipelining_step_end();
     DepList ready;  // what the optimizer waits for
     ready.add(last_data_comm_);
     ready.add(last_compute_);
@@ -574,6 +583,23 @@ class StageLowering {
       deps.add(last_compute_);
       data_collective(CollectiveKind::kAllGather, GroupKind::kExpertData, Bytes(experts * bytes_.weights),
                       Phase::kParameterSync, "expert_dp_param_all_gather", deps.span(), step_tag);
+    }
+  }
+
+  // torch.distributed.pipelining (PyTorch frameworks, pp > 1) ends step()
+  // by scaling every gradient of the stage by 1 / micro-batches and, on the
+  // last stage, concatenating the micro-batches' outputs, after the last
+  // backward and before the optimizer.
+  void pipelining_step_end() {
+    if (plan_.pp <= 1) return;
+    std::int32_t tensors = 0;
+    for (const ChunkModel& ch : stage_.chunks) {
+      for (const Unit& u : ch.units) tensors += layout_.parameter_tensors(u);
+    }
+    const std::int64_t merged = stage_.holds_head ? microbatches_ * layout_.output_bytes_per_microbatch() : 0;
+    for (const LayerStep& s : pipelining_step_end_ops(stage_.parameters, tensors, merged, training_)) {
+      const TaskId after = last_compute_;
+      last_compute_ = prog_.add_compute(s.work, Phase::kBackward, s.name, std::span<const TaskId>(&after, after == kNoTask ? 0 : 1));
     }
   }
 

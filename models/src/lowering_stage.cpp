@@ -101,6 +101,20 @@ ModelLayout::ModelLayout(const ModelSpec& model, const TrainingSpec& training, c
     head_casts_ = weight_cast_ops(embedding_matrix_, training, 1);
   }
 
+  // Eager PyTorch's parameter tensors (the harness's model.py): q, k, v and
+  // out-proj (MLA: its matrices, out-proj included), SwiGLU's three MLP
+  // matrices or GELU's two, a bias for each matrix with linear_bias, two norms
+  // (LayerNorm: weight and bias); an MoE layer's router and its three batched
+  // expert tensors in place of the MLP.
+  const std::int32_t norm_tensors = model.norm == NormKind::kLayerNorm ? 2 : 1;
+  const std::int32_t attn_tensors = model.attention == AttentionKind::kMla ? attention_matrices + 1 : 4;
+  const std::int32_t mlp_tensors = model.mlp == MlpKind::kSwiGlu ? 3 : 2;
+  layer_tensors_ = (attn_tensors + mlp_tensors) * (model.linear_bias ? 2 : 1) + 2 * norm_tensors;
+  moe_layer_tensors_ = attn_tensors * (model.linear_bias ? 2 : 1) + 4 + 2 * norm_tensors;
+  embedding_tensors_ = model.position == PositionKind::kLearned ? 2 : 1;
+  head_tensors_ = norm_tensors + (model.tied_embeddings && plan.pp == 1 ? 0 : 1);
+  output_bytes_ = training.micro_batch * training.seq_len * padded_vocab_size(model, 1) * 2;
+
   layers_per_chunk_ = layers_per_model_chunk(model, plan);
   first_layer_.assign(layers_per_chunk_.size(), 0);
   for (std::size_t i = 1; i < layers_per_chunk_.size(); ++i) {
@@ -109,6 +123,15 @@ ModelLayout::ModelLayout(const ModelSpec& model, const TrainingSpec& training, c
   std::int64_t tokens = training.micro_batch * training.seq_len;
   if (plan.sequence_parallel) tokens /= plan.tp;
   p2p_bytes_ = Bytes(tokens * model.hidden * residual_bytes(training.precision));
+}
+
+std::int32_t ModelLayout::parameter_tensors(const Unit& u) const {
+  switch (u.kind) {
+    case UnitKind::kEmbedding: return embedding_tensors_;
+    case UnitKind::kDecoder: return u.ops == &moe_decoder_ || u.ops == &moe_decoder_full_ ? moe_layer_tensors_ : layer_tensors_;
+    case UnitKind::kHead: return head_tensors_;
+  }
+  return 0;
 }
 
 Unit ModelLayout::make_unit(UnitKind kind, std::int32_t layer) const {

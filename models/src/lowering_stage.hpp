@@ -81,12 +81,24 @@ class ModelLayout {
   Bytes dispatch_bytes() const { return dispatch_bytes_; }
   const LayerOps& embedding() const { return embedding_; }
   const LayerOps& head() const { return head_; }
+  // Parameter tensors of a unit as eager PyTorch holds them (the training
+  // harness's modules: q, k, v, out-proj and each MLP matrix separately, norm
+  // weights and biases): what per-tensor kernels (scale_grads' div_) count.
+  std::int32_t parameter_tensors(const Unit& u) const;
+  // One micro-batch's output of the last stage: the bf16 logits, whole
+  // vocabulary (a pipelining stage's output is a plain, gathered tensor).
+  std::int64_t output_bytes_per_microbatch() const { return output_bytes_; }
 
  private:
   Unit make_unit(UnitKind kind, std::int32_t layer) const;
 
   int pp_ = 1;
   int v_ = 1;
+  std::int32_t layer_tensors_ = 0;
+  std::int32_t moe_layer_tensors_ = 0;
+  std::int32_t embedding_tensors_ = 1;
+  std::int32_t head_tensors_ = 0;
+  std::int64_t output_bytes_ = 0;
   PipelineSchedule schedule_ = PipelineSchedule::kOneFOneB;
   bool tied_ = false;
   // Full recompute checkpoints each layer, AMP's weight casts included: their

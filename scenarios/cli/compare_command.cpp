@@ -243,6 +243,10 @@ int command_compare(std::span<const std::string_view> args) {
             << fmt("%.1f%%", 100.0 * step.worst) << " (" << step.worst_name << "); peak memory mean |error| "
             << fmt("%.1f%%", 100.0 * mem.mean) << ", worst " << fmt("%.1f%%", 100.0 * mem.worst) << " ("
             << mem.worst_name << ")\n";
+  if (!runs.not_modelled.empty()) {
+    std::cout << runs.not_modelled.size() << " runs left out, not modelled:\n";
+    for (const std::string& why : runs.not_modelled) std::cout << "  " << why << "\n";
+  }
   return kExitOk;
 }
 

@@ -113,6 +113,26 @@ void training_and_plan(ConfigReader& c, models::TrainingSpec& t, models::Paralle
   }
 }
 
+// Why a run of the harness's one-rank wrappers has no scenario (empty for
+// any other run): DDP or FSDP2 over dp = 1, a pipelining schedule over pp = 1.
+std::string one_rank_wrapper(const Json& config) {
+  const auto number = [&](const char* key) {
+    const auto it = config.find(key);
+    return it != config.end() && it->is_number_integer() ? it->get<std::int64_t>() : std::int64_t{0};
+  };
+  const auto text = [&](const char* key) {
+    const auto it = config.find(key);
+    return it != config.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (number("dp") == 1 && (text("dp_impl") == "ddp" || text("dp_impl") == "fsdp2")) {
+    return text("dp_impl") + " over one rank (a plan with dp = 1 has no data-parallel wrapper)";
+  }
+  if (number("pp") == 1 && !text("pp_schedule").empty()) {
+    return "a one-stage " + text("pp_schedule") + " schedule (a plan with pp = 1 has no pipelining schedule)";
+  }
+  return {};
+}
+
 }  // namespace
 
 TrainingRuns read_training_runs(std::string_view json_text, const hardware::NodeSpec& node,
@@ -145,6 +165,10 @@ TrainingRuns read_training_runs(std::string_view json_text, const hardware::Node
     const Json* config = r.get("config");
     const Json* stats = r.get("step_time");
     if (config == nullptr || stats == nullptr || !config->is_object() || !stats->is_object()) continue;
+    if (const std::string why = one_rank_wrapper(*config); !why.empty()) {
+      out.not_modelled.push_back(config->value("name", child_path(path, "config")) + ": " + why);
+      continue;
+    }
     ConfigReader c(*config, child_path(path, "config"), d);
     ConfigReader s(*stats, child_path(path, "step_time"), d);
     MeasuredRun m;

@@ -707,3 +707,59 @@ TEST_CASE("Llama-3 405B on 16,384 GPUs lowers to sound programs", "[lowering][sc
   CHECK(tasks < 1'000'000);
   require_sound(programs);
 }
+
+TEST_CASE("eager PyTorch in pure bf16 adds each later micro-batch's weight gradients into .grad", "[lowering][grad_accum]") {
+  // 1 GPU, 3 micro-batches: micro-batches 1 and 2 each add every unit's
+  // gradients (read .grad and the new gradient, write .grad: 6 B a
+  // parameter); micro-batch 0's gradient becomes .grad as it is.
+  TrainingSpec t = training(3);
+  t.precision = PrecisionMode::kPureBf16;
+  t.framework = Framework::kPyTorchEager;
+  const ModelSpec m = llama_like();
+  const Program p = lower_to_programs(m, t, plan(1, 1, 1))[0];
+  std::int64_t read = 0, written = 0, kernels = 0;
+  for (const Task& task : p.tasks()) {
+    if (task.kind != TaskKind::kCompute || p.label(task) != "grad_accumulate") continue;
+    CHECK(task.microbatch > 0);
+    read += p.work(task).bytes_read.count();
+    written += p.work(task).bytes_written.count();
+    kernels += p.work(task).kernels;
+  }
+  const std::int64_t params = parameter_count(m);
+  CHECK(read == 2 * 2 * 2 * params);
+  CHECK(written == 2 * 2 * params);
+  // The harness's Llama tensors: q, k, v, out, 3 MLP, 2 norms per layer; embedding; final norm and output.
+  CHECK(kernels == 2 * (9 * m.num_layers + 1 + 2));
+  // Megatron accumulates in its wgrad GEMMs; AMP's lists hold their own cast-and-add.
+  t.framework = Framework::kMegatron;
+  CHECK(count_label(lower_to_programs(m, t, plan(1, 1, 1))[0], "grad_accumulate") == 0);
+  t.framework = Framework::kPyTorchEager;
+  t.precision = PrecisionMode::kAmpBf16;
+  CHECK(count_label(lower_to_programs(m, t, plan(1, 1, 1))[0], "grad_accumulate") == 0);
+}
+
+TEST_CASE("PyTorch pipelining scales the gradients and merges the last stage's outputs", "[lowering][pp]") {
+  TrainingSpec t = training(4);  // 4 micro-batches over pp = 2
+  t.precision = PrecisionMode::kPureBf16;
+  t.framework = Framework::kPyTorchEager;
+  const ModelSpec m = llama_like();
+  const auto programs = lower_to_programs(m, t, plan(1, 2, 1));
+  REQUIRE(programs.size() == 2);
+  const auto only = [](const Program& p, const std::string& label) -> const Task& {
+    const auto it = std::find_if(p.tasks().begin(), p.tasks().end(), [&](const Task& x) { return p.label(x) == label; });
+    REQUIRE(it != p.tasks().end());
+    return *it;
+  };
+  for (const Program& p : programs) {
+    REQUIRE(count_label(p, "pipeline_grad_scale") == 1);
+    const ComputeWork& w = p.work(only(p, "pipeline_grad_scale"));
+    CHECK(w.bytes_read == w.bytes_written);
+  }
+  CHECK(count_label(programs[0], "pipeline_output_merge") == 0);
+  REQUIRE(count_label(programs[1], "pipeline_output_merge") == 1);
+  // 4 micro-batches x micro-batch 1 x 128 tokens x the vocabulary, bf16.
+  CHECK(programs[1].work(only(programs[1], "pipeline_output_merge")).bytes_read.count() ==
+        4 * 128 * m.vocab_size * 2);
+  t.framework = Framework::kMegatron;
+  CHECK(count_label(lower_to_programs(m, t, plan(1, 2, 1))[1], "pipeline_output_merge") == 0);
+}

@@ -4,6 +4,7 @@
 // per-run table; the bounds sit just outside today's figures).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 #include "dtsim/scenarios/calibration_io.hpp"
@@ -139,4 +140,19 @@ TEST_CASE("a training-runs file with an unknown precision is rejected with its p
     REQUIRE(e.diagnostics().size() == 1);
     CHECK(e.diagnostics()[0].path == "/runs/0/config/precision");
   }
+}
+
+TEST_CASE("one-rank wrapper runs are left out with the reason, not predicted as plain runs", "[scenarios][validation]") {
+  const TrainingRuns runs = committed_runs("h100-x1-s7-one-rank-training", "dgx-h100", "h100-x1");
+  // Three of session 2's configs and two plain twins are predicted; the five
+  // FSDP2, two DDP and two pipelining runs over one rank are not.
+  CHECK(runs.runs.size() == 5);
+  REQUIRE(runs.not_modelled.size() == 8);
+  const auto listed = [&](const std::string& prefix) {
+    return std::any_of(runs.not_modelled.begin(), runs.not_modelled.end(),
+                       [&](const std::string& s) { return s.rfind(prefix, 0) == 0; });
+  };
+  CHECK(listed("s7_pp1_gpipe_llama2k_bf16: a one-stage gpipe schedule"));
+  CHECK(listed("s7_ddp1_llama2k_bf16: ddp over one rank"));
+  CHECK(listed("s7_fsdp1_llama1792_mp_s4096: fsdp2 over one rank"));
 }

@@ -176,6 +176,26 @@ std::vector<LayerStep> optimizer_ops(std::int64_t parameters, const TrainingSpec
 // parameter), which the GEMMs keep for their dgrad until backward.
 std::vector<LayerStep> weight_cast_ops(std::int64_t parameters, const TrainingSpec& t, std::int32_t tensors = 1);
 
+// PyTorch's AccumulateGrad from a step's second micro-batch on (PyTorch
+// frameworks in pure bf16; empty otherwise): the first backward's weight
+// gradient becomes .grad as it is, each later one is added into it, one add
+// kernel per parameter tensor (`tensors`), reading both and writing .grad.
+// (The AMP lists already hold their cast-and-add; Megatron's wgrad GEMMs
+// accumulate into main_grad.) Seen in a profile of 8 micro-batches (one
+// H100, session 7): 7 x 75 adds over the 75 parameter tensors.
+std::vector<LayerStep> gradient_accumulation_ops(std::int64_t parameters, std::int32_t tensors, const TrainingSpec& t);
+
+// torch.distributed.pipelining's kernels at the end of a step (PyTorch
+// frameworks with pp > 1; empty under Megatron): the schedule divides every
+// gradient by the micro-batch count (scale_grads: one div_ per parameter
+// tensor, `tensors` kernels over the stage's `parameters` gradients), and the
+// last stage concatenates every micro-batch's output into the merged output
+// step() returns (`merged_output_bytes` read and written; 0 elsewhere).
+// Seen in a one-stage schedule's profile (one H100, session 7): 75 div_
+// kernels for the 75 parameter tensors, one concatenation of the 8 logits.
+std::vector<LayerStep> pipelining_step_end_ops(std::int64_t parameters, std::int32_t tensors,
+                                               std::int64_t merged_output_bytes, const TrainingSpec& t);
+
 // The copies PyTorch's data-parallel wrappers make around their collectives,
 // on the compute stream (Megatron's contiguous parameter and gradient
 // buffers make none: empty for it). `elements` is the parameters moved;

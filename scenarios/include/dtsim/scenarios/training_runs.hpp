@@ -15,7 +15,11 @@
 //  - plan: tp, pp, dp; sequence_parallel = sp; schedule gpipe / 1f1b; FSDP2 ->
 //    zero_stage 3; DDP -> zero_stage 0 with dp_bucket_size = ddp_bucket_mb MiB;
 //  - cluster: one node of n_gpus GPUs of the given node preset.
-// Runs whose status is not "ok" are left out (and counted).
+// Runs whose status is not "ok" are left out (and counted). So are, with the
+// reason, runs of the harness's one-rank wrappers (DDP or FSDP2 with dp = 1,
+// a pipelining schedule with pp = 1): they measure a framework's own cost
+// without communication, which a plan of one rank does not express (a plan
+// with dp = 1 has no data-parallel wrapper, one with pp = 1 no schedule).
 #pragma once
 
 #include <string>
@@ -43,6 +47,8 @@ struct TrainingRuns {
   std::string gpu_name;  // as the driver reports it
   std::vector<MeasuredRun> runs;
   int not_ok = 0;        // runs left out: failed or timed out
+  // Runs left out because no scenario expresses them: "name: why".
+  std::vector<std::string> not_modelled;
 };
 
 // Reads a training-validation file; every run is set up for `node` (its GPU
