@@ -418,20 +418,6 @@ def pipeline_host_records(M, cfg, dev, mesh, steps):
     def loss_fn(o, t):
         return o.float().sum() * t.sum()
 
-    def host_per_step(step):
-        for _ in range(3):
-            step()
-        torch.cuda.synchronize()
-        samples = []
-        for _ in range(5):
-            t0 = time.perf_counter()
-            for _ in range(steps):
-                step()
-            t1 = time.perf_counter()
-            torch.cuda.synchronize()
-            samples.append((t1 - t0) / steps)
-        return summarize(samples)
-
     for n in (2, 8):
         m = M.Transformer(cfg, first=False, last=False).to(dev, torch.bfloat16)
         x = torch.randn(n, cfg["seq_len"], cfg["hidden"], device=dev, dtype=torch.bfloat16)
@@ -440,12 +426,12 @@ def pipeline_host_records(M, cfg, dev, mesh, steps):
         def plain_step():
             for i in range(n):
                 loss_fn(m(x[i:i + 1]), t[i:i + 1]).backward()
-        p = host_per_step(plain_step)
+        p = host_time_per_call(plain_step, steps)
         for name, Sched in (("gpipe", ScheduleGPipe), ("1f1b", Schedule1F1B)):
             mm = M.Transformer(cfg, first=False, last=False).to(dev, torch.bfloat16)
             stage = PipelineStage(mm, 0, 1, dev, group=mesh.get_group())
             sched = Sched(stage, n_microbatches=n, loss_fn=loss_fn)
-            d = host_per_step(lambda sched=sched: sched.step(x, target=t, losses=[]))
+            d = host_time_per_call(lambda sched=sched: sched.step(x, target=t, losses=[]), steps)
             out.append({"kind": "pipeline_host", "schedule": name, "stages": 1, "microbatches": n,
                         "layers": cfg["n_layers"], "hidden": cfg["hidden"], "host_step_s": d["time_s"],
                         "host_step": d, "host_step_plain_s": p["time_s"], "host_step_plain": p})
