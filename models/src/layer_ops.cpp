@@ -239,7 +239,7 @@ std::int64_t padded_vocab_size(const ModelSpec& m, int tp) {
 
 LayerOps decoder_layer_ops(const ModelSpec& m, const TrainingSpec& t, const ParallelPlan& p) {
   const Dims d = dims_of(m, t, p);
-  const Widths w = widths_for(t.precision);
+  const Widths w = layer_widths_for(t.precision, p);
   OpsBuilder ob(m, d, w);
 
   // Forward, in execution order.
@@ -272,7 +272,7 @@ LayerOps decoder_layer_ops(const ModelSpec& m, const TrainingSpec& t, const Para
 LayerOps moe_layer_ops(const ModelSpec& m, const TrainingSpec& t, const ParallelPlan& p) {
   const Dims d = dims_of(m, t, p);
   const MoeDims e = moe_dims_of(m, d, p);
-  const Widths w = widths_for(t.precision);
+  const Widths w = layer_widths_for(t.precision, p);
   OpsBuilder ob(m, d, w);
 
   attention_forward(ob);
@@ -317,7 +317,7 @@ LayerOps moe_layer_ops(const ModelSpec& m, const TrainingSpec& t, const Parallel
 // does not cast embeddings, so the residual stream starts in fp32).
 LayerOps embedding_ops(const ModelSpec& m, const TrainingSpec& t, const ParallelPlan& p) {
   const Dims d = dims_of(m, t, p);
-  const Widths w = widths_for(t.precision);
+  const Widths w = layer_widths_for(t.precision, p);
   const std::int64_t e = w.param;  // bytes of an embedding element
   const DType e_dtype = e == 4 ? DType::kFp32 : DType::kBf16;
   const std::int64_t vocab_rows = padded_vocab_size(m, p.tp) / d.tp;
@@ -449,7 +449,7 @@ void eager_loss_steps(OpsBuilder& ob, std::int64_t logits, std::int64_t tokens) 
 // bf16, then the logits dgrad / wgrad and the final norm's backward.
 LayerOps head_and_loss_ops(const ModelSpec& m, const TrainingSpec& t, const ParallelPlan& p) {
   const Dims d = dims_of(m, t, p);
-  const Widths w = widths_for(t.precision);
+  const Widths w = layer_widths_for(t.precision, p);
   const std::int64_t vocab_rows = padded_vocab_size(m, p.tp) / d.tp;
   const std::int64_t logits = d.tokens * vocab_rows;  // elements on this rank
   OpsBuilder ob(m, d, w);
@@ -551,10 +551,15 @@ std::vector<LayerStep> weight_cast_ops(std::int64_t parameters, const TrainingSp
 
 std::vector<LayerStep> gradient_accumulation_ops(std::int64_t parameters, std::int32_t tensors, const TrainingSpec& t) {
   std::vector<LayerStep> out;
-  if (t.framework == Framework::kMegatron || t.precision != PrecisionMode::kPureBf16 || parameters <= 0) return out;
-  const std::int64_t grads = parameters * widths_for(t.precision).grad;
-  out.push_back(compute_step("grad_accumulate", OpClass::kElementwise, DType::kBf16, as_double(parameters), 2 * grads,
-                             grads, 0, tensors < 1 ? 1 : tensors));
+  if (t.framework == Framework::kMegatron || t.precision == PrecisionMode::kMegatronBf16 || parameters <= 0) {
+    return out;
+  }
+  // .grad's width: the fp32 parameter's under AMP; the bf16 parameter's in
+  // pure bf16 and under FSDP2's mixed precision (its unsharded parameters).
+  const std::int64_t width = t.precision == PrecisionMode::kAmpBf16 ? 4 : 2;
+  const std::int64_t grads = parameters * width;
+  out.push_back(compute_step("grad_accumulate", OpClass::kElementwise, width == 4 ? DType::kFp32 : DType::kBf16,
+                             as_double(parameters), 2 * grads, grads, 0, tensors < 1 ? 1 : tensors));
   return out;
 }
 

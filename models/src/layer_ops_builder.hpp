@@ -269,21 +269,26 @@ class OpsBuilder {
   }
 
   // dW[n x k] = dY^T X over `tokens` rows (default T; T_sp for the weights
-  // MLA replicates over TP and runs on the sequence shard). Megatron fuses
-  // the accumulation into the fp32 main gradient (reads and writes 4 bytes
-  // per weight element); pure bf16
-  // accumulates in bf16 (beta = 1). Under AMP the GEMM writes a bf16
-  // gradient, which autograd casts to fp32 and adds into .grad (2 kernels;
-  // the steady-state accumulation, micro-batch 2 onwards).
+  // MLA replicates over TP and runs on the sequence shard), delivered to
+  // gradient storage as Widths::wgrad says: accumulated by the GEMM
+  // (Megatron's fp32 main_grad; bf16 with beta = 1), cast to the fp32 .grad
+  // by one kernel (AMP), or written in the compute dtype (FSDP2 mixed
+  // precision, which casts when it reduces).
   void wgrad(const std::string& name, std::int64_t n, std::int64_t k, std::int64_t tokens = -1) {
     if (tokens < 0) tokens = d_.tokens;
     const std::int64_t operands = (tokens * n + tokens * k) * w_.act;
-    if (w_.wgrad_fused) {
-      bwd.push_back(weight_grad(gemm_step(name + "_wgrad", n, k, tokens, operands + n * k * w_.grad, n * k * w_.grad)));
-    } else {
-      bwd.push_back(weight_grad(gemm_step(name + "_wgrad", n, k, tokens, operands, n * k * w_.act)));
-      bwd.push_back(weight_grad(compute_step(name + "_wgrad_accumulate", OpClass::kElementwise, DType::kFp32,
-                                             as_double(n * k), n * k * (w_.act + w_.grad), n * k * w_.grad, 0, 2)));
+    switch (w_.wgrad) {
+      case Widths::WgradOutput::kIntoStorage:
+        bwd.push_back(weight_grad(gemm_step(name + "_wgrad", n, k, tokens, operands + n * k * w_.grad, n * k * w_.grad)));
+        break;
+      case Widths::WgradOutput::kCastToFp32:
+        bwd.push_back(weight_grad(gemm_step(name + "_wgrad", n, k, tokens, operands, n * k * w_.act)));
+        bwd.push_back(weight_grad(compute_step(name + "_wgrad_cast", OpClass::kCast, DType::kFp32, as_double(n * k),
+                                               n * k * w_.act, n * k * w_.grad)));
+        break;
+      case Widths::WgradOutput::kComputeDtype:
+        bwd.push_back(weight_grad(gemm_step(name + "_wgrad", n, k, tokens, operands, n * k * w_.act)));
+        break;
     }
   }
 

@@ -8,6 +8,7 @@
 
 #include "dtsim/core/work.hpp"
 #include "dtsim/models/layer_ops.hpp"
+#include "dtsim/models/parallel_plan.hpp"
 #include "dtsim/models/training_spec.hpp"
 
 namespace dtsim::models::layer_ops_detail {
@@ -18,11 +19,17 @@ struct Widths {
   std::int64_t residual = 2;  // residual stream, norm inputs and outputs
   std::int64_t param = 2;     // parameters as kernels read them (norm weights, biases, embeddings)
   std::int64_t grad = 2;      // gradient storage per parameter
-  // The wgrad GEMM accumulates straight into gradient storage (Megatron's
-  // gradient-accumulation fusion into fp32 main_grad; bf16 GEMM with beta = 1).
-  // When false (AMP) the GEMM writes a bf16 gradient that autograd casts to
-  // fp32 and adds into .grad in separate kernels.
-  bool wgrad_fused = true;
+  // How the wgrad GEMM's output reaches gradient storage:
+  //  - kIntoStorage: the GEMM reads and writes the stored gradient (Megatron's
+  //    accumulation into fp32 main_grad; bf16 with beta = 1);
+  //  - kCastToFp32 (AMP): the GEMM writes a bf16 gradient of the bf16 weight
+  //    copy, which autograd casts to the fp32 parameter's .grad (one kernel);
+  //  - kComputeDtype (FSDP2 mixed precision): the GEMM writes the unsharded
+  //    bf16 parameter's gradient, which FSDP casts when it reduces it.
+  // Eager PyTorch's adds into .grad from a step's second micro-batch on are
+  // the lowering's (gradient_accumulation_ops).
+  enum class WgradOutput : std::uint8_t { kIntoStorage, kCastToFp32, kComputeDtype };
+  WgradOutput wgrad = WgradOutput::kIntoStorage;
   // PyTorch autocast: the residual stream and norms run in fp32 and each GEMM
   // input is cast to bf16 by a separate kernel (and its gradient cast back).
   bool autocast = false;
@@ -40,12 +47,27 @@ inline Widths widths_for(PrecisionMode p) {
       w.residual = 4;
       w.param = 4;
       w.grad = 4;
-      w.wgrad_fused = false;
+      w.wgrad = p == PrecisionMode::kAmpBf16 ? Widths::WgradOutput::kCastToFp32 : Widths::WgradOutput::kComputeDtype;
       w.autocast = true;
       break;
     case PrecisionMode::kPureBf16:
       break;
   }
+  return w;
+}
+
+// The widths a layer's kernels see under a plan. FSDP2's mixed precision
+// under ZeRO-3 computes entirely in bf16: FSDP casts each shard when it
+// gathers it and each unit's forward inputs, so there is no autocast, the
+// residual stream is bf16 and the wgrad GEMMs write the bf16 parameters'
+// gradients (FSDP casts them when it reduces). Profiled over one rank (one
+// H100, session 7): the same layer kernels as pure bf16, no fp32 ones.
+// Without ZeRO-3 it is AMP (training_spec.hpp).
+inline Widths layer_widths_for(PrecisionMode p, const ParallelPlan& plan) {
+  if (p != PrecisionMode::kFsdpMixedBf16) return widths_for(p);
+  if (plan.zero_stage < 3) return widths_for(PrecisionMode::kAmpBf16);
+  Widths w = widths_for(PrecisionMode::kPureBf16);
+  w.wgrad = Widths::WgradOutput::kComputeDtype;
   return w;
 }
 

@@ -177,12 +177,13 @@ std::vector<LayerStep> optimizer_ops(std::int64_t parameters, const TrainingSpec
 std::vector<LayerStep> weight_cast_ops(std::int64_t parameters, const TrainingSpec& t, std::int32_t tensors = 1);
 
 // PyTorch's AccumulateGrad from a step's second micro-batch on (PyTorch
-// frameworks in pure bf16; empty otherwise): the first backward's weight
-// gradient becomes .grad as it is, each later one is added into it, one add
-// kernel per parameter tensor (`tensors`), reading both and writing .grad.
-// (The AMP lists already hold their cast-and-add; Megatron's wgrad GEMMs
-// accumulate into main_grad.) Seen in a profile of 8 micro-batches (one
-// H100, session 7): 7 x 75 adds over the 75 parameter tensors.
+// frameworks; empty under Megatron, whose wgrad GEMMs accumulate into
+// main_grad): the first backward's weight gradient becomes .grad as it is,
+// each later one is added into it, one add kernel per parameter tensor
+// (`tensors`), reading both and writing .grad (fp32 under AMP, bf16 in pure
+// bf16 and for FSDP2's unsharded bf16 parameters). Seen in a profile of 8
+// micro-batches (one H100, session 7): 7 x 75 adds over the 75 parameter
+// tensors.
 std::vector<LayerStep> gradient_accumulation_ops(std::int64_t parameters, std::int32_t tensors, const TrainingSpec& t);
 
 // torch.distributed.pipelining's kernels at the end of a step (PyTorch
