@@ -72,6 +72,15 @@ MODELS = {
                               ffn_hidden=8192, vocab=128256, tied=False),
     "gpt-h2560": dict(arch="gpt", n_layers=8, hidden=2560, n_heads=20, n_kv_heads=20,
                       ffn_hidden=10240, vocab=50304, tied=True),
+    # shapes first used in HOLDOUT8 (session 7, one GPU; written before any of it ran)
+    "llama-h2304": dict(arch="llama", n_layers=6, hidden=2304, n_heads=18, n_kv_heads=6,
+                        ffn_hidden=6144, vocab=32000, tied=False),
+    "gpt-h1280": dict(arch="gpt", n_layers=10, hidden=1280, n_heads=10, n_kv_heads=10,
+                      ffn_hidden=5120, vocab=50304, tied=True),
+    "llama-h4608": dict(arch="llama", n_layers=2, hidden=4608, n_heads=36, n_kv_heads=4,
+                        ffn_hidden=12288, vocab=32000, tied=False),
+    "llama-h1280-v64k": dict(arch="llama", n_layers=8, hidden=1280, n_heads=10, n_kv_heads=2,
+                             ffn_hidden=3584, vocab=64000, tied=False),
     # GPT-style: LayerNorm, GELU 4h MLP, MHA, learned positions, tied embeddings
     "gpt-h1024": dict(arch="gpt", n_layers=12, hidden=1024, n_heads=16, n_kv_heads=16,
                       ffn_hidden=4096, vocab=50304, tied=True),
@@ -279,6 +288,27 @@ HOLDOUT7_CONFIGS = [
     C("h7_1g_llama1536_amp_ac", "llama-h1536", seq_len=2048, micro_batch=4, precision="amp_bf16",
       activation_checkpointing="full", timeout_s=60),
 ]
+# Fifth held-out set (HOLDOUT8, session 7): single-GPU configurations on
+# shapes no earlier set used, chosen to exercise what session 7 changed
+# (gradient accumulation over 2-4 micro-batches, AMP's per-GEMM casts, GPT and
+# SwiGLU blocks, full recompute): a Llama of hidden 2304, a GPT of hidden 1280,
+# a Llama of hidden 4608 and a 64K vocabulary on a Llama of hidden 1280.
+# Written down and committed, with dtsim's predictions, before any of them
+# ran. timeout_s = 60 bounds the set at 8 minutes.
+HOLDOUT8_CONFIGS = [
+    C("h8_1g_llama2304_bf16_ga4", "llama-h2304", seq_len=2048, micro_batch=2, grad_accum=4, timeout_s=60),
+    C("h8_1g_llama2304_amp", "llama-h2304", seq_len=2048, micro_batch=4, precision="amp_bf16", timeout_s=60),
+    C("h8_1g_gpt1280_amp_s1024", "gpt-h1280", seq_len=1024, micro_batch=8, precision="amp_bf16", timeout_s=60),
+    C("h8_1g_gpt1280_bf16_ga2", "gpt-h1280", seq_len=2048, micro_batch=4, grad_accum=2, timeout_s=60),
+    C("h8_1g_llama4608_amp_ga2_s4096", "llama-h4608", seq_len=4096, micro_batch=1, grad_accum=2,
+      precision="amp_bf16", timeout_s=60),
+    C("h8_1g_llama1280_v64k_bf16", "llama-h1280-v64k", seq_len=2048, micro_batch=4, timeout_s=60),
+    C("h8_1g_llama1280_v64k_amp_ac_ga3", "llama-h1280-v64k", seq_len=2048, micro_batch=2, grad_accum=3,
+      precision="amp_bf16", activation_checkpointing="full", timeout_s=60),
+    C("h8_1g_gpt1280_bf16_ac", "gpt-h1280", seq_len=2048, micro_batch=4, activation_checkpointing="full",
+      timeout_s=60),
+]
+
 # Session 7, one GPU: the frameworks' own cost without communication. DDP,
 # FSDP2 and PyTorch's pipelining schedules wrap the model over a process group
 # of ONE rank (train.py's one-rank wrappers), next to the same work without
@@ -302,7 +332,7 @@ ONE_RANK_CONFIGS = [
       dp_impl="fsdp2"),
 ]
 CONFIGS = (CONFIGS + MOE_CONFIGS + HOLDOUT_CONFIGS + HOLDOUT4_CONFIGS + HOLDOUT5_CONFIGS + HOLDOUT6_CONFIGS
-           + HOLDOUT7_CONFIGS + ONE_RANK_CONFIGS)
+           + HOLDOUT7_CONFIGS + HOLDOUT8_CONFIGS + ONE_RANK_CONFIGS)
 
 # smoke subset: one of each parallel mode
 SMOKE = [
