@@ -192,6 +192,13 @@ std::vector<Diagnostic> validate_calibration(const Calibration& cal, const std::
   latency(cal.host.collective_launch, "/host/collective_launch");
   latency(cal.host.dtensor_op, "/host/dtensor_op");
   latency(cal.host.dtensor_redistribute, "/host/dtensor_redistribute");
+  for (std::size_t i = 0; i < cal.host.blocks.size(); ++i) {
+    const double v = cal.host.blocks[i].ratio;
+    if (!(std::isfinite(v) && v > 0.0 && v <= 10.0)) {
+      out.push_back({path + "/host/eager_blocks/" + std::to_string(i) + "/2",
+                     "host time ratio must be in (0, 10], got " + std::to_string(v)});
+    }
+  }
   const CollectiveParams& c = cal.collective;
   efficiency(c.nvlink_efficiency, "/collective/nvlink_efficiency");
   efficiency(c.network_efficiency, "/collective/network_efficiency");

@@ -49,6 +49,7 @@ Records gather(std::span<const MicrobenchProfile> profiles) {
     r.overlap.insert(r.overlap.end(), p.overlap.begin(), p.overlap.end());
     r.layer_host.insert(r.layer_host.end(), p.layer_host.begin(), p.layer_host.end());
     r.moe_layer_host.insert(r.moe_layer_host.end(), p.moe_layer_host.begin(), p.moe_layer_host.end());
+    r.eager_layer_host.insert(r.eager_layer_host.end(), p.eager_layer_host.begin(), p.eager_layer_host.end());
   }
   r.memory_bound = without_host_bound(std::move(r.memory_bound));
   return r;

@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <string>
+#include <tuple>
 
 #include "fit_common.hpp"
 
@@ -59,7 +61,28 @@ void fit_host(const Records& r, Calibration& cal) {
     plain[m.tp].push_back(m.plain_layer.seconds());
   }
   for (const MoeLayerHostMeasurement& m : r.moe_layer_host) plain[m.processes].push_back(m.plain_layer.seconds());
+  // The per-block records: the bf16 Llama block joins the plain layers; the
+  // others become ratios to it, from the records of the same process count
+  // (medians where several profiles measured them).
+  std::map<std::tuple<int, std::string, std::string>, std::vector<double>> blocks;
+  for (const EagerLayerHostMeasurement& m : r.eager_layer_host) {
+    blocks[{m.processes, m.arch, m.precision}].push_back(m.layer.seconds());
+    if (m.arch == "llama" && m.precision == "bf16") plain[m.processes].push_back(m.layer.seconds());
+  }
   for (const auto& [processes, v] : plain) cal.host.layers.push_back({1, false, processes, seconds_to_duration(median(v))});
+  cal.host.blocks.clear();
+  for (const auto& [key, v] : blocks) {
+    const auto& [processes, arch, precision] = key;
+    const auto base = blocks.find({processes, "llama", "bf16"});
+    if (base == blocks.end() || (arch == "llama" && precision == "bf16")) continue;
+    if (std::any_of(cal.host.blocks.begin(), cal.host.blocks.end(), [&](const EagerBlockHost& b) {
+          return b.block == (arch == "gpt" ? EagerBlock::kGpt : EagerBlock::kLlama) && b.autocast == (precision == "amp_bf16");
+        })) {
+      continue;  // one ratio per block and precision: the fewest processes'
+    }
+    cal.host.blocks.push_back({arch == "gpt" ? EagerBlock::kGpt : EagerBlock::kLlama, precision == "amp_bf16",
+                               median(v) / median(base->second)});
+  }
 }
 
 // Slowdown of kernels under concurrent NCCL, at the largest group measured.

@@ -55,6 +55,7 @@ void keep_groups_up_to(hardware::MicrobenchProfile& p, int gpus) {
   std::erase_if(p.overlap, [&](const auto& m) { return m.world > gpus; });
   std::erase_if(p.layer_host, [&](const auto& m) { return m.tp > gpus; });
   std::erase_if(p.moe_layer_host, [&](const auto& m) { return m.processes > gpus; });
+  std::erase_if(p.eager_layer_host, [&](const auto& m) { return m.processes > gpus; });
 }
 
 CalibrateArgs parse_calibrate_args(std::span<const std::string_view> args) {
@@ -158,6 +159,11 @@ int command_calibrate(std::span<const std::string_view> args) {
   for (const hardware::LayerHost& l : c.host.layers) {
     std::snprintf(line, sizeof line, "Eager layer  TP %d%s, %d process(es): %.0f us host per forward + backward\n", l.tp,
                   l.sequence_parallel ? " + SP" : "", l.processes, l.layer.microseconds());
+    std::cout << line;
+  }
+  for (const hardware::EagerBlockHost& b : c.host.blocks) {
+    std::snprintf(line, sizeof line, "Eager block  %s%s: %.2f x the bf16 Llama layer's host time\n",
+                  b.block == hardware::EagerBlock::kGpt ? "GPT" : "Llama", b.autocast ? " under AMP" : " in bf16", b.ratio);
     std::cout << line;
   }
   std::snprintf(line, sizeof line, "Collectives  base %.2f us + %.2f us per NVLink hop, %zu curves\n",

@@ -196,8 +196,9 @@ constexpr std::array<std::string_view, 8> kCollectiveKeys{
     "nvlink_efficiency",      "network_efficiency",     "base_latency", "intra_hop_latency", "inter_hop_latency",
     "tree_intra_hop_latency", "tree_inter_hop_latency", "curves"};
 constexpr std::array<std::string_view, 3> kCurveKeys{"kind", "group_size", "points"};
-constexpr std::array<std::string_view, 6> kHostKeys{"kernel_launch",        "collective_launch", "dtensor_op",
-                                                    "dtensor_redistribute", "eager_kernel_gap",  "layers"};
+constexpr std::array<std::string_view, 7> kHostKeys{"kernel_launch",        "collective_launch", "dtensor_op",
+                                                    "dtensor_redistribute", "eager_kernel_gap",  "layers",
+                                                    "eager_blocks"};
 constexpr std::array<std::string_view, 2> kOverlapKeys{"compute_slowdown", "memory_slowdown"};
 constexpr std::array<std::string_view, 5> kResidualKeys{"group", "kind", "samples", "mean_abs_error", "max_abs_error"};
 constexpr std::array<std::string_view, 4> kDtypes{"fp32", "bf16", "fp16", "fp8"};
@@ -318,6 +319,32 @@ void read_collective(Reader& r, const Json& doc, hardware::Calibration& cal, Dia
   }
 }
 
+// "eager_blocks": [[block, precision, ratio], ...] (optional; files written
+// before session 7 have none): "llama" or "gpt", "bf16" or "amp_bf16".
+void read_block_hosts(Reader& r, const Json& host, std::vector<hardware::EagerBlockHost>& out) {
+  if (!host.contains("eager_blocks")) return;
+  const Json* blocks = r.array(host, "/host", "eager_blocks");
+  if (blocks == nullptr) return;
+  for (std::size_t i = 0; i < blocks->size(); ++i) {
+    const std::string p = child_path("/host/eager_blocks", i);
+    const Json* t = r.tuple((*blocks)[i], p, 3, "[\"llama\" | \"gpt\", \"bf16\" | \"amp_bf16\", ratio]");
+    if (t == nullptr) continue;
+    hardware::EagerBlockHost b;
+    const std::string block = (*t)[0].is_string() ? (*t)[0].get<std::string>() : "";
+    const std::string precision = (*t)[1].is_string() ? (*t)[1].get<std::string>() : "";
+    if (block != "llama" && block != "gpt") {
+      r.error(child_path(p, 0), "expected \"llama\" or \"gpt\", got " + describe((*t)[0]));
+    }
+    if (precision != "bf16" && precision != "amp_bf16") {
+      r.error(child_path(p, 1), "expected \"bf16\" or \"amp_bf16\", got " + describe((*t)[1]));
+    }
+    b.block = block == "gpt" ? hardware::EagerBlock::kGpt : hardware::EagerBlock::kLlama;
+    b.autocast = precision == "amp_bf16";
+    b.ratio = r.number((*t)[2], child_path(p, 2), 0.0, 10.0, true);
+    out.push_back(b);
+  }
+}
+
 void read_layer_hosts(Reader& r, const Json& host, std::vector<hardware::LayerHost>& out) {
   const Json* layers = r.array(host, "/host", "layers");
   if (layers == nullptr) return;
@@ -432,6 +459,17 @@ std::string write_calibration_json(const CalibrationFile& file) {
     w.end_array();
   }
   w.end_array();
+  if (!cal.host.blocks.empty()) {  // absent before session 7: older files refit byte-identically
+    w.key("eager_blocks").begin_array();
+    for (const hardware::EagerBlockHost& b : cal.host.blocks) {
+      w.begin_array()
+          .string(b.block == hardware::EagerBlock::kGpt ? "gpt" : "llama")
+          .string(b.autocast ? "amp_bf16" : "bf16")
+          .number(b.ratio);
+      w.end_array();
+    }
+    w.end_array();
+  }
   w.end_object();
   w.key("overlap").begin_object();
   w.key("compute_slowdown").number(cal.overlap.compute_slowdown);
@@ -484,6 +522,7 @@ CalibrationFile read_calibration_json(std::string_view text, std::string_view or
     f.calibration.host.dtensor_redistribute = r.duration(*h, "/host", "dtensor_redistribute");
     f.calibration.host.eager_kernel_gap = r.duration(*h, "/host", "eager_kernel_gap");
     read_layer_hosts(r, *h, f.calibration.host.layers);
+    read_block_hosts(r, *h, f.calibration.host.blocks);
   }
   if (const Json* o = r.object(doc, "", "overlap", kOverlapKeys)) {
     f.calibration.overlap.compute_slowdown = r.number(*o, "/overlap", "compute_slowdown", 1.0, 10.0);

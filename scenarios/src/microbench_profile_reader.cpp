@@ -264,6 +264,14 @@ void read_framework(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics
         p.moe_layer_host.push_back({static_cast<int>(r.integer("experts")), static_cast<int>(r.integer("top_k")),
                                     static_cast<int>(r.integer("processes")), r.seconds("host_layer_s"),
                                     r.seconds("host_layer_plain_s")});
+      } else if (kind == "eager_layer_host") {
+        hardware::EagerLayerHostMeasurement m{r.text("arch"), r.text("precision"),
+                                              static_cast<int>(r.integer("processes")), r.seconds("host_layer_s")};
+        if (m.arch != "llama" && m.arch != "gpt") r.problem("arch", "expected \"llama\" or \"gpt\", got \"" + m.arch + "\"");
+        if (m.precision != "bf16" && m.precision != "amp_bf16") {
+          r.problem("precision", "expected \"bf16\" or \"amp_bf16\", got \"" + m.precision + "\"");
+        }
+        p.eager_layer_host.push_back(std::move(m));
       } else if (kind == "overlap_slowdown") {
         hardware::OverlapMeasurement m;
         m.kernel = r.text("kernel");
@@ -274,8 +282,8 @@ void read_framework(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics
         p.overlap.push_back(m);
       } else {
         r.problem("kind",
-                  "expected \"dtensor_host\", \"tp_layer_host\", \"moe_layer_host\" or \"overlap_slowdown\", got \"" +
-                      kind + "\"");
+                  "expected \"dtensor_host\", \"tp_layer_host\", \"moe_layer_host\", \"eager_layer_host\" or "
+                  "\"overlap_slowdown\", got \"" + kind + "\"");
       }
     }
   }

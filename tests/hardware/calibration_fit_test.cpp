@@ -210,6 +210,22 @@ TEST_CASE("collective curves interpolate in log2 of the size, nearest group size
   CHECK(collective_curve_factor(p, CollectiveKind::kAllGather, 4, Bytes(1 << 20)) == 1.0);
 }
 
+TEST_CASE("eager blocks: ratios to the bf16 Llama layer measured in the same process", "[hardware][calibrate]") {
+  MicrobenchProfile p = synthetic_gemm_profile();
+  p.eager_layer_host.push_back({"llama", "bf16", 1, 2000_us});
+  p.eager_layer_host.push_back({"llama", "amp_bf16", 1, 2400_us});
+  p.eager_layer_host.push_back({"gpt", "bf16", 1, 1500_us});
+  const Calibration c = fit_calibration(std::span(&p, 1), h100_node(), "synthetic").calibration;
+  REQUIRE(c.host.blocks.size() == 2);
+  for (const EagerBlockHost& b : c.host.blocks) {
+    if (b.block == EagerBlock::kGpt) CHECK(b.ratio == Approx(0.75));
+    if (b.block == EagerBlock::kLlama) CHECK((b.autocast && b.ratio == Approx(1.2)));
+  }
+  // The bf16 Llama record is also a plain eager layer of one process.
+  REQUIRE(c.host.layers.size() == 1);
+  CHECK(c.host.layers[0].layer == 2000_us);
+}
+
 TEST_CASE("eager layers: the plain layer beside an MoE layer record, once per process count",
           "[hardware][calibrate]") {
   MicrobenchProfile p = synthetic_gemm_profile();

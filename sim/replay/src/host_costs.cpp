@@ -15,7 +15,30 @@ namespace {
 // number of processes to the node's GPUs), spread over the launches (kernels
 // and TP collectives) of the layer that was measured: a Llama layer of the
 // training harness, whose launch count depends on its structure and the
-// plan, not on its sizes. Unset when nothing matches.
+// plan, not on its sizes. Without TP, where the calibration measured the
+// model's block kind and precision against that Llama layer (HostParams::
+// blocks), the layer's time is scaled by that ratio and spread over the
+// launches of the model's own block in its precision instead. Unset when
+// nothing matches.
+// The calibration's ratio for the model's block kind (the harness's GPT
+// block: GELU and LayerNorm; Llama: SwiGLU and RMSNorm) in its precision (AMP
+// or bf16), for dense models; null when not measured or neither kind.
+const hardware::EagerBlockHost* block_of(const SimulationSpec& spec) {
+  const models::ModelSpec& m = spec.model;
+  if (m.moe.enabled() || m.attention != models::AttentionKind::kMha) return nullptr;
+  const bool gpt = m.mlp == models::MlpKind::kGelu && m.norm == models::NormKind::kLayerNorm;
+  const bool llama = m.mlp == models::MlpKind::kSwiGlu && m.norm == models::NormKind::kRmsNorm;
+  if (!gpt && !llama) return nullptr;
+  const models::PrecisionMode p = spec.training.precision;
+  if (p != models::PrecisionMode::kAmpBf16 && p != models::PrecisionMode::kPureBf16) return nullptr;
+  const hardware::EagerBlock kind = gpt ? hardware::EagerBlock::kGpt : hardware::EagerBlock::kLlama;
+  const bool autocast = p == models::PrecisionMode::kAmpBf16;
+  for (const hardware::EagerBlockHost& b : spec.calibration.host.blocks) {
+    if (b.block == kind && b.autocast == autocast) return &b;
+  }
+  return nullptr;
+}
+
 std::optional<Duration> measured_host_per_launch(const SimulationSpec& spec) {
   const auto& layers = spec.calibration.host.layers;
   const models::Framework fw = spec.training.framework;
@@ -32,17 +55,20 @@ std::optional<Duration> measured_host_per_launch(const SimulationSpec& spec) {
     if (score(l) >= 0 && (best == nullptr || score(l) > score(*best))) best = &l;
   }
   if (best == nullptr) return std::nullopt;
+  const hardware::EagerBlockHost* block = tp == 1 ? block_of(spec) : nullptr;
   models::ModelSpec measured = spec.model;
-  measured.mlp = models::MlpKind::kSwiGlu;
-  measured.norm = models::NormKind::kRmsNorm;
-  measured.position = models::PositionKind::kRotary;
-  measured.linear_bias = false;
-  measured.dropout = false;
   models::TrainingSpec eager = spec.training;
   eager.framework = models::Framework::kPyTorchEager;
   eager.recompute = models::Recompute::kNone;
   eager.recompute_modules.clear();
-  eager.precision = models::PrecisionMode::kPureBf16;
+  if (block == nullptr) {
+    measured.mlp = models::MlpKind::kSwiGlu;
+    measured.norm = models::NormKind::kRmsNorm;
+    measured.position = models::PositionKind::kRotary;
+    measured.linear_bias = false;
+    eager.precision = models::PrecisionMode::kPureBf16;
+  }
+  measured.dropout = false;
   models::LayerOps ops = models::decoder_layer_ops(measured, eager, spec.plan);
   models::apply_framework(ops, eager);
   std::int64_t launches = 0;
@@ -52,7 +78,8 @@ std::optional<Duration> measured_host_per_launch(const SimulationSpec& spec) {
     }
   }
   if (launches <= 0) return std::nullopt;
-  return seconds_to_duration(best->layer.seconds() / static_cast<double>(launches));
+  const double layer = best->layer.seconds() * (block != nullptr ? block->ratio : 1.0);
+  return seconds_to_duration(layer / static_cast<double>(launches));
 }
 
 }  // namespace

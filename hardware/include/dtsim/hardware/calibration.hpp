@@ -101,11 +101,26 @@ struct LayerHost {
   Duration layer;
 };
 
+// The host time of one eager decoder layer of another block kind or
+// precision, relative to the Llama block in bf16 measured in the same
+// process (bench_framework.py --only-layer-host): the GPT block (LayerNorm,
+// GELU, biases) and either block under AMP's autocast.
+enum class EagerBlock : std::uint8_t { kLlama, kGpt };
+struct EagerBlockHost {
+  EagerBlock block = EagerBlock::kLlama;
+  bool autocast = false;
+  double ratio = 1.0;  // this block's host time / the bf16 Llama block's
+};
+
 struct HostParams {
   Duration kernel_launch;
   Duration collective_launch;
   // Measured eager layers (empty: host cost from kernel_launch alone).
   std::vector<LayerHost> layers;
+  // Other block kinds and precisions than the measured layers' bf16 Llama
+  // block, as ratios to it (empty: every block is charged the Llama
+  // layer's time per launch).
+  std::vector<EagerBlockHost> blocks;
   // PyTorch DTensor (tensor parallelism in the pytorch frameworks): extra host
   // time per op on DTensors, and per redistribution that reduces a partial
   // result (a TP collective), over the plain-tensor cost.

@@ -91,6 +91,16 @@ struct MoeLayerHostMeasurement {
   Duration plain_layer;
 };
 
+// Host time of one eager decoder layer's forward + backward of a block kind
+// ("llama", "gpt") in a precision ("bf16", "amp_bf16"), one process
+// (bench_framework.py --only-layer-host).
+struct EagerLayerHostMeasurement {
+  std::string arch;
+  std::string precision;
+  int processes = 1;
+  Duration layer;
+};
+
 // Kernels long enough that the host stays ahead, timed back to back when
 // launched eagerly and when replayed from a CUDA graph (per kernel).
 struct EagerGapMeasurement {
@@ -123,6 +133,7 @@ struct MicrobenchProfile {
   std::vector<OverlapMeasurement> overlap;
   std::vector<LayerHostMeasurement> layer_host;
   std::vector<MoeLayerHostMeasurement> moe_layer_host;
+  std::vector<EagerLayerHostMeasurement> eager_layer_host;
 };
 
 }  // namespace dtsim::hardware
