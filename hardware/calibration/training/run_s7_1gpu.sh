@@ -39,6 +39,7 @@ if [ "${1:-}" = "wrappers" ]; then
     --out /tmp/fw.json 2>&1 | grep -v "^W\|OMP_NUM"
   python3 "$BENCH/framework_doc.py" /tmp/fw.json "$OUT/$TAG-wrapper-framework.json" "$TAG" \
     "hardware/calibration/bench/bench_framework.py --only-wrapper-host under torchrun --nproc_per_node 1, session 7 (hardware/calibration/training/run_s7_1gpu.sh wrappers)"
+  [ -n "${NO_PROFILES:-}" ] && exit 0
   echo "=== 6. profiles of the FSDP2 run furthest from its plain twin ==="
   mkdir -p /tmp/prof2
   timeout -k 5 100 python3 "$TRAIN/profile_configs.py" --out /tmp/prof2 \

@@ -3,7 +3,7 @@
 # files only (this script prints how many ran, no step time or memory), so
 # that the predictions committed before the call stay the first look at
 # them; then, in the same call, run_s7_1gpu.sh's "wrappers" part (DDP's,
-# FSDP2's and the pipelining schedules' host time):
+# FSDP2's and the pipelining schedules' host time, without its profiles):
 #
 #     OUT=/some/dir hardware/calibration/training/run_s7_holdout8.sh
 SESSION=s7
@@ -13,8 +13,8 @@ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
 
 echo "=== HOLDOUT8 (results to files only) ==="
 NAMES="$(python3 -c "import sys; sys.path.insert(0, '$TRAIN'); import configs as C; print(','.join(c['name'] for c in C.HOLDOUT8_CONFIGS))")"
-timeout -k 10 330 python3 "$TRAIN/run_training.py" --out "$OUT" --gpus 1 --tag "$TAG-holdout8" \
-  --only "$NAMES" --serial --deadline-s 290 \
+timeout -k 10 300 python3 "$TRAIN/run_training.py" --out "$OUT" --gpus 1 --tag "$TAG-holdout8" \
+  --only "$NAMES" --serial --deadline-s 250 \
   --note "HOLDOUT8: single-GPU held-out set, committed with its predictions before it ran" > "$OUT/holdout8.log" 2>&1
 python3 - "$OUT/$TAG-holdout8-training.json" <<'PY'
 import json, sys
@@ -26,4 +26,4 @@ runs = doc.get("runs", [])
 print(f"HOLDOUT8: {sum(r.get('status') == 'ok' for r in runs)} of {len(runs)} runs ok, "
       f"{len(doc.get('not_run', []))} not run (times not shown)")
 PY
-bash "$TRAIN/run_s7_1gpu.sh" wrappers
+NO_PROFILES=1 bash "$TRAIN/run_s7_1gpu.sh" wrappers
