@@ -49,16 +49,7 @@ const LayerStep* find(const std::vector<LayerStep>& steps, const std::string& na
   return nullptr;
 }
 
-ModelSpec gpt_like() {
-  ModelSpec m = testing::small_llama(4);
-  m.num_kv_heads = m.num_heads;
-  m.mlp = MlpKind::kGelu;
-  m.norm = NormKind::kLayerNorm;
-  m.position = PositionKind::kLearned;
-  m.linear_bias = true;
-  m.ffn_hidden = 1024;
-  return m;
-}
+ModelSpec gpt_like() { return testing::small_gpt(4); }
 
 }  // namespace
 

@@ -45,16 +45,7 @@ Bytes saved(const LayerOps& raw, const TrainingSpec& t) {
   return ops.saved_activations;
 }
 
-ModelSpec gpt_like() {
-  ModelSpec m = testing::small_llama(4);
-  m.num_kv_heads = m.num_heads;
-  m.mlp = MlpKind::kGelu;
-  m.norm = NormKind::kLayerNorm;
-  m.position = PositionKind::kLearned;
-  m.linear_bias = true;
-  m.ffn_hidden = 1024;
-  return m;
-}
+ModelSpec gpt_like() { return testing::small_gpt(4); }
 
 ModelSpec moe_like() {
   ModelSpec m = testing::small_llama(4);

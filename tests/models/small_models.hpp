@@ -26,6 +26,19 @@ inline ModelSpec small_llama(std::int64_t num_layers) {
   return m;
 }
 
+// small_llama(num_layers) as the training harness's GPT block: MHA, GELU
+// MLP of 1024, LayerNorm, learned positions, biases.
+inline ModelSpec small_gpt(std::int64_t num_layers) {
+  ModelSpec m = small_llama(num_layers);
+  m.num_kv_heads = m.num_heads;
+  m.mlp = MlpKind::kGelu;
+  m.norm = NormKind::kLayerNorm;
+  m.position = PositionKind::kLearned;
+  m.linear_bias = true;
+  m.ffn_hidden = 1024;
+  return m;
+}
+
 // small_llama(2) with multi-head latent attention: 8 heads, r_q 64 (0: no
 // query compression), r_kv 32, nope 32, rope 16 (head_dim 48), v 24
 // (narrower than nope, so a mix-up of the two shows).
