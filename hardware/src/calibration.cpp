@@ -192,6 +192,13 @@ std::vector<Diagnostic> validate_calibration(const Calibration& cal, const std::
   latency(cal.host.collective_launch, "/host/collective_launch");
   latency(cal.host.dtensor_op, "/host/dtensor_op");
   latency(cal.host.dtensor_redistribute, "/host/dtensor_redistribute");
+  for (std::size_t i = 0; i < cal.attention_tails.size(); ++i) {
+    const double v = cal.attention_tails[i].blocks_per_sm;
+    if (!(std::isfinite(v) && v >= 0.0 && v <= 64.0)) {
+      out.push_back({path + "/attention/tails/" + std::to_string(i) + "/2",
+                     "blocks per SM must be in [0, 64], got " + std::to_string(v)});
+    }
+  }
   for (std::size_t i = 0; i < cal.host.blocks.size(); ++i) {
     const double v = cal.host.blocks[i].ratio;
     if (!(std::isfinite(v) && v > 0.0 && v <= 10.0)) {

@@ -152,33 +152,83 @@ void fit_gemm(const Records& r, const GpuSpec& gpu, Calibration& cal) {
   }
 }
 
+// The launch tail (AttentionTail) of one kernel and direction: the
+// blocks_per_sm in [0, 8], to 0.01, that makes the efficiencies measured at
+// one (sequence, head width) with different batch x heads agree best (least
+// squared relative spread of eff x (B + t S) / B around each group's mean).
+double fit_attention_tail(const std::map<std::pair<std::int64_t, std::int64_t>,
+                                         std::vector<std::pair<double, double>>>& groups,
+                          double sms) {
+  double best_t = 0.0, best_sse = -1.0;
+  for (int step = 0; step <= 800; ++step) {
+    const double t = step / 100.0;
+    double sse = 0.0;
+    for (const auto& [key, v] : groups) {
+      if (v.size() < 2) continue;
+      double mean = 0.0;
+      for (const auto& [blocks, e] : v) mean += e * (blocks + t * sms) / blocks;
+      mean /= static_cast<double>(v.size());
+      for (const auto& [blocks, e] : v) {
+        const double d = (e * (blocks + t * sms) / blocks - mean) / mean;
+        sse += d * d;
+      }
+    }
+    if (best_sse < 0.0 || sse < best_sse - 1e-12) {
+      best_sse = sse;
+      best_t = t;
+    }
+  }
+  return best_t;
+}
+
 void fit_attention(const Records& r, const GpuSpec& gpu, Calibration& cal) {
   const Duration overhead = cal.params(OpClass::kAttention).kernel_overhead;
   const double peak = peak_bf16(gpu);
-  // Mean over the shapes (MHA, GQA) measured at each (kernel, seq, head_dim, direction).
-  std::map<std::tuple<AttentionKernel, std::int64_t, std::int64_t, bool>, std::vector<double>> eff;
+  const double sms = static_cast<double>(std::max(gpu.sm_count, 1));
+  // Per (kernel, direction): per (seq, head_dim), each shape's (thread
+  // blocks, efficiency), from which the launch tail is fitted; the table then
+  // holds the mean over the shapes (MHA, GQA, batch x heads) of the
+  // efficiency with the tail taken out.
+  using Groups = std::map<std::pair<std::int64_t, std::int64_t>, std::vector<std::pair<double, double>>>;
+  std::map<std::pair<AttentionKernel, bool>, Groups> eff;
   for (const auto& [key, pair] : pair_attention(r.attention)) {
     if (pair.forward == nullptr) continue;
     const double fwd_busy = (pair.forward->time - overhead).seconds();
     if (fwd_busy <= 0.0) continue;
     const auto [kernel, seq, head_dim, heads, kv, batch] = key;
-    eff[{kernel, seq, head_dim, false}].push_back(pair.forward->flops.count() / fwd_busy / peak);
+    const double blocks = static_cast<double>(std::max<std::int64_t>(attention_blocks(pair.forward->shape), 1));
+    eff[{kernel, false}][{seq, head_dim}].push_back({blocks, pair.forward->flops.count() / fwd_busy / peak});
     if (pair.forward_backward == nullptr) continue;
     const double bwd_busy = (pair.forward_backward->time - pair.forward->time - overhead).seconds();
     const double bwd_flops = pair.forward_backward->flops.count() - pair.forward->flops.count();
-    if (bwd_busy > 0.0 && bwd_flops > 0.0) eff[{kernel, seq, head_dim, true}].push_back(bwd_flops / bwd_busy / peak);
+    if (bwd_busy > 0.0 && bwd_flops > 0.0) {
+      eff[{kernel, true}][{seq, head_dim}].push_back({blocks, bwd_flops / bwd_busy / peak});
+    }
   }
   if (eff.empty()) return;
   cal.attention_samples.clear();
+  cal.attention_tails.clear();
   std::vector<double> all;
-  for (const auto& [key, v] : eff) {
-    double mean = 0.0;
-    for (const double e : v) mean += e;
-    mean /= static_cast<double>(v.size());
-    const auto [kernel, seq, head_dim, backward] = key;
-    cal.attention_samples.push_back({kernel, seq, head_dim, backward, clamp_efficiency(mean)});
-    all.push_back(mean);
+  for (const auto& [kd, groups] : eff) {
+    const auto [kernel, backward] = kd;
+    const double t = fit_attention_tail(groups, sms);
+    if (t > 0.0) cal.attention_tails.push_back({kernel, backward, t});
+    for (const auto& [sh, v] : groups) {
+      double mean = 0.0, raw = 0.0;
+      for (const auto& [blocks, e] : v) {
+        mean += e * (blocks + t * sms) / blocks;
+        raw += e;
+      }
+      mean /= static_cast<double>(v.size());
+      cal.attention_samples.push_back({kernel, sh.first, sh.second, backward, clamp_efficiency(mean)});
+      all.push_back(raw / static_cast<double>(v.size()));  // the class figure: as measured, tail included
+    }
   }
+  // attention_samples in (kernel, seq, head_dim, direction) order, as before.
+  std::sort(cal.attention_samples.begin(), cal.attention_samples.end(),
+            [](const AttentionSample& a, const AttentionSample& b) {
+              return std::tie(a.kernel, a.seq, a.head_dim, a.backward) < std::tie(b.kernel, b.seq, b.head_dim, b.backward);
+            });
   cal.params(OpClass::kAttention).compute_efficiency = clamp_efficiency(median(all));
 }
 

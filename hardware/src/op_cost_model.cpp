@@ -67,6 +67,19 @@ double OpCostModel::parametric_gemm_efficiency(const GemmShape& s, DType dtype) 
   return eff;
 }
 
+std::int64_t attention_blocks(const AttentionShape& a) { return (a.seq_q + 127) / 128 * a.batch * a.heads; }
+
+double attention_tail_factor(const Calibration& cal, const GpuSpec& gpu, const AttentionShape& a) {
+  const std::int64_t blocks = attention_blocks(a);
+  if (blocks <= 0 || gpu.sm_count <= 0) return 1.0;
+  for (const AttentionTail& t : cal.attention_tails) {
+    if (t.kernel != a.kernel || t.backward != a.backward) continue;
+    const double b = static_cast<double>(blocks);
+    return b / (b + t.blocks_per_sm * static_cast<double>(gpu.sm_count));
+  }
+  return 1.0;
+}
+
 double OpCostModel::compute_efficiency(const ComputeWork& work) const {
   if (work.flops.count() <= 0.0) return 0.0;
   const bool fp8_units = work.dtype == DType::kFp8 && gpu_.peak_fp8.flops_per_second() > 0.0;
@@ -82,7 +95,7 @@ double OpCostModel::compute_efficiency(const ComputeWork& work) const {
     // width of QK^T and PV.
     const std::int64_t width = a.head_dim_v > 0 ? (a.head_dim + a.head_dim_v) / 2 : a.head_dim;
     if (const auto measured = attention_table_.efficiency(a.kernel, a.seq_kv, width, a.backward)) {
-      return *measured;
+      return *measured * attention_tail_factor(calibration_, gpu_, a);
     }
   }
   const double wave = work.gemm ? wave_efficiency(*work.gemm) : 1.0;

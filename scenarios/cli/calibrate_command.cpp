@@ -161,6 +161,11 @@ int command_calibrate(std::span<const std::string_view> args) {
                   l.sequence_parallel ? " + SP" : "", l.processes, l.layer.microseconds());
     std::cout << line;
   }
+  for (const hardware::AttentionTail& t : c.attention_tails) {
+    std::snprintf(line, sizeof line, "Attention    %s %s: launch tail of %.2f thread blocks per SM\n",
+                  std::string(to_string(t.kernel)).c_str(), t.backward ? "bwd" : "fwd", t.blocks_per_sm);
+    std::cout << line;
+  }
   for (const hardware::EagerBlockHost& b : c.host.blocks) {
     std::snprintf(line, sizeof line, "Eager block  %s%s: %.2f x the bf16 Llama layer's host time\n",
                   b.block == hardware::EagerBlock::kGpt ? "GPT" : "Llama", b.autocast ? " under AMP" : " in bf16", b.ratio);

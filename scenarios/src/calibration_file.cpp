@@ -191,7 +191,7 @@ constexpr std::array<std::string_view, 12> kTopKeys{"schema_version", "kind",   
 constexpr std::array<std::string_view, 4> kOpKeys{"compute_efficiency", "fp8_compute_efficiency", "memory_efficiency",
                                                   "kernel_overhead"};
 constexpr std::array<std::string_view, 4> kGemmKeys{"tile_m", "tile_n", "k_half", "samples"};
-constexpr std::array<std::string_view, 1> kAttentionKeys{"samples"};
+constexpr std::array<std::string_view, 2> kAttentionKeys{"samples", "tails"};
 constexpr std::array<std::string_view, 8> kCollectiveKeys{
     "nvlink_efficiency",      "network_efficiency",     "base_latency", "intra_hop_latency", "inter_hop_latency",
     "tree_intra_hop_latency", "tree_inter_hop_latency", "curves"};
@@ -269,6 +269,21 @@ void read_attention(Reader& r, const Json& doc, hardware::Calibration& cal) {
     s.backward = r.choice((*t)[3], child_path(p, 3), kDirections) == 1;
     s.efficiency = r.number((*t)[4], child_path(p, 4), 0.0, 1.5, true);
     cal.attention_samples.push_back(s);
+  }
+  // "tails": [[kernel, direction, blocks_per_sm], ...] (optional; files
+  // written before session 7 have none).
+  if (!a->contains("tails")) return;
+  const Json* tails = r.array(*a, "/attention", "tails");
+  if (tails == nullptr) return;
+  for (std::size_t i = 0; i < tails->size(); ++i) {
+    const std::string p = child_path("/attention/tails", i);
+    const Json* t = r.tuple((*tails)[i], p, 3, "[\"flash2\" | \"cudnn\", \"fwd\" | \"bwd\", blocks_per_sm]");
+    if (t == nullptr) continue;
+    hardware::AttentionTail tail;
+    tail.kernel = static_cast<AttentionKernel>(r.choice((*t)[0], child_path(p, 0), kAttentionKernels));
+    tail.backward = r.choice((*t)[1], child_path(p, 1), kDirections) == 1;
+    tail.blocks_per_sm = r.number((*t)[2], child_path(p, 2), 0.0, 64.0);
+    cal.attention_tails.push_back(tail);
   }
 }
 
@@ -425,7 +440,16 @@ std::string write_calibration_json(const CalibrationFile& file) {
     w.string(s.backward ? "bwd" : "fwd").number(s.efficiency);
     w.end_array();
   }
-  w.end_array().end_object();
+  w.end_array();
+  if (!cal.attention_tails.empty()) {  // absent before session 7: older files refit byte-identically
+    w.key("tails").begin_array();
+    for (const hardware::AttentionTail& t : cal.attention_tails) {
+      w.begin_array().string(to_string(t.kernel)).string(t.backward ? "bwd" : "fwd").number(t.blocks_per_sm);
+      w.end_array();
+    }
+    w.end_array();
+  }
+  w.end_object();
   const hardware::CollectiveParams& c = cal.collective;
   w.key("collective").begin_object();
   w.key("nvlink_efficiency").number(c.nvlink_efficiency);

@@ -199,6 +199,45 @@ TEST_CASE("attention efficiency interpolates in log2 of the sequence length", "[
   CHECK_FALSE(t.efficiency(kF, 1024, 128, true).has_value());  // no backward samples
 }
 
+TEST_CASE("the attention launch tail is recovered from shapes of one sequence length", "[hardware][calibrate]") {
+  // Forward kernels timed as the 1 us floor + FLOPs at 0.4 x B / (B + 2 x
+  // SMs) of peak, B = seq / 128 x batch x heads, at two sequence lengths and
+  // four head counts.
+  const GpuSpec& gpu = h100_node().gpu;
+  MicrobenchProfile p = synthetic_gemm_profile();
+  const double sms = gpu.sm_count;
+  for (const std::int64_t seq : {1024, 4096}) {
+    for (const std::int64_t heads : {8, 16, 32, 64}) {
+      AttentionShape s;
+      s.batch = 16384 / seq;
+      s.seq_q = s.seq_kv = seq;
+      s.heads = s.kv_heads = heads;
+      s.head_dim = 128;
+      s.kernel = AttentionKernel::kFlash2;
+      const double blocks = static_cast<double>(attention_blocks(s));
+      const double flops = 2.0 * static_cast<double>(s.batch * seq * seq * heads * 128);
+      const double eff = 0.4 * blocks / (blocks + 2.0 * sms);
+      p.attention.push_back(
+          {s, Flops(flops), 1_us + seconds_to_duration(flops / (gpu.peak_bf16.flops_per_second() * eff))});
+    }
+  }
+  const Calibration c = fit_calibration(std::span(&p, 1), h100_node(), "synthetic").calibration;
+  REQUIRE(c.attention_tails.size() == 1);
+  CHECK(c.attention_tails[0].kernel == AttentionKernel::kFlash2);
+  CHECK_FALSE(c.attention_tails[0].backward);
+  CHECK(c.attention_tails[0].blocks_per_sm == Approx(2.0).margin(0.02));
+  for (const AttentionSample& s : c.attention_samples) CHECK(s.efficiency == Approx(0.4).epsilon(0.01));
+  // The cost model applies it back: 8 heads at sequence 1024 (1,024 blocks).
+  AttentionShape small;
+  small.batch = 1;
+  small.seq_q = small.seq_kv = 1024;
+  small.heads = small.kv_heads = 8;
+  small.kernel = AttentionKernel::kFlash2;
+  CHECK(attention_tail_factor(c, gpu, small) == Approx(64.0 / (64.0 + 2.0 * sms)).epsilon(0.01));
+  small.backward = true;  // no backward records: no tail
+  CHECK(attention_tail_factor(c, gpu, small) == 1.0);
+}
+
 TEST_CASE("collective curves interpolate in log2 of the size, nearest group size", "[hardware][calibrate]") {
   CollectiveParams p;
   p.curves.push_back({CollectiveKind::kAllReduce, 4, {{Bytes(1 << 20), 0.9}, {Bytes(4 << 20), 1.0}}});

@@ -27,6 +27,7 @@ CalibrationFile sample_file() {
   f.calibration.host.kernel_launch = Duration::from_ps(7'383'038);
   f.calibration.host.eager_kernel_gap = Duration::from_ps(2'345'678);
   f.calibration.host.blocks.push_back({hardware::EagerBlock::kGpt, true, 0.95});
+  f.calibration.attention_tails.push_back({AttentionKernel::kFlash2, true, 0.88});
   f.calibration.gemm_samples.push_back({GemmShape{8192, 6144, 2048, 1}, DType::kBf16, 0.71});
   f.calibration.attention_samples.push_back({AttentionKernel::kCudnn, 2048, 128, true, 0.25});
   f.calibration.collective.curves.push_back(
@@ -61,6 +62,9 @@ TEST_CASE("a calibration file reads back what was written", "[scenarios][calibra
   CHECK(g.calibration.host.kernel_launch == f.calibration.host.kernel_launch);  // picosecond-exact
   CHECK(g.calibration.host.eager_kernel_gap == f.calibration.host.eager_kernel_gap);
   CHECK(g.calibration.gemm_k_half == Approx(123.5));
+  REQUIRE(g.calibration.attention_tails.size() == 1);
+  CHECK(g.calibration.attention_tails[0].backward);
+  CHECK(g.calibration.attention_tails[0].blocks_per_sm == Approx(0.88));
   REQUIRE(g.calibration.host.blocks.size() == 1);
   CHECK(g.calibration.host.blocks[0].block == hardware::EagerBlock::kGpt);
   CHECK(g.calibration.host.blocks[0].autocast);

@@ -85,6 +85,18 @@ struct AttentionSample {
   double efficiency = 1.0;
 };
 
+// A fused attention kernel's launch tail: with B thread blocks (one per
+// 128-row tile of the sequence, per batch entry and query head) spread over
+// S SMs, the table's efficiency (that of a launch with blocks to spare)
+// scales by B / (B + blocks_per_sm x S): the first and last waves, and the
+// uneven causal tiles, cost about `blocks_per_sm` blocks per SM. Fitted by
+// `dtsim calibrate` per kernel and direction; absent: no tail.
+struct AttentionTail {
+  AttentionKernel kernel = AttentionKernel::kFlash2;
+  bool backward = false;
+  double blocks_per_sm = 0.0;
+};
+
 // The host (CPU) side of issuing work: what one eager kernel launch and one
 // collective call cost the launching thread. The replay holds each GPU task
 // until its host has issued it (a rank's host issues its program in order and
@@ -158,6 +170,7 @@ struct Calibration {
   OverlapParams overlap;
   std::vector<GemmSample> gemm_samples;
   std::vector<AttentionSample> attention_samples;
+  std::vector<AttentionTail> attention_tails;
 
   const OpClassParams& params(OpClass c) const { return op[static_cast<std::size_t>(c)]; }
   OpClassParams& params(OpClass c) { return op[static_cast<std::size_t>(c)]; }

@@ -18,7 +18,8 @@
 //    (efficiency_tables.hpp): GEMMs multiply compute_eff x wave_eff by
 //    K / (K + gemm_k_half) and by the measured-sample correction; attention
 //    takes the measured efficiency for its sequence length and head width in
-//    place of compute_eff (distinct QK and V widths, MLA's: their mean).
+//    place of compute_eff (distinct QK and V widths, MLA's: their mean),
+//    times its launch tail's factor (attention_tail_factor).
 //  - Zero work costs kernels * kernel_overhead.
 // The constructor throws InputError for a GPU or calibration that fails
 // validate_cluster / validate_calibration's checks.
@@ -37,6 +38,13 @@
 #include "dtsim/hardware/efficiency_tables.hpp"
 
 namespace dtsim::hardware {
+
+// Thread blocks of a fused attention kernel: one per 128-row tile of the
+// query sequence, per batch entry and query head.
+std::int64_t attention_blocks(const AttentionShape& a);
+// B / (B + blocks_per_sm x sm_count), B = attention_blocks(a), for the
+// calibration's tail of a's kernel and direction (AttentionTail); 1 without one.
+double attention_tail_factor(const Calibration& cal, const GpuSpec& gpu, const AttentionShape& a);
 
 class OpCostModel {
  public:
