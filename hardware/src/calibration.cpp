@@ -193,6 +193,13 @@ std::vector<Diagnostic> validate_calibration(const Calibration& cal, const std::
   latency(cal.host.dtensor_op, "/host/dtensor_op");
   latency(cal.host.dtensor_redistribute, "/host/dtensor_redistribute");
   for (std::size_t i = 0; i < cal.attention_tails.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (cal.attention_tails[j].kernel == cal.attention_tails[i].kernel &&
+          cal.attention_tails[j].backward == cal.attention_tails[i].backward) {
+        out.push_back({path + "/attention/tails/" + std::to_string(i),
+                       "a second tail for the same kernel and direction as entry " + std::to_string(j)});
+      }
+    }
     const double v = cal.attention_tails[i].blocks_per_sm;
     if (!(std::isfinite(v) && v >= 0.0 && v <= 64.0)) {
       out.push_back({path + "/attention/tails/" + std::to_string(i) + "/2",
@@ -200,6 +207,12 @@ std::vector<Diagnostic> validate_calibration(const Calibration& cal, const std::
     }
   }
   for (std::size_t i = 0; i < cal.host.blocks.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (cal.host.blocks[j].block == cal.host.blocks[i].block && cal.host.blocks[j].autocast == cal.host.blocks[i].autocast) {
+        out.push_back({path + "/host/eager_blocks/" + std::to_string(i),
+                       "a second ratio for the same block and precision as entry " + std::to_string(j)});
+      }
+    }
     const double v = cal.host.blocks[i].ratio;
     if (!(std::isfinite(v) && v > 0.0 && v <= 10.0)) {
       out.push_back({path + "/host/eager_blocks/" + std::to_string(i) + "/2",

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dtsim::models {
@@ -131,13 +132,13 @@ void eager_saved(std::vector<LayerStep>& steps, bool autocast) {
 
 // GEMMs of the harness's eager modules that share one input: q, k and v
 // read the attention norm's output, SwiGLU's w1 and w3 the MLP norm's (the
-// fused lists have one GEMM each). 1 for any other step.
+// dense, shared and routed experts' alike; the fused lists have one GEMM
+// each). 1 for any other step.
 std::int64_t shared_input_gemms(const std::string& gemm, const std::vector<LayerStep>& steps) {
   if (gemm == "qkv_proj") return 3;
-  if ((gemm == "mlp_up" && (has_step(steps, "mlp_swiglu") || has_step(steps, "mlp_swiglu_bwd"))) ||
-      (gemm == "shared_expert_up" &&
-       (has_step(steps, "shared_expert_swiglu") || has_step(steps, "shared_expert_swiglu_bwd")))) {
-    return 2;
+  for (const char* up : {"mlp_up", "shared_expert_up", "expert_up"}) {
+    const std::string swiglu = std::string(up).substr(0, std::string(up).size() - 3) + "_swiglu";
+    if (gemm == up && (has_step(steps, swiglu) || has_step(steps, swiglu + "_bwd"))) return 2;
   }
   return 1;
 }
@@ -155,18 +156,21 @@ void eager(std::vector<LayerStep>& steps, bool backward, bool autocast) {
   // of the input's size, after the dgrads; under autocast after each GEMM's
   // gradient is cast back to the fp32 input's). Under autocast each of them
   // also cast its own bf16 copy of the input (autocast caches the casts of
-  // leaf weights only), and each copy's gradient is cast back: n casts
-  // where the fused lists have one. Profiled (one H100, session 6): the GPT
-  // block's 16 bf16-to-fp32 casts a layer are its 12 weight and bias
-  // gradients and the input gradients of q, k, v and fc.
-  const auto input_grad_sum = [&](const std::string& gemm, std::int64_t n, const LayerStep& dgrad) {
-    const std::int64_t elems = dgrad.work.bytes_written.count() / 2;  // the bf16 input gradient
-    const std::int64_t width = autocast ? 4 : 2;
-    LayerStep a = dgrad;
+  // leaf weights only), and each copy's gradient is cast back, as is each
+  // weight's gradient: n casts where the fused lists have one. Profiled
+  // (one H100, session 6): the GPT block's 16 bf16-to-fp32 casts a layer
+  // are its 12 weight and bias gradients and the input gradients of q, k, v
+  // and fc (the lists count the weights' casts, not the biases').
+  // `grad` is the step whose output the sum reads: the dgrad (its bf16
+  // input gradient), or under autocast the casts back (fp32; n of them).
+  const auto input_grad_sum = [&](const std::string& gemm, std::int64_t n, const LayerStep& grad, bool cast_back) {
+    const std::int64_t width = cast_back ? 4 : 2;
+    const std::int64_t elems = grad.work.bytes_written.count() / width / (cast_back ? n : 1);
+    LayerStep a = grad;
     a.name = gemm + "_input_grad_sum";
     a.work = ComputeWork{};
     a.work.op_class = OpClass::kElementwise;
-    a.work.dtype = autocast ? DType::kFp32 : DType::kBf16;
+    a.work.dtype = cast_back ? DType::kFp32 : DType::kBf16;
     a.work.flops = Flops(static_cast<double>((n - 1) * elems));
     a.work.bytes_read = Bytes((n - 1) * 2 * elems * width);
     a.work.bytes_written = Bytes((n - 1) * elems * width);
@@ -174,10 +178,9 @@ void eager(std::vector<LayerStep>& steps, bool backward, bool autocast) {
     a.saved_for_backward = Bytes(0);
     return a;
   };
-  std::optional<LayerStep> pending_sum;
   for (LayerStep& s : steps) {
     if (autocast) {
-      for (const char* suffix : {"_input_cast", "_input_grad_cast"}) {
+      for (const char* suffix : {"_input_cast", "_input_grad_cast", "_wgrad_cast"}) {
         const std::string gemm = gemm_of(s.name, suffix);
         if (const std::int64_t n = gemm.empty() ? 1 : shared_input_gemms(gemm, steps); n > 1) {
           scale(s, static_cast<std::int32_t>(n), static_cast<double>(n));
@@ -206,18 +209,20 @@ void eager(std::vector<LayerStep>& steps, bool backward, bool autocast) {
     if (scatter) out.push_back(*scatter);
     if (!backward && s.name == "attn_core") out.push_back(output_copy(s, false));
     if (backward) {
-      const std::string gemm = gemm_of(s.name, "_dgrad");
-      if (const std::int64_t n = gemm.empty() ? 1 : shared_input_gemms(gemm, steps); n > 1) {
-        pending_sum = input_grad_sum(gemm, n, s);
-      }
-      // The sum follows the dgrad, or under autocast the casts back.
-      if (pending_sum && (!autocast || gemm_of(s.name, "_input_grad_cast") + "_input_grad_sum" == pending_sum->name)) {
-        out.push_back(*pending_sum);
-        pending_sum.reset();
+      // The sum follows the dgrad, or under autocast the casts back where the
+      // list has them (sized by them: under sequence parallelism they hold
+      // the rank's shard; the routed experts' grouped GEMMs have none).
+      for (const char* suffix : {"_dgrad", "_input_grad_cast"}) {
+        const std::string gemm = gemm_of(s.name, suffix);
+        if (gemm.empty()) continue;
+        const bool cast_back = autocast && has_step(steps, gemm + "_input_grad_cast");
+        if ((std::string_view(suffix) == "_input_grad_cast") != cast_back) continue;
+        if (const std::int64_t n = shared_input_gemms(gemm, steps); n > 1) {
+          out.push_back(input_grad_sum(gemm, n, s, cast_back));
+        }
       }
     }
   }
-  if (pending_sum) out.push_back(*pending_sum);
   steps = std::move(out);
 }
 

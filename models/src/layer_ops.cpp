@@ -239,7 +239,7 @@ std::int64_t padded_vocab_size(const ModelSpec& m, int tp) {
 
 LayerOps decoder_layer_ops(const ModelSpec& m, const TrainingSpec& t, const ParallelPlan& p) {
   const Dims d = dims_of(m, t, p);
-  const Widths w = layer_widths_for(t.precision, p);
+  const Widths w = layer_widths_for(t, p);
   OpsBuilder ob(m, d, w);
 
   // Forward, in execution order.
@@ -272,7 +272,7 @@ LayerOps decoder_layer_ops(const ModelSpec& m, const TrainingSpec& t, const Para
 LayerOps moe_layer_ops(const ModelSpec& m, const TrainingSpec& t, const ParallelPlan& p) {
   const Dims d = dims_of(m, t, p);
   const MoeDims e = moe_dims_of(m, d, p);
-  const Widths w = layer_widths_for(t.precision, p);
+  const Widths w = layer_widths_for(t, p);
   OpsBuilder ob(m, d, w);
 
   attention_forward(ob);
@@ -317,7 +317,7 @@ LayerOps moe_layer_ops(const ModelSpec& m, const TrainingSpec& t, const Parallel
 // does not cast embeddings, so the residual stream starts in fp32).
 LayerOps embedding_ops(const ModelSpec& m, const TrainingSpec& t, const ParallelPlan& p) {
   const Dims d = dims_of(m, t, p);
-  const Widths w = layer_widths_for(t.precision, p);
+  const Widths w = layer_widths_for(t, p);
   const std::int64_t e = w.param;  // bytes of an embedding element
   const DType e_dtype = e == 4 ? DType::kFp32 : DType::kBf16;
   const std::int64_t vocab_rows = padded_vocab_size(m, p.tp) / d.tp;
@@ -449,7 +449,7 @@ void eager_loss_steps(OpsBuilder& ob, std::int64_t logits, std::int64_t tokens) 
 // bf16, then the logits dgrad / wgrad and the final norm's backward.
 LayerOps head_and_loss_ops(const ModelSpec& m, const TrainingSpec& t, const ParallelPlan& p) {
   const Dims d = dims_of(m, t, p);
-  const Widths w = layer_widths_for(t.precision, p);
+  const Widths w = layer_widths_for(t, p);
   const std::int64_t vocab_rows = padded_vocab_size(m, p.tp) / d.tp;
   const std::int64_t logits = d.tokens * vocab_rows;  // elements on this rank
   OpsBuilder ob(m, d, w);
@@ -568,9 +568,10 @@ std::vector<LayerStep> pipelining_step_end_ops(std::int64_t parameters, std::int
   std::vector<LayerStep> out;
   if (t.framework == Framework::kMegatron) return out;
   if (parameters > 0) {
-    const std::int64_t grads = parameters * widths_for(t.precision).grad;
-    out.push_back(compute_step("pipeline_grad_scale", OpClass::kElementwise, DType::kFp32, as_double(parameters),
-                               grads, grads, 0, tensors < 1 ? 1 : tensors));
+    const std::int64_t width = widths_for(t.precision).grad;
+    const std::int64_t grads = parameters * width;
+    out.push_back(compute_step("pipeline_grad_scale", OpClass::kElementwise, width == 4 ? DType::kFp32 : DType::kBf16,
+                               as_double(parameters), grads, grads, 0, tensors < 1 ? 1 : tensors));
   }
   if (merged_output_bytes > 0) {
     out.push_back(compute_step("pipeline_output_merge", OpClass::kMemcpy, DType::kBf16, 0.0, merged_output_bytes,

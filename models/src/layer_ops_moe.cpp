@@ -27,14 +27,22 @@ LayerStep grouped_gemm(std::string name, std::int64_t rows, std::int64_t n, std:
   return s;
 }
 
-// wgrad of a grouped GEMM: dW[n x k] per expert = dY^T X over its rows.
-LayerStep grouped_wgrad(std::string name, std::int64_t rows, std::int64_t n, std::int64_t k, std::int64_t groups,
-                        const Widths& w) {
-  const std::int64_t read = (rows * n + rows * k) * w.act + groups * n * k * w.grad;
-  LayerStep s = gemm_step(std::move(name), n, k, rows, read, groups * n * k * w.grad);
+// wgrad of a grouped GEMM: dW[n x k] per expert = dY^T X over its rows,
+// delivered to gradient storage as Widths::wgrad says (OpsBuilder::wgrad):
+// the GEMM, then under AMP the cast of its bf16 output to the fp32 .grad.
+void grouped_wgrad(std::vector<LayerStep>& out, const std::string& name, std::int64_t rows, std::int64_t n,
+                   std::int64_t k, std::int64_t groups, const Widths& w) {
+  const bool into_storage = w.wgrad == Widths::WgradOutput::kIntoStorage;
+  const std::int64_t weights = groups * n * k;
+  const std::int64_t read = (rows * n + rows * k) * w.act + (into_storage ? weights * w.grad : 0);
+  LayerStep s = gemm_step(name, n, k, rows, read, weights * (into_storage ? w.grad : w.act));
   const std::int64_t per_group = (rows + groups - 1) / groups;
   s.work.gemm = GemmShape{n, k, per_group, groups};
-  return weight_grad(std::move(s));
+  out.push_back(weight_grad(std::move(s)));
+  if (w.wgrad == Widths::WgradOutput::kCastToFp32) {
+    out.push_back(weight_grad(compute_step(name + "_cast", OpClass::kCast, DType::kFp32, as_double(weights),
+                                           weights * w.act, weights * w.grad)));
+  }
 }
 
 LayerStep activation(const std::string& name, const ModelSpec& m, std::int64_t rows, std::int64_t width,
@@ -208,11 +216,11 @@ void moe_block_backward(OpsBuilder& ob, const MoeDims& e) {
   }
   b.push_back(grouped_gemm("expert_down_dgrad", rows, e.expert_ffn, h, g, (rows * h + g * e.expert_ffn * h) * w.act,
                            rows * e.expert_ffn * w.act));
-  b.push_back(grouped_wgrad("expert_down_wgrad", rows, h, e.expert_ffn, g, w));
+  grouped_wgrad(b, "expert_down_wgrad", rows, h, e.expert_ffn, g, w);
   b.push_back(activation("expert", ob.model(), rows, e.expert_ffn, w, true));
   b.push_back(grouped_gemm("expert_up_dgrad", rows, h, e.expert_up_width, g,
                            (rows * e.expert_up_width + g * e.expert_up_width * h) * w.act, rows * h * w.act));
-  b.push_back(grouped_wgrad("expert_up_wgrad", rows, e.expert_up_width, h, g, w));
+  grouped_wgrad(b, "expert_up_wgrad", rows, e.expert_up_width, h, g, w);
   if (e.etp > 1) {
     b.push_back(expert_collective("etp_reduce_scatter_experts_grad", CollectiveKind::kReduceScatter, rows * h * w.act,
                                   LayerStep::Kind::kExpertTensorCollective));

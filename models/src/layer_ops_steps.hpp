@@ -62,13 +62,20 @@ inline Widths widths_for(PrecisionMode p) {
 // residual stream is bf16 and the wgrad GEMMs write the bf16 parameters'
 // gradients (FSDP casts them when it reduces). Profiled over one rank (one
 // H100, session 7): the same layer kernels as pure bf16, no fp32 ones.
-// Without ZeRO-3 it is AMP (training_spec.hpp).
-inline Widths layer_widths_for(PrecisionMode p, const ParallelPlan& plan) {
-  if (p != PrecisionMode::kFsdpMixedBf16) return widths_for(p);
-  if (plan.zero_stage < 3) return widths_for(PrecisionMode::kAmpBf16);
-  Widths w = widths_for(PrecisionMode::kPureBf16);
-  w.wgrad = Widths::WgradOutput::kComputeDtype;
-  return w;
+// Without ZeRO-3 it is AMP (training_spec.hpp). Under the PyTorch
+// frameworks a pure-bf16 wgrad GEMM writes the gradient (the first
+// micro-batch's becomes .grad; later ones are added by AccumulateGrad,
+// gradient_accumulation_ops), where Megatron's accumulates into storage.
+inline Widths layer_widths_for(const TrainingSpec& t, const ParallelPlan& plan) {
+  const PrecisionMode p = t.precision;
+  if (p == PrecisionMode::kFsdpMixedBf16 && plan.zero_stage < 3) return widths_for(PrecisionMode::kAmpBf16);
+  if (p == PrecisionMode::kFsdpMixedBf16 ||
+      (p == PrecisionMode::kPureBf16 && t.framework != Framework::kMegatron)) {
+    Widths w = widths_for(PrecisionMode::kPureBf16);
+    w.wgrad = Widths::WgradOutput::kComputeDtype;
+    return w;
+  }
+  return widths_for(p);
 }
 
 inline double as_double(std::int64_t v) { return static_cast<double>(v); }

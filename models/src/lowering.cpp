@@ -598,9 +598,16 @@ class StageLowering {
       for (const Unit& u : ch.units) tensors += layout_.parameter_tensors(u);
     }
     const std::int64_t merged = stage_.holds_head ? microbatches_ * layout_.output_bytes_per_microbatch() : 0;
-    for (const LayerStep& s : pipelining_step_end_ops(stage_.parameters, tensors, merged, training_)) {
-      const TaskId after = last_compute_;
-      last_compute_ = prog_.add_compute(s.work, Phase::kBackward, s.name, std::span<const TaskId>(&after, after == kNoTask ? 0 : 1));
+    // Gradients sharded by ZeRO-2/3 are scaled as the shards they are.
+    const std::int64_t dp = plan_.data_ranks();
+    const std::int64_t grads = plan_.zero_stage >= 2 ? (stage_.parameters + dp - 1) / dp : stage_.parameters;
+    for (const LayerStep& s : pipelining_step_end_ops(grads, tensors, merged, training_)) {
+      // After the backward's kernels and its gradient reductions (DDP's and
+      // FSDP's finish inside the backward that step() runs).
+      DepList deps;
+      deps.add(last_compute_);
+      deps.add(last_data_comm_);
+      last_compute_ = prog_.add_compute(s.work, Phase::kBackward, s.name, deps.span());
     }
   }
 

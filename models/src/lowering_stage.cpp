@@ -18,9 +18,11 @@ Bytes sum_saved(const std::vector<LayerStep>& steps) {
 }
 
 // Bytes per element of the residual stream that crosses stage boundaries: the
-// PyTorch AMP model keeps it in fp32 (layer_ops' convention), the others bf16.
-std::int64_t residual_bytes(PrecisionMode p) {
-  return p == PrecisionMode::kAmpBf16 || p == PrecisionMode::kFsdpMixedBf16 ? 4 : 2;
+// PyTorch AMP model keeps it in fp32 (layer_ops' convention), the others bf16
+// (FSDP2's mixed precision is AMP without ZeRO-3, bf16 under it).
+std::int64_t residual_bytes(PrecisionMode p, const ParallelPlan& plan) {
+  if (p == PrecisionMode::kFsdpMixedBf16) return plan.zero_stage >= 3 ? 2 : 4;
+  return p == PrecisionMode::kAmpBf16 ? 4 : 2;
 }
 
 }  // namespace
@@ -80,27 +82,6 @@ ModelLayout::ModelLayout(const ModelSpec& model, const TrainingSpec& training, c
   const std::int32_t attention_matrices =
       model.attention == AttentionKind::kMla ? (model.mla.q_lora_rank > 0 ? 5 : 4) : 2;
 
-  // AMP's autocast casts the weights of GEMMs (and their biases), not norms or
-  // the embedding lookup: the attention matrices, MLP up and MLP down per layer,
-  // and each one's bias with linear_bias; the head casts its vocabulary matrix.
-  // FSDP's mixed precision (fsdp_mixed_bf16) casts the shards before gathering
-  // them in bf16 and frees them after use: no autocast copies (torchtitan's
-  // setup). Plain AMP under FSDP gathers fp32 weights and autocast casts them.
-  casts_recomputed_ = training.recompute == Recompute::kFull;
-  if (!(plan.zero_stage >= 3 && training.precision == PrecisionMode::kFsdpMixedBf16)) {
-    const std::int32_t layer_tensors = (attention_matrices + 2) * (model.linear_bias ? 2 : 1);
-    decoder_casts_ = weight_cast_ops(decoder_.parameters - norm_per_layer_ - latent_norms, training, layer_tensors);
-    // The router, QKV and out-proj, up and down of every local expert and of
-    // the shared experts (and their biases).
-    if (moe_) {
-      const std::int64_t matrices =
-          attention_matrices + 2 * (model.moe.num_experts / plan.ep) + (model.moe.num_shared_experts > 0 ? 2 : 0);
-      const auto moe_tensors = static_cast<std::int32_t>(1 + matrices * (model.linear_bias ? 2 : 1));
-      moe_casts_ = weight_cast_ops(moe_decoder_.parameters - norm_per_layer_ - latent_norms, training, moe_tensors);
-    }
-    head_casts_ = weight_cast_ops(embedding_matrix_, training, 1);
-  }
-
   // Eager PyTorch's parameter tensors (the harness's model.py): q, k, v and
   // out-proj (MLA: its matrices, out-proj included), SwiGLU's three MLP
   // matrices or GELU's two, a bias for each matrix with linear_bias, two norms
@@ -113,7 +94,30 @@ ModelLayout::ModelLayout(const ModelSpec& model, const TrainingSpec& training, c
   moe_layer_tensors_ = attn_tensors * (model.linear_bias ? 2 : 1) + 4 + 2 * norm_tensors;
   embedding_tensors_ = model.position == PositionKind::kLearned ? 2 : 1;
   head_tensors_ = norm_tensors + (model.tied_embeddings && plan.pp == 1 ? 0 : 1);
-  output_bytes_ = training.micro_batch * training.seq_len * padded_vocab_size(model, 1) * 2;
+  output_bytes_ = training.micro_batch * training.seq_len * padded_vocab_size(model, plan.tp) * 2;  // as memory.cpp
+
+  // AMP's autocast casts the weights of GEMMs (and their biases), not norms or
+  // the embedding lookup: the attention matrices, MLP up and MLP down per layer,
+  // and each one's bias with linear_bias; the head casts its vocabulary matrix.
+  // FSDP's mixed precision (fsdp_mixed_bf16) casts the shards before gathering
+  // them in bf16 and frees them after use: no autocast copies (torchtitan's
+  // setup). Plain AMP under FSDP gathers fp32 weights and autocast casts them.
+  casts_recomputed_ = training.recompute == Recompute::kFull;
+  if (!(plan.zero_stage >= 3 && training.precision == PrecisionMode::kFsdpMixedBf16)) {
+    // One cast per weight tensor as the harness's modules hold them (q, k, v
+    // separately), norms left out.
+    const std::int32_t layer_tensors = layer_tensors_ - 2 * norm_tensors;
+    decoder_casts_ = weight_cast_ops(decoder_.parameters - norm_per_layer_ - latent_norms, training, layer_tensors);
+    // The router, QKV and out-proj, up and down of every local expert and of
+    // the shared experts (and their biases).
+    if (moe_) {
+      const std::int64_t matrices =
+          attention_matrices + 2 * (model.moe.num_experts / plan.ep) + (model.moe.num_shared_experts > 0 ? 2 : 0);
+      const auto moe_tensors = static_cast<std::int32_t>(1 + matrices * (model.linear_bias ? 2 : 1));
+      moe_casts_ = weight_cast_ops(moe_decoder_.parameters - norm_per_layer_ - latent_norms, training, moe_tensors);
+    }
+    head_casts_ = weight_cast_ops(embedding_matrix_, training, 1);
+  }
 
   layers_per_chunk_ = layers_per_model_chunk(model, plan);
   first_layer_.assign(layers_per_chunk_.size(), 0);
@@ -122,7 +126,7 @@ ModelLayout::ModelLayout(const ModelSpec& model, const TrainingSpec& training, c
   }
   std::int64_t tokens = training.micro_batch * training.seq_len;
   if (plan.sequence_parallel) tokens /= plan.tp;
-  p2p_bytes_ = Bytes(tokens * model.hidden * residual_bytes(training.precision));
+  p2p_bytes_ = Bytes(tokens * model.hidden * residual_bytes(training.precision, plan));
 }
 
 std::int32_t ModelLayout::parameter_tensors(const Unit& u) const {

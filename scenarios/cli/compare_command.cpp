@@ -143,6 +143,9 @@ void print_task_totals(const sim::Report& report) {
 int show_run(const TrainingRuns& runs, const std::string& name, const std::string& node_name) {
   const auto it = std::find_if(runs.runs.begin(), runs.runs.end(), [&](const MeasuredRun& m) { return m.name == name; });
   if (it == runs.runs.end()) {
+    for (const std::string& why : runs.not_modelled) {
+      if (why.rfind(name + ": ", 0) == 0) throw UsageError("--show " + name + ": left out, not modelled: " + why.substr(name.size() + 2));
+    }
     std::vector<std::string_view> names;
     for (const MeasuredRun& m : runs.runs) names.push_back(m.name);
     throw UsageError(with_hint("run", name, names, "compare"));

@@ -166,7 +166,10 @@ TrainingRuns read_training_runs(std::string_view json_text, const hardware::Node
     const Json* stats = r.get("step_time");
     if (config == nullptr || stats == nullptr || !config->is_object() || !stats->is_object()) continue;
     if (const std::string why = one_rank_wrapper(*config); !why.empty()) {
-      out.not_modelled.push_back(config->value("name", child_path(path, "config")) + ": " + why);
+      const auto name = config->find("name");
+      out.not_modelled.push_back((name != config->end() && name->is_string() ? name->get<std::string>()
+                                                                              : child_path(path, "config")) +
+                                 ": " + why);
       continue;
     }
     ConfigReader c(*config, child_path(path, "config"), d);

@@ -96,11 +96,13 @@ TEST_CASE("under autocast each GEMM casts its own input, and each gradient is ca
     if (amp.backward[i].name == "qkv_proj_input_grad_sum") at_sum = i;
   }
   CHECK(at_sum == at_cast + 1);
-  // AMP's weight gradients: the bf16 GEMM output cast into the fp32 .grad,
-  // one kernel, no add (AccumulateGrad adds only from the second micro-batch on).
+  // AMP's weight gradients: each bf16 GEMM output cast into its fp32 .grad,
+  // one kernel per weight (q, k, v), no add (AccumulateGrad adds only from
+  // the second micro-batch on).
   const LayerStep* wcast = find(amp.backward, "qkv_proj_wgrad_cast");
   REQUIRE(wcast != nullptr);
-  CHECK(wcast->work.kernels == 1);
+  CHECK(wcast->work.kernels == 3);
+  CHECK(find(amp.backward, "qkv_proj_wgrad_add") == nullptr);
 }
 
 TEST_CASE("FSDP2 mixed precision computes in bf16 under ZeRO-3, as AMP without it", "[layer_ops][eager][fsdp]") {

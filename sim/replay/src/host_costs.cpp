@@ -29,10 +29,13 @@ const hardware::EagerBlockHost* block_of(const SimulationSpec& spec) {
   const bool gpt = m.mlp == models::MlpKind::kGelu && m.norm == models::NormKind::kLayerNorm;
   const bool llama = m.mlp == models::MlpKind::kSwiGlu && m.norm == models::NormKind::kRmsNorm;
   if (!gpt && !llama) return nullptr;
+  // FSDP2's mixed precision computes in bf16 under ZeRO-3, as AMP without it
+  // (layer_widths_for).
   const models::PrecisionMode p = spec.training.precision;
-  if (p != models::PrecisionMode::kAmpBf16 && p != models::PrecisionMode::kPureBf16) return nullptr;
+  const bool fsdp_mixed = p == models::PrecisionMode::kFsdpMixedBf16;
+  if (p != models::PrecisionMode::kAmpBf16 && p != models::PrecisionMode::kPureBf16 && !fsdp_mixed) return nullptr;
   const hardware::EagerBlock kind = gpt ? hardware::EagerBlock::kGpt : hardware::EagerBlock::kLlama;
-  const bool autocast = p == models::PrecisionMode::kAmpBf16;
+  const bool autocast = p == models::PrecisionMode::kAmpBf16 || (fsdp_mixed && spec.plan.zero_stage < 3);
   for (const hardware::EagerBlockHost& b : spec.calibration.host.blocks) {
     if (b.block == kind && b.autocast == autocast) return &b;
   }
