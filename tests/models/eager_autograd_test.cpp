@@ -120,3 +120,37 @@ TEST_CASE("FSDP2 mixed precision computes in bf16 under ZeRO-3, as AMP without i
   const LayerOps zero0 = decoder_layer_ops(m, t, plan(0));
   CHECK(find(zero0.forward, "qkv_proj_input_cast") != nullptr);
 }
+
+TEST_CASE("a PyTorch wgrad writes the gradient; Megatron's accumulates into storage", "[layer_ops][eager]") {
+  // PyTorch: the first micro-batch's gradient becomes .grad, later ones are
+  // the lowering's adds, so the GEMM reads only its operands. Megatron
+  // (and its precision) reads and writes its fp32 main_grad.
+  const ModelSpec m = testing::small_llama(4);
+  const std::int64_t h = m.hidden, f = m.ffn_hidden;
+  const LayerOps eager = layer(m, training(PrecisionMode::kPureBf16));
+  const LayerStep* down = find(eager.backward, "mlp_down_wgrad");
+  REQUIRE(down != nullptr);
+  CHECK(down->work.bytes_written.count() == h * f * 2);
+  CHECK(down->work.bytes_read.count() == (kTokens * h + kTokens * f) * 2);
+  TrainingSpec megatron = training(PrecisionMode::kMegatronBf16, Framework::kMegatron);
+  const LayerOps fused = decoder_layer_ops(m, megatron, plan());
+  CHECK(find(fused.backward, "mlp_down_wgrad")->work.bytes_read.count() == (kTokens * h + kTokens * f) * 2 + h * f * 4);
+}
+
+TEST_CASE("routed experts: the weight gradients' cast under AMP, and w1 and w3's input-gradient sum",
+          "[layer_ops][eager][moe]") {
+  ModelSpec m = testing::small_llama(4);
+  m.moe.num_experts = 8;
+  m.moe.top_k = 2;
+  m.moe.expert_ffn_hidden = 128;
+  const LayerOps amp = [&] {
+    LayerOps ops = moe_layer_ops(m, training(PrecisionMode::kAmpBf16), plan());
+    apply_framework(ops, training(PrecisionMode::kAmpBf16));
+    return ops;
+  }();
+  CHECK(find(amp.backward, "expert_up_wgrad_cast") != nullptr);
+  CHECK(find(amp.backward, "expert_down_wgrad_cast") != nullptr);
+  const LayerStep* sum = find(amp.backward, "expert_up_input_grad_sum");
+  REQUIRE(sum != nullptr);
+  CHECK(sum->work.kernels == 1);
+}
