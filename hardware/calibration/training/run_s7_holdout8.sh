@@ -9,6 +9,7 @@
 SESSION=s7
 source "$(dirname "${BASH_SOURCE[0]}")/one_gpu_common.sh"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
-HELD_OUT_DEADLINE_S=250 run_held_out HOLDOUT8 HOLDOUT8_CONFIGS holdout8 \
+HELD_OUT_DEADLINE_S=${HELD_OUT_DEADLINE_S:-250} run_held_out HOLDOUT8 HOLDOUT8_CONFIGS holdout8 \
   "HOLDOUT8: single-GPU held-out set, committed with its predictions before it ran"
-NO_PROFILES=1 bash hardware/calibration/training/run_s7_1gpu.sh wrappers
+# ONLY_HELD_OUT=1: no wrapper bench (a short device call)
+[ -n "${ONLY_HELD_OUT:-}" ] || NO_PROFILES=1 bash hardware/calibration/training/run_s7_1gpu.sh wrappers
