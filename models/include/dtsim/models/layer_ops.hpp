@@ -28,9 +28,13 @@
 //    kMegatronBf16: bf16 residual stream; wgrad GEMMs accumulate into fp32
 //    main grads (r/w 4 bytes per weight element). kAmpBf16: fp32 residual
 //    stream and norms, a cast kernel before each GEMM input (and back for its
-//    gradient), wgrad written in bf16 then cast + added into fp32 .grad.
-//    kPureBf16: all bf16, wgrad accumulates in bf16. Gradient accumulation is
-//    modelled in its steady state (micro-batch 2 onwards) in every mode.
+//    gradient), wgrad written in bf16 then cast into the fp32 .grad.
+//    kPureBf16: all bf16; Megatron's wgrad accumulates into storage, the
+//    PyTorch frameworks' writes the gradient. kFsdpMixedBf16 computes as
+//    kPureBf16 under ZeRO-3, as kAmpBf16 without it. Under the PyTorch
+//    frameworks the adds of later micro-batches into .grad are the
+//    lowering's (gradient_accumulation_ops); Megatron's lists are its steady
+//    state (micro-batch 2 onwards).
 //  - Saved activations follow KOR22 with flash attention (no s^2 tensors;
 //    Q, K, V, the out-proj input and the fp32 log-sum-exp kept instead), plus
 //    the fp32 norm statistics. kSelective re-runs the modules of
