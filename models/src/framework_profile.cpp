@@ -232,9 +232,12 @@ void apply_framework(LayerOps& ops, const TrainingSpec& t) {
   if (t.framework == Framework::kMegatron) return;
   for (auto* list : {&ops.forward, &ops.recompute, &ops.backward}) flash2_attention(*list);
   if (t.framework != Framework::kPyTorchEager) return;
-  // Autocast runs only under plain AMP: the harness's FSDP mixed precision
-  // computes with bf16 parameters and no autocast context.
-  const bool autocast = t.precision == PrecisionMode::kAmpBf16;
+  // Autocast runs where the lists cast GEMM inputs: plain AMP, and FSDP2's
+  // mixed precision without ZeRO-3 (AMP then); under ZeRO-3 the harness's
+  // FSDP mixed precision computes with bf16 parameters and no autocast
+  // context (layer_widths_for).
+  bool autocast = false;
+  for (const LayerStep& s : ops.forward) autocast = autocast || gemm_of(s.name, "_input_cast") != "";
   eager_saved(ops.forward, autocast);
   eager_saved(ops.recompute, autocast);
   eager(ops.forward, false, autocast);

@@ -549,14 +549,17 @@ std::vector<LayerStep> weight_cast_ops(std::int64_t parameters, const TrainingSp
   return out;
 }
 
-std::vector<LayerStep> gradient_accumulation_ops(std::int64_t parameters, std::int32_t tensors, const TrainingSpec& t) {
+std::vector<LayerStep> gradient_accumulation_ops(std::int64_t parameters, std::int32_t tensors, const TrainingSpec& t,
+                                                 const ParallelPlan& plan) {
   std::vector<LayerStep> out;
   if (t.framework == Framework::kMegatron || t.precision == PrecisionMode::kMegatronBf16 || parameters <= 0) {
     return out;
   }
-  // .grad's width: the fp32 parameter's under AMP; the bf16 parameter's in
-  // pure bf16 and under FSDP2's mixed precision (its unsharded parameters).
-  const std::int64_t width = t.precision == PrecisionMode::kAmpBf16 ? 4 : 2;
+  // .grad's width: the fp32 parameter's under AMP (and FSDP2's mixed
+  // precision without ZeRO-3, which is AMP); the bf16 parameter's in pure
+  // bf16 and under FSDP2's mixed precision with ZeRO-3 (its unsharded
+  // parameters).
+  const std::int64_t width = layer_widths_for(t, plan).wgrad == Widths::WgradOutput::kCastToFp32 ? 4 : 2;
   const std::int64_t grads = parameters * width;
   out.push_back(compute_step("grad_accumulate", OpClass::kElementwise, width == 4 ? DType::kFp32 : DType::kBf16,
                              as_double(parameters), 2 * grads, grads, 0, tensors < 1 ? 1 : tensors));

@@ -446,7 +446,7 @@ class StageLowering {
       if (tag.microbatch > 0 && u.kind != lowering_detail::UnitKind::kEmbedding) {
         // Eager autograd adds this micro-batch's weight gradients into .grad
         // (the embedding's dense backward already ends in its own add).
-        const auto adds = gradient_accumulation_ops(u.parameters, layout_.parameter_tensors(u), training_);
+        const auto adds = gradient_accumulation_ops(u.parameters, layout_.parameter_tensors(u), training_, plan_);
         if (!adds.empty()) {
           emit_steps(adds, Phase::kBackward, ut);
           path_.unit_wgrad = last_compute_;

@@ -116,9 +116,16 @@ TEST_CASE("FSDP2 mixed precision computes in bf16 under ZeRO-3, as AMP without i
   CHECK(find(zero3.forward, "input_norm")->work.bytes_read == find(bf16.forward, "input_norm")->work.bytes_read);
   CHECK(zero3.saved_activations == bf16.saved_activations);
   CHECK(find(zero3.backward, "qkv_proj_input_grad_sum")->work.bytes_read.count() == 2 * 2 * e * 2);
-  // Without ZeRO-3 it is AMP: fp32 residual stream and input casts.
-  const LayerOps zero0 = decoder_layer_ops(m, t, plan(0));
-  CHECK(find(zero0.forward, "qkv_proj_input_cast") != nullptr);
+  // Without ZeRO-3 it is AMP throughout: fp32 residual stream, each GEMM's
+  // own input cast, and adds into an fp32 .grad.
+  const LayerOps zero0 = layer(m, t, plan(0));
+  REQUIRE(find(zero0.forward, "qkv_proj_input_cast") != nullptr);
+  CHECK(find(zero0.forward, "qkv_proj_input_cast")->work.kernels == 3);
+  const auto adds0 = gradient_accumulation_ops(1000, 1, t, plan(0));
+  const auto adds3 = gradient_accumulation_ops(1000, 1, t, plan(3));
+  REQUIRE((adds0.size() == 1 && adds3.size() == 1));
+  CHECK(adds0[0].work.bytes_written.count() == 4000);
+  CHECK(adds3[0].work.bytes_written.count() == 2000);
 }
 
 TEST_CASE("a PyTorch wgrad writes the gradient; Megatron's accumulates into storage", "[layer_ops][eager]") {

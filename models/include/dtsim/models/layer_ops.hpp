@@ -188,7 +188,8 @@ std::vector<LayerStep> weight_cast_ops(std::int64_t parameters, const TrainingSp
 // bf16 and for FSDP2's unsharded bf16 parameters). Seen in a profile of 8
 // micro-batches (one H100, session 7): 7 x 75 adds over the 75 parameter
 // tensors.
-std::vector<LayerStep> gradient_accumulation_ops(std::int64_t parameters, std::int32_t tensors, const TrainingSpec& t);
+std::vector<LayerStep> gradient_accumulation_ops(std::int64_t parameters, std::int32_t tensors, const TrainingSpec& t,
+                                                 const ParallelPlan& plan);
 
 // torch.distributed.pipelining's kernels at the end of a step (PyTorch
 // frameworks with pp > 1; empty under Megatron): the schedule divides every
