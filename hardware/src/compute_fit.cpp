@@ -152,6 +152,12 @@ void fit_gemm(const Records& r, const GpuSpec& gpu, Calibration& cal) {
   }
 }
 
+namespace {
+
+// A measured attention efficiency with its launch tail of t blocks per SM
+// taken out: eff x (B + t S) / B.
+double without_tail(double blocks, double eff, double t, double sms) { return eff * (blocks + t * sms) / blocks; }
+
 // The launch tail (AttentionTail) of one kernel and direction: the
 // blocks_per_sm in [0, 8], to 0.01, that makes the efficiencies measured at
 // one (sequence, head width) with different batch x heads agree best (least
@@ -166,10 +172,10 @@ double fit_attention_tail(const std::map<std::pair<std::int64_t, std::int64_t>,
     for (const auto& [key, v] : groups) {
       if (v.size() < 2) continue;
       double mean = 0.0;
-      for (const auto& [blocks, e] : v) mean += e * (blocks + t * sms) / blocks;
+      for (const auto& [blocks, e] : v) mean += without_tail(blocks, e, t, sms);
       mean /= static_cast<double>(v.size());
       for (const auto& [blocks, e] : v) {
-        const double d = (e * (blocks + t * sms) / blocks - mean) / mean;
+        const double d = (without_tail(blocks, e, t, sms) - mean) / mean;
         sse += d * d;
       }
     }
@@ -180,6 +186,8 @@ double fit_attention_tail(const std::map<std::pair<std::int64_t, std::int64_t>,
   }
   return best_t;
 }
+
+}  // namespace
 
 void fit_attention(const Records& r, const GpuSpec& gpu, Calibration& cal) {
   const Duration overhead = cal.params(OpClass::kAttention).kernel_overhead;
@@ -216,7 +224,7 @@ void fit_attention(const Records& r, const GpuSpec& gpu, Calibration& cal) {
     for (const auto& [sh, v] : groups) {
       double mean = 0.0, raw = 0.0;
       for (const auto& [blocks, e] : v) {
-        mean += e * (blocks + t * sms) / blocks;
+        mean += without_tail(blocks, e, t, sms);
         raw += e;
       }
       mean /= static_cast<double>(v.size());

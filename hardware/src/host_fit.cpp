@@ -75,13 +75,13 @@ void fit_host(const Records& r, Calibration& cal) {
     const auto& [processes, arch, precision] = key;
     const auto base = blocks.find({processes, "llama", "bf16"});
     if (base == blocks.end() || (arch == "llama" && precision == "bf16")) continue;
-    if (std::any_of(cal.host.blocks.begin(), cal.host.blocks.end(), [&](const EagerBlockHost& b) {
-          return b.block == (arch == "gpt" ? EagerBlock::kGpt : EagerBlock::kLlama) && b.autocast == (precision == "amp_bf16");
-        })) {
+    const EagerBlock kind = arch == "gpt" ? EagerBlock::kGpt : EagerBlock::kLlama;
+    const bool autocast = precision == "amp_bf16";
+    if (std::any_of(cal.host.blocks.begin(), cal.host.blocks.end(),
+                    [&](const EagerBlockHost& b) { return b.block == kind && b.autocast == autocast; })) {
       continue;  // one ratio per block and precision: the fewest processes'
     }
-    cal.host.blocks.push_back({arch == "gpt" ? EagerBlock::kGpt : EagerBlock::kLlama, precision == "amp_bf16",
-                               median(v) / median(base->second)});
+    cal.host.blocks.push_back({kind, autocast, median(v) / median(base->second)});
   }
 }
 

@@ -1,5 +1,6 @@
 #include "dtsim/models/framework_profile.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <string>
@@ -104,32 +105,6 @@ bool has_step(const std::vector<LayerStep>& steps, const std::string& name) {
   return false;
 }
 
-// What eager autograd keeps that the fused lists do not (forward lists only;
-// a step whose saved bytes are 0, e.g. under full recompute, stays 0):
-//  - SwiGLU as F.silu(gate) * up: silu saves its input (the gate) and the
-//    multiply saves both operands, silu's output and the up projection: 3
-//    tensors of f where the fused kernel keeps gate and up (2).
-//  - Under autocast every GEMM casts its own input (autocast caches the
-//    casts of leaf weights only), and each GEMM keeps its bf16 copy: the
-//    separate wq, wk and wv keep 3 copies of the norm output where one fused
-//    QKV GEMM keeps 1; SwiGLU's separate w1 and w3 (the dense MLP's, the
-//    shared experts' and the routed experts' batched ones) keep 2.
-void eager_saved(std::vector<LayerStep>& steps, bool autocast) {
-  const auto two_gemms = [&](const std::string& act) { return has_step(steps, act); };
-  for (LayerStep& s : steps) {
-    const Bytes kept = s.saved_for_backward;
-    if (s.name == "mlp_swiglu" || s.name == "expert_swiglu" || s.name == "shared_expert_swiglu") {
-      s.saved_for_backward = Bytes(kept.count() / 2 * 3);
-    }
-    if (!autocast) continue;
-    if (s.name == "qkv_proj") s.saved_for_backward = kept * 3;
-    if ((s.name == "mlp_up" && two_gemms("mlp_swiglu")) || (s.name == "expert_up" && two_gemms("expert_swiglu")) ||
-        (s.name == "shared_expert_up" && two_gemms("shared_expert_swiglu"))) {
-      s.saved_for_backward = kept * 2;
-    }
-  }
-}
-
 // GEMMs of the harness's eager modules that share one input: q, k and v
 // read the attention norm's output, SwiGLU's w1 and w3 the MLP norm's (the
 // dense, shared and routed experts' alike; the fused lists have one GEMM
@@ -141,6 +116,26 @@ std::int64_t shared_input_gemms(const std::string& gemm, const std::vector<Layer
     if (gemm == up && (has_step(steps, swiglu) || has_step(steps, swiglu + "_bwd"))) return 2;
   }
   return 1;
+}
+
+// What eager autograd keeps that the fused lists do not (forward lists only;
+// a step whose saved bytes are 0, e.g. under full recompute, stays 0):
+//  - SwiGLU as F.silu(gate) * up: silu saves its input (the gate) and the
+//    multiply saves both operands, silu's output and the up projection: 3
+//    tensors of f where the fused kernel keeps gate and up (2).
+//  - Under autocast every GEMM casts its own input (autocast caches the
+//    casts of leaf weights only), and each GEMM keeps its bf16 copy: the
+//    separate wq, wk and wv keep 3 copies of the norm output where one fused
+//    QKV GEMM keeps 1; SwiGLU's separate w1 and w3 (the dense MLP's, the
+//    shared experts' and the routed experts' batched ones) keep 2.
+void eager_saved(std::vector<LayerStep>& steps, bool autocast) {
+  for (LayerStep& s : steps) {
+    const Bytes kept = s.saved_for_backward;
+    if (s.name == "mlp_swiglu" || s.name == "expert_swiglu" || s.name == "shared_expert_swiglu") {
+      s.saved_for_backward = Bytes(kept.count() / 2 * 3);
+    }
+    if (const std::int64_t n = shared_input_gemms(s.name, steps); autocast && n > 1) s.saved_for_backward = kept * n;
+  }
 }
 
 // The GEMM a step named "<gemm>_<suffix>" belongs to, or "" when it has no such suffix.
@@ -236,8 +231,8 @@ void apply_framework(LayerOps& ops, const TrainingSpec& t) {
   // mixed precision without ZeRO-3 (AMP then); under ZeRO-3 the harness's
   // FSDP mixed precision computes with bf16 parameters and no autocast
   // context (layer_widths_for).
-  bool autocast = false;
-  for (const LayerStep& s : ops.forward) autocast = autocast || gemm_of(s.name, "_input_cast") != "";
+  const bool autocast = std::any_of(ops.forward.begin(), ops.forward.end(),
+                                    [](const LayerStep& s) { return !gemm_of(s.name, "_input_cast").empty(); });
   eager_saved(ops.forward, autocast);
   eager_saved(ops.recompute, autocast);
   eager(ops.forward, false, autocast);

@@ -7,6 +7,7 @@
 
 #include "dtsim/core/error.hpp"
 #include "dtsim/models/pipeline_schedule.hpp"
+#include "layer_ops_steps.hpp"
 
 namespace dtsim::models::lowering_detail {
 namespace {
@@ -17,13 +18,6 @@ Bytes sum_saved(const std::vector<LayerStep>& steps) {
   return b;
 }
 
-// Bytes per element of the residual stream that crosses stage boundaries: the
-// PyTorch AMP model keeps it in fp32 (layer_ops' convention), the others bf16
-// (FSDP2's mixed precision is AMP without ZeRO-3, bf16 under it).
-std::int64_t residual_bytes(PrecisionMode p, const ParallelPlan& plan) {
-  if (p == PrecisionMode::kFsdpMixedBf16) return plan.zero_stage >= 3 ? 2 : 4;
-  return p == PrecisionMode::kAmpBf16 ? 4 : 2;
-}
 
 }  // namespace
 
@@ -126,7 +120,8 @@ ModelLayout::ModelLayout(const ModelSpec& model, const TrainingSpec& training, c
   }
   std::int64_t tokens = training.micro_batch * training.seq_len;
   if (plan.sequence_parallel) tokens /= plan.tp;
-  p2p_bytes_ = Bytes(tokens * model.hidden * residual_bytes(training.precision, plan));
+  // The residual stream crosses stage boundaries in the layers' width.
+  p2p_bytes_ = Bytes(tokens * model.hidden * layer_ops_detail::layer_widths_for(training, plan).residual);
 }
 
 std::int32_t ModelLayout::parameter_tensors(const Unit& u) const {

@@ -9,17 +9,6 @@ namespace dtsim::sim {
 
 namespace {
 
-// The calibration's measured eager layer that matches the plan (PyTorch
-// frameworks only; TP: same TP size, sequence parallel if measured so;
-// without TP, eager only, measured with the host shared by the closest
-// number of processes to the node's GPUs), spread over the launches (kernels
-// and TP collectives) of the layer that was measured: a Llama layer of the
-// training harness, whose launch count depends on its structure and the
-// plan, not on its sizes. Without TP, where the calibration measured the
-// model's block kind and precision against that Llama layer (HostParams::
-// blocks), the layer's time is scaled by that ratio and spread over the
-// launches of the model's own block in its precision instead. Unset when
-// nothing matches.
 // The calibration's ratio for the model's block kind (the harness's GPT
 // block: GELU and LayerNorm; Llama: SwiGLU and RMSNorm) in its precision (AMP
 // or bf16), for dense models; null when not measured or neither kind.
@@ -42,6 +31,17 @@ const hardware::EagerBlockHost* block_of(const SimulationSpec& spec) {
   return nullptr;
 }
 
+// The calibration's measured eager layer that matches the plan (PyTorch
+// frameworks only; TP: same TP size, sequence parallel if measured so;
+// without TP, eager only, measured with the host shared by the closest
+// number of processes to the node's GPUs), spread over the launches (kernels
+// and TP collectives) of the layer that was measured: a Llama layer of the
+// training harness, whose launch count depends on its structure and the
+// plan, not on its sizes. Without TP, where the calibration measured the
+// model's block kind and precision against that Llama layer (HostParams::
+// blocks), the layer's time is scaled by that ratio and spread over the
+// launches of the model's own block in its precision instead. Unset when
+// nothing matches.
 std::optional<Duration> measured_host_per_launch(const SimulationSpec& spec) {
   const auto& layers = spec.calibration.host.layers;
   const models::Framework fw = spec.training.framework;
