@@ -50,6 +50,8 @@ Records gather(std::span<const MicrobenchProfile> profiles) {
     r.layer_host.insert(r.layer_host.end(), p.layer_host.begin(), p.layer_host.end());
     r.moe_layer_host.insert(r.moe_layer_host.end(), p.moe_layer_host.begin(), p.moe_layer_host.end());
     r.eager_layer_host.insert(r.eager_layer_host.end(), p.eager_layer_host.begin(), p.eager_layer_host.end());
+    r.wrapper_host.insert(r.wrapper_host.end(), p.wrapper_host.begin(), p.wrapper_host.end());
+    r.pipeline_host.insert(r.pipeline_host.end(), p.pipeline_host.begin(), p.pipeline_host.end());
   }
   r.memory_bound = without_host_bound(std::move(r.memory_bound));
   return r;

@@ -17,6 +17,64 @@ Duration kernel_floor(const Records& r, Duration fallback) {
   return v.empty() ? fallback : seconds_to_duration(median(v));
 }
 
+namespace {
+
+// The data-parallel wrappers' host work as ratios to the unwrapped bf16
+// Llama layer measured beside them (HostParams::wrappers), from the records
+// of the fewest processes (one rank: no communication to wait for).
+// FSDP2's all-gather is what resharding after forward adds (a second
+// gather per unit) in bf16; each precision's rest is its resharded unit's
+// extra over the unwrapped layer in its compute precision less two gathers.
+void fit_wrapper_hosts(const Records& r, Calibration& cal) {
+  cal.host.wrappers.clear();
+  if (r.wrapper_host.empty()) return;
+  int processes = r.wrapper_host.front().processes;
+  for (const WrapperHostMeasurement& m : r.wrapper_host) processes = std::min(processes, m.processes);
+  std::map<std::string, std::vector<double>> plain;  // by plain precision
+  std::map<std::pair<std::string, std::string>, std::vector<double>> wrapped;
+  for (const WrapperHostMeasurement& m : r.wrapper_host) {
+    if (m.processes != processes) continue;
+    plain[m.plain_precision].push_back(m.plain_layer.seconds());
+    wrapped[{m.wrapper, m.precision}].push_back(m.layer.seconds());
+  }
+  const auto bf16 = plain.find("bf16");
+  if (bf16 == plain.end()) return;  // nothing to scale by
+  const double base = median(bf16->second);
+  const auto measured = [&](const std::string& wrapper, const std::string& precision) -> std::optional<double> {
+    const auto it = wrapped.find({wrapper, precision});
+    return it == wrapped.end() ? std::nullopt : std::optional<double>(median(it->second));
+  };
+  // The unwrapped layer in the wrapped one's compute precision.
+  const auto unwrapped = [&](const std::string& precision) -> std::optional<double> {
+    const auto it = plain.find(precision == "amp_bf16" ? "amp_bf16" : "bf16");
+    return it == plain.end() ? std::nullopt : std::optional<double>(median(it->second));
+  };
+  const auto precision_of = [](const std::string& p) {
+    return p == "amp_bf16" ? WrapperPrecision::kAmp
+                           : (p == "fsdp_mp_bf16" ? WrapperPrecision::kFsdpMixed : WrapperPrecision::kBf16);
+  };
+  for (const std::string p : {"bf16", "amp_bf16", "fsdp_mp_bf16"}) {
+    const std::optional<double> layer = unwrapped(p);
+    if (!layer) continue;
+    if (const auto ddp = measured("ddp", p); ddp && p != "fsdp_mp_bf16") {
+      cal.host.wrappers.push_back({DataParallelWrapper::kDdp, precision_of(p), 0.0, std::max(*ddp - *layer, 0.0) / base});
+    }
+  }
+  const auto reshard = measured("fsdp2_reshard", "bf16");
+  const auto no_reshard = measured("fsdp2_noreshard", "bf16");
+  if (!reshard || !no_reshard) return;  // the gather cannot be told from the rest
+  const double gather = std::max(*reshard - *no_reshard, 0.0);
+  for (const std::string p : {"bf16", "amp_bf16", "fsdp_mp_bf16"}) {
+    const auto unit = measured("fsdp2_reshard", p);
+    const std::optional<double> layer = unwrapped(p);
+    if (!unit || !layer) continue;
+    cal.host.wrappers.push_back({DataParallelWrapper::kFsdp2, precision_of(p), gather / base,
+                                 std::max(*unit - *layer - 2.0 * gather, 0.0) / base});
+  }
+}
+
+}  // namespace
+
 void fit_host(const Records& r, Calibration& cal) {
   std::vector<double> host;
   for (const LaunchMeasurement& m : r.launch) host.push_back(m.host_enqueue.seconds());
@@ -83,6 +141,7 @@ void fit_host(const Records& r, Calibration& cal) {
     }
     cal.host.blocks.push_back({kind, autocast, median(v) / median(base->second)});
   }
+  fit_wrapper_hosts(r, cal);
 }
 
 // Slowdown of kernels under concurrent NCCL, at the largest group measured.

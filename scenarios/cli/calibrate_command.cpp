@@ -56,6 +56,7 @@ void keep_groups_up_to(hardware::MicrobenchProfile& p, int gpus) {
   std::erase_if(p.layer_host, [&](const auto& m) { return m.tp > gpus; });
   std::erase_if(p.moe_layer_host, [&](const auto& m) { return m.processes > gpus; });
   std::erase_if(p.eager_layer_host, [&](const auto& m) { return m.processes > gpus; });
+  std::erase_if(p.wrapper_host, [&](const auto& m) { return m.processes > gpus; });
 }
 
 CalibrateArgs parse_calibrate_args(std::span<const std::string_view> args) {
@@ -170,6 +171,27 @@ int command_calibrate(std::span<const std::string_view> args) {
     std::snprintf(line, sizeof line, "Eager block  %s%s: %.2f x the bf16 Llama layer's host time\n",
                   b.block == hardware::EagerBlock::kGpt ? "GPT" : "Llama", b.autocast ? " under AMP" : " in bf16", b.ratio);
     std::cout << line;
+  }
+  for (const hardware::WrapperHost& w : c.host.wrappers) {
+    const char* precision = w.precision == hardware::WrapperPrecision::kAmp         ? "AMP"
+                            : w.precision == hardware::WrapperPrecision::kFsdpMixed ? "mixed precision"
+                                                                                    : "bf16";
+    if (w.wrapper == hardware::DataParallelWrapper::kFsdp2) {
+      std::snprintf(line, sizeof line,
+                    "Wrapper      FSDP2 %s: %.2f x the bf16 Llama layer's host time per all-gather, %.2f x per unit "
+                    "beyond its gathers\n",
+                    precision, w.all_gather, w.rest);
+    } else {
+      std::snprintf(line, sizeof line, "Wrapper      DDP %s: %.2f x the bf16 Llama layer's host time per layer\n",
+                    precision, w.rest);
+    }
+    std::cout << line;
+  }
+  std::size_t pipeline_records = 0;
+  for (const hardware::MicrobenchProfile& p : profiles) pipeline_records += p.pipeline_host.size();
+  if (pipeline_records > 0) {
+    std::cout << "Pipelining   " << pipeline_records
+              << " one-stage schedule host record(s) read, not fitted (docs/calibration.md says why)\n";
   }
   std::snprintf(line, sizeof line, "Collectives  base %.2f us + %.2f us per NVLink hop, %zu curves\n",
                 c.collective.base_latency.microseconds(), c.collective.intra_hop_latency.microseconds(),

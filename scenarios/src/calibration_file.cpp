@@ -196,9 +196,9 @@ constexpr std::array<std::string_view, 8> kCollectiveKeys{
     "nvlink_efficiency",      "network_efficiency",     "base_latency", "intra_hop_latency", "inter_hop_latency",
     "tree_intra_hop_latency", "tree_inter_hop_latency", "curves"};
 constexpr std::array<std::string_view, 3> kCurveKeys{"kind", "group_size", "points"};
-constexpr std::array<std::string_view, 7> kHostKeys{"kernel_launch",        "collective_launch", "dtensor_op",
+constexpr std::array<std::string_view, 8> kHostKeys{"kernel_launch",        "collective_launch", "dtensor_op",
                                                     "dtensor_redistribute", "eager_kernel_gap",  "layers",
-                                                    "eager_blocks"};
+                                                    "eager_blocks",         "wrappers"};
 constexpr std::array<std::string_view, 2> kOverlapKeys{"compute_slowdown", "memory_slowdown"};
 constexpr std::array<std::string_view, 5> kResidualKeys{"group", "kind", "samples", "mean_abs_error", "max_abs_error"};
 constexpr std::array<std::string_view, 4> kDtypes{"fp32", "bf16", "fp16", "fp8"};
@@ -360,6 +360,37 @@ void read_block_hosts(Reader& r, const Json& host, std::vector<hardware::EagerBl
   }
 }
 
+// "wrappers": [[wrapper, precision, all_gather, rest], ...] (optional; files
+// written before session 8 have none): "ddp" or "fsdp2"; "bf16", "amp_bf16"
+// or "fsdp_mp_bf16"; ratios to the bf16 Llama layer (HostParams::wrappers).
+void read_wrapper_hosts(Reader& r, const Json& host, std::vector<hardware::WrapperHost>& out) {
+  if (!host.contains("wrappers")) return;
+  const Json* wrappers = r.array(host, "/host", "wrappers");
+  if (wrappers == nullptr) return;
+  for (std::size_t i = 0; i < wrappers->size(); ++i) {
+    const std::string p = child_path("/host/wrappers", i);
+    const Json* t = r.tuple((*wrappers)[i], p, 4,
+                            "[\"ddp\" | \"fsdp2\", \"bf16\" | \"amp_bf16\" | \"fsdp_mp_bf16\", all_gather, rest]");
+    if (t == nullptr) continue;
+    hardware::WrapperHost w;
+    const std::string wrapper = (*t)[0].is_string() ? (*t)[0].get<std::string>() : "";
+    const std::string precision = (*t)[1].is_string() ? (*t)[1].get<std::string>() : "";
+    if (wrapper != "ddp" && wrapper != "fsdp2") {
+      r.error(child_path(p, 0), "expected \"ddp\" or \"fsdp2\", got " + describe((*t)[0]));
+    }
+    if (precision != "bf16" && precision != "amp_bf16" && precision != "fsdp_mp_bf16") {
+      r.error(child_path(p, 1), "expected \"bf16\", \"amp_bf16\" or \"fsdp_mp_bf16\", got " + describe((*t)[1]));
+    }
+    w.wrapper = wrapper == "fsdp2" ? hardware::DataParallelWrapper::kFsdp2 : hardware::DataParallelWrapper::kDdp;
+    w.precision = precision == "amp_bf16"       ? hardware::WrapperPrecision::kAmp
+                  : precision == "fsdp_mp_bf16" ? hardware::WrapperPrecision::kFsdpMixed
+                                                : hardware::WrapperPrecision::kBf16;
+    w.all_gather = r.number((*t)[2], child_path(p, 2), 0.0, 10.0);
+    w.rest = r.number((*t)[3], child_path(p, 3), 0.0, 10.0);
+    out.push_back(w);
+  }
+}
+
 void read_layer_hosts(Reader& r, const Json& host, std::vector<hardware::LayerHost>& out) {
   const Json* layers = r.array(host, "/host", "layers");
   if (layers == nullptr) return;
@@ -494,6 +525,20 @@ std::string write_calibration_json(const CalibrationFile& file) {
     }
     w.end_array();
   }
+  if (!cal.host.wrappers.empty()) {  // absent before session 8: older files refit byte-identically
+    w.key("wrappers").begin_array();
+    for (const hardware::WrapperHost& h : cal.host.wrappers) {
+      w.begin_array()
+          .string(h.wrapper == hardware::DataParallelWrapper::kFsdp2 ? "fsdp2" : "ddp")
+          .string(h.precision == hardware::WrapperPrecision::kAmp         ? "amp_bf16"
+                  : h.precision == hardware::WrapperPrecision::kFsdpMixed ? "fsdp_mp_bf16"
+                                                                          : "bf16")
+          .number(h.all_gather)
+          .number(h.rest);
+      w.end_array();
+    }
+    w.end_array();
+  }
   w.end_object();
   w.key("overlap").begin_object();
   w.key("compute_slowdown").number(cal.overlap.compute_slowdown);
@@ -547,6 +592,7 @@ CalibrationFile read_calibration_json(std::string_view text, std::string_view or
     f.calibration.host.eager_kernel_gap = r.duration(*h, "/host", "eager_kernel_gap");
     read_layer_hosts(r, *h, f.calibration.host.layers);
     read_block_hosts(r, *h, f.calibration.host.blocks);
+    read_wrapper_hosts(r, *h, f.calibration.host.wrappers);
   }
   if (const Json* o = r.object(doc, "", "overlap", kOverlapKeys)) {
     f.calibration.overlap.compute_slowdown = r.number(*o, "/overlap", "compute_slowdown", 1.0, 10.0);

@@ -272,6 +272,27 @@ void read_framework(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics
           r.problem("precision", "expected \"bf16\" or \"amp_bf16\", got \"" + m.precision + "\"");
         }
         p.eager_layer_host.push_back(std::move(m));
+      } else if (kind == "wrapper_host") {
+        hardware::WrapperHostMeasurement m{r.text("wrapper"), r.text("precision"), r.text("plain_precision"),
+                                           static_cast<int>(r.integer("processes")), r.seconds("host_layer_s"),
+                                           r.seconds("host_layer_plain_s")};
+        if (m.wrapper != "ddp" && m.wrapper != "fsdp2_reshard" && m.wrapper != "fsdp2_noreshard") {
+          r.problem("wrapper", "expected \"ddp\", \"fsdp2_reshard\" or \"fsdp2_noreshard\", got \"" + m.wrapper + "\"");
+        }
+        if (m.precision != "bf16" && m.precision != "amp_bf16" && m.precision != "fsdp_mp_bf16") {
+          r.problem("precision", "expected \"bf16\", \"amp_bf16\" or \"fsdp_mp_bf16\", got \"" + m.precision + "\"");
+        }
+        if (m.plain_precision != "bf16" && m.plain_precision != "amp_bf16") {
+          r.problem("plain_precision", "expected \"bf16\" or \"amp_bf16\", got \"" + m.plain_precision + "\"");
+        }
+        p.wrapper_host.push_back(std::move(m));
+      } else if (kind == "pipeline_host") {
+        hardware::PipelineHostMeasurement m{r.text("schedule"), static_cast<int>(r.integer("microbatches")),
+                                            r.seconds("host_step_s"), r.seconds("host_step_plain_s")};
+        if (m.schedule != "gpipe" && m.schedule != "1f1b") {
+          r.problem("schedule", "expected \"gpipe\" or \"1f1b\", got \"" + m.schedule + "\"");
+        }
+        p.pipeline_host.push_back(std::move(m));
       } else if (kind == "overlap_slowdown") {
         hardware::OverlapMeasurement m;
         m.kernel = r.text("kernel");
@@ -282,8 +303,8 @@ void read_framework(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics
         p.overlap.push_back(m);
       } else {
         r.problem("kind",
-                  "expected \"dtensor_host\", \"tp_layer_host\", \"moe_layer_host\", \"eager_layer_host\" or "
-                  "\"overlap_slowdown\", got \"" + kind + "\"");
+                  "expected \"dtensor_host\", \"tp_layer_host\", \"moe_layer_host\", \"eager_layer_host\", "
+                  "\"wrapper_host\", \"pipeline_host\" or \"overlap_slowdown\", got \"" + kind + "\"");
       }
     }
   }

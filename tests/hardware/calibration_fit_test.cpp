@@ -265,6 +265,43 @@ TEST_CASE("eager blocks: ratios to the bf16 Llama layer measured in the same pro
   CHECK(c.host.layers[0].layer == 2000_us);
 }
 
+TEST_CASE("wrappers: DDP per layer, FSDP2 per all-gather and per unit beyond, as ratios to the bf16 layer",
+          "[hardware][calibrate]") {
+  MicrobenchProfile p = synthetic_gemm_profile();
+  // One rank: the bf16 layer 2.0 ms unwrapped, 2.4 ms under AMP.
+  p.wrapper_host.push_back({"ddp", "bf16", "bf16", 1, 3000_us, 2000_us});
+  p.wrapper_host.push_back({"ddp", "amp_bf16", "amp_bf16", 1, 3000_us, 2400_us});
+  p.wrapper_host.push_back({"fsdp2_reshard", "bf16", "bf16", 1, 4000_us, 2000_us});
+  p.wrapper_host.push_back({"fsdp2_noreshard", "bf16", "bf16", 1, 3600_us, 2000_us});
+  // FSDP2's mixed precision computes in bf16: its extra is over the bf16 layer, not the AMP one it sits beside.
+  p.wrapper_host.push_back({"fsdp2_reshard", "fsdp_mp_bf16", "amp_bf16", 1, 4400_us, 2400_us});
+  p.wrapper_host.push_back({"fsdp2_reshard", "amp_bf16", "amp_bf16", 1, 5000_us, 2400_us});
+  // Two processes measured something else: the fewest processes' records are the ones fitted.
+  p.wrapper_host.push_back({"ddp", "bf16", "bf16", 2, 9000_us, 2000_us});
+  const Calibration c = fit_calibration(std::span(&p, 1), h100_node(), "synthetic").calibration;
+  const auto find = [&](DataParallelWrapper w, WrapperPrecision pr) -> const WrapperHost* {
+    for (const WrapperHost& h : c.host.wrappers)
+      if (h.wrapper == w && h.precision == pr) return &h;
+    return nullptr;
+  };
+  REQUIRE(c.host.wrappers.size() == 5);
+  const WrapperHost* ddp = find(DataParallelWrapper::kDdp, WrapperPrecision::kBf16);
+  REQUIRE(ddp != nullptr);
+  CHECK(ddp->rest == Approx(0.5));  // (3.0 - 2.0) / 2.0
+  CHECK(ddp->all_gather == 0.0);
+  CHECK(find(DataParallelWrapper::kDdp, WrapperPrecision::kAmp)->rest == Approx(0.3));  // (3.0 - 2.4) / 2.0
+  const WrapperHost* fsdp = find(DataParallelWrapper::kFsdp2, WrapperPrecision::kBf16);
+  REQUIRE(fsdp != nullptr);
+  CHECK(fsdp->all_gather == Approx(0.2));  // (4.0 - 3.6) / 2.0
+  CHECK(fsdp->rest == Approx(0.6));        // (4.0 - 2.0 - 2 x 0.4) / 2.0
+  CHECK(find(DataParallelWrapper::kFsdp2, WrapperPrecision::kFsdpMixed)->rest == Approx(0.8));  // (4.4 - 2.0 - 0.8) / 2
+  CHECK(find(DataParallelWrapper::kFsdp2, WrapperPrecision::kAmp)->rest == Approx(0.9));  // (5.0 - 2.4 - 0.8) / 2
+  // Without the unresharded run the gather cannot be told apart: no FSDP2 entries.
+  std::erase_if(p.wrapper_host, [](const WrapperHostMeasurement& m) { return m.wrapper == "fsdp2_noreshard"; });
+  const Calibration d = fit_calibration(std::span(&p, 1), h100_node(), "synthetic").calibration;
+  CHECK(d.host.wrappers.size() == 2);
+}
+
 TEST_CASE("eager layers: the plain layer beside an MoE layer record, once per process count",
           "[hardware][calibrate]") {
   MicrobenchProfile p = synthetic_gemm_profile();

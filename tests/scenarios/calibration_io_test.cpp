@@ -27,6 +27,8 @@ CalibrationFile sample_file() {
   f.calibration.host.kernel_launch = Duration::from_ps(7'383'038);
   f.calibration.host.eager_kernel_gap = Duration::from_ps(2'345'678);
   f.calibration.host.blocks.push_back({hardware::EagerBlock::kGpt, true, 0.95});
+  f.calibration.host.wrappers.push_back(
+      {hardware::DataParallelWrapper::kFsdp2, hardware::WrapperPrecision::kFsdpMixed, 0.17, 0.82});
   f.calibration.attention_tails.push_back({AttentionKernel::kFlash2, true, 0.88});
   f.calibration.gemm_samples.push_back({GemmShape{8192, 6144, 2048, 1}, DType::kBf16, 0.71});
   f.calibration.attention_samples.push_back({AttentionKernel::kCudnn, 2048, 128, true, 0.25});
@@ -69,6 +71,11 @@ TEST_CASE("a calibration file reads back what was written", "[scenarios][calibra
   CHECK(g.calibration.host.blocks[0].block == hardware::EagerBlock::kGpt);
   CHECK(g.calibration.host.blocks[0].autocast);
   CHECK(g.calibration.host.blocks[0].ratio == Approx(0.95));
+  REQUIRE(g.calibration.host.wrappers.size() == 1);
+  CHECK(g.calibration.host.wrappers[0].wrapper == hardware::DataParallelWrapper::kFsdp2);
+  CHECK(g.calibration.host.wrappers[0].precision == hardware::WrapperPrecision::kFsdpMixed);
+  CHECK(g.calibration.host.wrappers[0].all_gather == Approx(0.17));
+  CHECK(g.calibration.host.wrappers[0].rest == Approx(0.82));
   REQUIRE(g.calibration.gemm_samples.size() == 1);
   CHECK(g.calibration.gemm_samples[0].shape.n == 6144);
   REQUIRE(g.calibration.collective.curves.size() == 1);
@@ -86,11 +93,13 @@ TEST_CASE("a bad calibration file names every problem's path", "[scenarios][cali
   j["collective"]["curves"][0]["points"][1][0] = 1;
   j["gemm"]["samples"][0][4] = "bf17";
   j["host"]["kernel_lanch"] = "1 us";
+  j["host"]["wrappers"][0][0] = "zero3";
   const auto ds = read_problems(j);
   std::string all;
   for (const Diagnostic& d : ds) all += d.path + ": " + d.message + "\n";
   INFO(all);
-  REQUIRE(ds.size() == 4);
+  REQUIRE(ds.size() == 5);
+  CHECK(all.find("/host/wrappers/0/0: expected \"ddp\" or \"fsdp2\", got \"zero3\"") != std::string::npos);
   CHECK(all.find("/op/gemm/compute_efficiency: expected a number in (0, 1.5], got 2.0 (number)") != std::string::npos);
   CHECK(all.find("/gemm/samples/0/4: unknown value 'bf17'; did you mean 'bf16'?") != std::string::npos);
   CHECK(all.find("/host/kernel_lanch: unknown key; did you mean 'kernel_launch'?") != std::string::npos);

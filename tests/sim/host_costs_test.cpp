@@ -76,3 +76,36 @@ TEST_CASE("a measured block ratio scales the layer and spreads it over the model
   llama_no_ratio.calibration.host.blocks.clear();
   CHECK(*sim::host_costs(llama).per_launch == *sim::host_costs(llama_no_ratio).per_launch);
 }
+
+TEST_CASE("the data-parallel wrapper's host work: FSDP2 per gather and reduction, DDP per layer", "[sim][host]") {
+  sim::SimulationSpec s = gpt_spec(models::PrecisionMode::kPureBf16);
+  s.cluster = testing::toy_cluster(2, 1);
+  s.plan.dp = 2;
+  s.training.global_batch = 2;
+  s.calibration.host.collective_launch = 10_us;
+  s.calibration.host.wrappers.push_back(
+      {hardware::DataParallelWrapper::kFsdp2, hardware::WrapperPrecision::kBf16, 0.2, 0.6});
+  s.calibration.host.wrappers.push_back({hardware::DataParallelWrapper::kDdp, hardware::WrapperPrecision::kBf16, 0.0, 0.45});
+  // DDP (no ZeRO): 0.45 of the 1 ms layer per layer; no FSDP2 extras.
+  const sim::HostCosts ddp = sim::host_costs(s);
+  CHECK(ddp.ddp_per_layer.seconds() == Approx(450e-6));
+  CHECK(ddp.extra_per_dp_all_gather == Duration::zero());
+  // FSDP2: what the replay already charges is taken off, one launch per copy and the call.
+  s.plan.zero_stage = 3;
+  const sim::HostCosts fsdp = sim::host_costs(s);
+  REQUIRE(fsdp.per_launch);
+  const double launch = fsdp.per_launch->seconds();
+  CHECK(fsdp.ddp_per_layer == Duration::zero());
+  CHECK(fsdp.extra_per_dp_all_gather.seconds() == Approx(200e-6 - 2 * launch - 10e-6));
+  CHECK(fsdp.extra_per_dp_reduce_scatter.seconds() == Approx(600e-6 - launch - 10e-6));
+  // Not measured for the precision, or under Megatron, or without data parallelism: nothing.
+  sim::SimulationSpec amp = s;
+  amp.training.precision = models::PrecisionMode::kAmpBf16;
+  CHECK(sim::host_costs(amp).extra_per_dp_reduce_scatter == Duration::zero());
+  sim::SimulationSpec megatron = s;
+  megatron.training.framework = models::Framework::kMegatron;
+  CHECK(sim::host_costs(megatron).extra_per_dp_reduce_scatter == Duration::zero());
+  sim::SimulationSpec one = s;
+  one.plan.dp = 1;
+  CHECK(sim::host_costs(one).extra_per_dp_all_gather == Duration::zero());
+}

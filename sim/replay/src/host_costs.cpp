@@ -1,5 +1,6 @@
 #include "host_costs.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "dtsim/models/framework_profile.hpp"
@@ -85,6 +86,63 @@ std::optional<Duration> measured_host_per_launch(const SimulationSpec& spec) {
   return seconds_to_duration(layer / static_cast<double>(launches));
 }
 
+// The calibration's measured plain (TP 1) eager layer, shared by the
+// closest number of processes to the node's GPUs; null when none.
+const hardware::LayerHost* plain_layer(const SimulationSpec& spec) {
+  const hardware::LayerHost* best = nullptr;
+  for (const hardware::LayerHost& l : spec.calibration.host.layers) {
+    if (l.tp != 1) continue;
+    const int gpus = spec.cluster.node.gpus_per_node;
+    if (best == nullptr || std::abs(l.processes - gpus) < std::abs(best->processes - gpus)) best = &l;
+  }
+  return best;
+}
+
+// The measured host work of the plan's data-parallel wrapper under the
+// PyTorch frameworks (DDP without ZeRO, FSDP2 under ZeRO-3; FSDP2's mixed
+// precision without ZeRO-3 is AMP), for the training precision; null when
+// not measured or not one of these.
+const hardware::WrapperHost* wrapper_of(const SimulationSpec& spec) {
+  if (spec.training.framework == models::Framework::kMegatron || spec.plan.dp <= 1) return nullptr;
+  const int zero = spec.plan.zero_stage;
+  if (zero != 0 && zero != 3) return nullptr;
+  const hardware::DataParallelWrapper kind =
+      zero == 3 ? hardware::DataParallelWrapper::kFsdp2 : hardware::DataParallelWrapper::kDdp;
+  hardware::WrapperPrecision precision{};
+  switch (spec.training.precision) {
+    case models::PrecisionMode::kPureBf16: precision = hardware::WrapperPrecision::kBf16; break;
+    case models::PrecisionMode::kAmpBf16: precision = hardware::WrapperPrecision::kAmp; break;
+    case models::PrecisionMode::kFsdpMixedBf16:
+      precision = zero == 3 ? hardware::WrapperPrecision::kFsdpMixed : hardware::WrapperPrecision::kAmp;
+      break;
+    default: return nullptr;
+  }
+  for (const hardware::WrapperHost& w : spec.calibration.host.wrappers) {
+    if (w.wrapper == kind && w.precision == precision) return &w;
+  }
+  return nullptr;
+}
+
+// The wrapper's measured host work as durations (HostCosts' wrapper fields).
+// What the replay already charges FSDP2's collectives is taken off: their
+// call and, for the benchmark's one-bucket layer, one launch per copy (the
+// gather's copy in and out, the reduction's concatenation), at the rate the
+// replay charges a launch.
+void add_wrapper_costs(const SimulationSpec& spec, HostCosts& h) {
+  const hardware::WrapperHost* w = wrapper_of(spec);
+  const hardware::LayerHost* layer = plain_layer(spec);
+  if (w == nullptr || layer == nullptr) return;
+  const double unit = layer->layer.seconds();
+  if (w->wrapper == hardware::DataParallelWrapper::kDdp) {
+    h.ddp_per_layer = seconds_to_duration(w->rest * unit);
+    return;
+  }
+  const double launch = (h.per_launch ? *h.per_launch : spec.calibration.host.kernel_launch).seconds();
+  const double call = spec.calibration.host.collective_launch.seconds();
+  h.extra_per_dp_all_gather = seconds_to_duration(std::max(w->all_gather * unit - 2.0 * launch - call, 0.0));
+  h.extra_per_dp_reduce_scatter = seconds_to_duration(std::max(w->rest * unit - launch - call, 0.0));
+}
+
 }  // namespace
 
 HostCosts host_costs(const SimulationSpec& spec) {
@@ -100,6 +158,7 @@ HostCosts host_costs(const SimulationSpec& spec) {
     h.extra_per_gemm = spec.calibration.host.dtensor_op;
     h.extra_per_tp_collective = seconds_to_duration(spec.calibration.host.dtensor_redistribute.seconds() * 1.75);
   }
+  add_wrapper_costs(spec, h);
   return h;
 }
 

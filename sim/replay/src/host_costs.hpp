@@ -15,6 +15,12 @@ struct HostCosts {
   // Without one, PyTorch TP's DTensor extras per GEMM and per TP collective.
   Duration extra_per_gemm;
   Duration extra_per_tp_collective;
+  // PyTorch's data-parallel wrapper (DDP without ZeRO, FSDP2 under ZeRO-3):
+  // FSDP2's host work per all-gather and reduce-scatter beyond what their
+  // launches and copies are charged; DDP's per layer.
+  Duration extra_per_dp_all_gather;
+  Duration extra_per_dp_reduce_scatter;
+  Duration ddp_per_layer;
 };
 
 HostCosts host_costs(const SimulationSpec& spec);

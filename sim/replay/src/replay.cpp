@@ -42,6 +42,26 @@ struct ProgramInfo {
   std::vector<std::uint32_t> dep_count;
 };
 
+// DDP's host work per layer spread over the program's data-parallel
+// all-reduces: the layers the program computes times the per-layer cost,
+// in equal parts (zero without either).
+Duration ddp_host_per_all_reduce(const Program& p, Duration per_layer) {
+  if (per_layer <= Duration::zero()) return Duration::zero();
+  std::int64_t all_reduces = 0;
+  std::vector<std::int32_t> layers;
+  for (const Task& t : p.tasks()) {
+    if (t.layer >= 0) layers.push_back(t.layer);
+    if (t.kind == TaskKind::kCollective && p.collective(t).group == GroupKind::kData &&
+        p.collective(t).kind == CollectiveKind::kAllReduce) {
+      ++all_reduces;
+    }
+  }
+  std::sort(layers.begin(), layers.end());
+  const auto distinct = std::unique(layers.begin(), layers.end()) - layers.begin();
+  if (all_reduces == 0 || distinct == 0) return Duration::zero();
+  return seconds_to_duration(per_layer.seconds() * static_cast<double>(distinct) / static_cast<double>(all_reduces));
+}
+
 ProgramInfo analyse(const Program& p, const hardware::OpCostModel& cost, const ReplayInputs& in) {
   ProgramInfo info;
   info.program = &p;
@@ -50,6 +70,7 @@ ProgramInfo analyse(const Program& p, const hardware::OpCostModel& cost, const R
   info.compute_time.assign(n, Duration::zero());
   info.issued_at.assign(n, TimePoint::start());
   TimePoint host = TimePoint::start();
+  const Duration ddp_per_all_reduce = ddp_host_per_all_reduce(p, in.extra_host_ddp_per_layer);
   info.position_in_stream.assign(n, 0);
   info.dep_count.assign(n, 0);
   std::vector<std::uint32_t> out_degree(n + 1, 0);
@@ -72,6 +93,14 @@ ProgramInfo analyse(const Program& p, const hardware::OpCostModel& cost, const R
     } else {
       host += cost.calibration().host.collective_launch;
       if (tp_collective) host += in.extra_host_per_tp_collective;
+      if (t.kind == TaskKind::kCollective && p.collective(t).group == GroupKind::kData) {
+        switch (p.collective(t).kind) {
+          case CollectiveKind::kAllGather: host += in.extra_host_per_dp_all_gather; break;
+          case CollectiveKind::kReduceScatter: host += in.extra_host_per_dp_reduce_scatter; break;
+          case CollectiveKind::kAllReduce: host += ddp_per_all_reduce; break;
+          default: break;
+        }
+      }
     }
     info.issued_at[i] = host;
     auto& st = info.stream_tasks[static_cast<std::size_t>(t.stream)];

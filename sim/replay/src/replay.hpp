@@ -42,6 +42,14 @@ struct ReplayInputs {
   // collective times the DTensor reductions it stands for (GroupKind::kTensor).
   Duration extra_host_per_gemm;
   Duration extra_host_per_tp_collective;
+  // PyTorch's data-parallel wrappers' own host work (HostParams::wrappers;
+  // zero otherwise): FSDP2's per data-parallel all-gather and
+  // reduce-scatter, beyond their launches and copies; DDP's per layer of the
+  // program, charged to its data-parallel all-reduces in equal parts (the
+  // hooks run as the gradients that fill the buckets arrive).
+  Duration extra_host_per_dp_all_gather;
+  Duration extra_host_per_dp_reduce_scatter;
+  Duration extra_host_ddp_per_layer;
   // When set: the host time of every kernel launch and TP collective call,
   // in place of the calibration's launch costs (a measured eager layer's
   // host time spread over its kernels).

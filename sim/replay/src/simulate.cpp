@@ -79,6 +79,9 @@ Report simulate(const SimulationSpec& spec) {
   in.host_per_launch = host.per_launch;
   in.extra_host_per_gemm = host.extra_per_gemm;
   in.extra_host_per_tp_collective = host.extra_per_tp_collective;
+  in.extra_host_per_dp_all_gather = host.extra_per_dp_all_gather;
+  in.extra_host_per_dp_reduce_scatter = host.extra_per_dp_reduce_scatter;
+  in.extra_host_ddp_per_layer = host.ddp_per_layer;
   ReplayResult result = replay(in);
 
   Report r;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -124,6 +125,27 @@ struct EagerBlockHost {
   double ratio = 1.0;  // this block's host time / the bf16 Llama block's
 };
 
+// PyTorch's data-parallel wrappers' own host work (autograd hooks, bucket,
+// gather and reduce copies, casts), measured with the wrapper over one rank
+// beside the same eager Llama layer unwrapped (bench_framework.py
+// --only-wrapper-host), as ratios to that bf16 layer's host time, so that a
+// calibration scales them by its own measured layer:
+//  - kDdp: `rest` per wrapped layer's forward + backward (all_gather 0);
+//  - kFsdp2: `all_gather` per all-gather of a unit (the difference between
+//    resharding after forward, two gathers a step, and not, one), and `rest`
+//    per unit's forward + backward beyond its gathers (the reduce-scatter's
+//    hooks and copies).
+// The unwrapped layer compared with computes in the wrapped one's compute
+// precision: bf16 for FSDP2's mixed precision under ZeRO-3 (layer_widths_for).
+enum class DataParallelWrapper : std::uint8_t { kDdp, kFsdp2 };
+enum class WrapperPrecision : std::uint8_t { kBf16, kAmp, kFsdpMixed };
+struct WrapperHost {
+  DataParallelWrapper wrapper = DataParallelWrapper::kDdp;
+  WrapperPrecision precision = WrapperPrecision::kBf16;
+  double all_gather = 0.0;
+  double rest = 0.0;
+};
+
 struct HostParams {
   Duration kernel_launch;
   Duration collective_launch;
@@ -133,6 +155,9 @@ struct HostParams {
   // block, as ratios to it (empty: every block is charged the Llama
   // layer's time per launch).
   std::vector<EagerBlockHost> blocks;
+  // The data-parallel wrappers' measured host work (empty: only their
+  // kernels' and collectives' launches are charged).
+  std::vector<WrapperHost> wrappers;
   // PyTorch DTensor (tensor parallelism in the pytorch frameworks): extra host
   // time per op on DTensors, and per redistribution that reduces a partial
   // result (a TP collective), over the plain-tensor cost.

@@ -101,6 +101,34 @@ struct EagerLayerHostMeasurement {
   Duration layer;
 };
 
+// Host time of one eager Llama layer's forward + backward wrapped in a
+// data-parallel wrapper over `processes` ranks (bench_framework.py
+// --only-wrapper-host; over one rank it measures the wrapper's own hooks,
+// copies and casts with no communication), beside the same layer unwrapped.
+//  - wrapper: "ddp", "fsdp2_reshard" or "fsdp2_noreshard" (FSDP2 with and
+//    without reshard_after_forward: the first gathers each unit twice);
+//  - precision: "bf16", "amp_bf16" or "fsdp_mp_bf16" (FSDP2's
+//    MixedPrecisionPolicy); plain_precision: the unwrapped layer's ("bf16"
+//    or "amp_bf16").
+struct WrapperHostMeasurement {
+  std::string wrapper;
+  std::string precision;
+  std::string plain_precision;
+  int processes = 1;
+  Duration layer;
+  Duration plain_layer;
+};
+
+// Host time of one step of PyTorch's one-stage pipelining schedule
+// ("gpipe", "1f1b") over `microbatches` micro-batches, beside the same
+// micro-batches in a plain loop (bench_framework.py --only-wrapper-host).
+struct PipelineHostMeasurement {
+  std::string schedule;
+  int microbatches = 0;
+  Duration step;
+  Duration plain_step;
+};
+
 // Kernels long enough that the host stays ahead, timed back to back when
 // launched eagerly and when replayed from a CUDA graph (per kernel).
 struct EagerGapMeasurement {
@@ -134,6 +162,8 @@ struct MicrobenchProfile {
   std::vector<LayerHostMeasurement> layer_host;
   std::vector<MoeLayerHostMeasurement> moe_layer_host;
   std::vector<EagerLayerHostMeasurement> eager_layer_host;
+  std::vector<WrapperHostMeasurement> wrapper_host;
+  std::vector<PipelineHostMeasurement> pipeline_host;
 };
 
 }  // namespace dtsim::hardware
