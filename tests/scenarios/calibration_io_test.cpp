@@ -227,3 +227,30 @@ TEST_CASE("a profile record the fit cannot use is an error, not skipped", "[scen
     CHECK(e.diagnostics()[0].path == "/suites/gemm/results/1/dtype");
   }
 }
+
+TEST_CASE("the wrapper benchmark's records read: DDP and FSDP2 layers, pipelining steps",
+          "[scenarios][calibration][profile]") {
+  const auto p = read_microbench_profile(
+      read_text_file(source_path("hardware/calibration/data/h100-x1-s7-wrapper-framework.json")), "wrappers.json");
+  REQUIRE(p.wrapper_host.size() == 6);
+  CHECK(p.wrapper_host[0].wrapper == "ddp");
+  CHECK(p.wrapper_host[0].plain_precision == "bf16");
+  CHECK(p.wrapper_host[0].layer > p.wrapper_host[0].plain_layer);
+  CHECK(p.pipeline_host.size() == 4);  // GPipe and 1F1B over 2 and 8 micro-batches
+}
+
+TEST_CASE("a wrapper record of an unknown wrapper is an error with its path", "[scenarios][calibration][reject]") {
+  const Json doc = Json::parse(R"({"kind": "dtsim-framework-profile", "runs": [{"results": [
+      {"kind": "wrapper_host", "wrapper": "zero2", "precision": "bf16", "plain_precision": "bf16",
+       "processes": 1, "host_layer_s": 3e-3, "host_layer_plain_s": 2e-3},
+      {"kind": "pipeline_host", "schedule": "interleaved", "microbatches": 2, "host_step_s": 1e-2,
+       "host_step_plain_s": 1e-2}]}]})");
+  try {
+    read_microbench_profile(doc.dump(), "p.json");
+    FAIL("expected an InputError");
+  } catch (const InputError& e) {
+    REQUIRE(e.diagnostics().size() == 2);
+    CHECK(e.diagnostics()[0].path == "/runs/0/results/0/wrapper");
+    CHECK(e.diagnostics()[1].path == "/runs/0/results/1/schedule");
+  }
+}
