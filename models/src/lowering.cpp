@@ -141,6 +141,13 @@ class StageLowering {
     }
   }
   bool fsdp() const { return plan_.zero_stage >= 3 && data_parallel(); }
+  // Under the PyTorch frameworks FSDP2 accumulates a step's micro-batches in
+  // its unsharded gradients and reduce-scatters them once, after the last
+  // (set_requires_gradient_sync(False) before the others, as the harness and
+  // torchtitan do); ZeRO-3 elsewhere reduces every micro-batch.
+  bool fsdp_reduces(bool last_of_chunk) const {
+    return fsdp() && (last_of_chunk || training_.framework == Framework::kMegatron);
+  }
   int last_model_chunk() const { return layout_.num_model_chunks() - 1; }
   // DualPipe's chunk 1 runs the other way, on channels of its own (program.hpp).
   bool reverse(const PipelinePass& p) const { return plan_.schedule == PipelineSchedule::kDualPipe && p.chunk == 1; }
@@ -295,7 +302,7 @@ class StageLowering {
       recv(reverse(p) ? StreamKind::kRecvForwardReverse : StreamKind::kRecvForward, stage_of(k - 1, p.chunk),
            pipeline_match_key(TransferKind::kActivation, p.microbatch, k), "recv_fwd", tag);
     }
-    for (PassEmission units = run_units(ch, PassKind::kForward, tag, false); units.resume();) {
+    for (PassEmission units = run_units(ch, PassKind::kForward, tag, false, false); units.resume();) {
       co_yield PassEmission::kExchangeIssued;
     }
     if (k < last_model_chunk()) {
@@ -316,7 +323,7 @@ class StageLowering {
     }
     const bool whole = p.kind == PassKind::kBackward;
     const bool reduce = whole && reduces_gradients(last_of_chunk);
-    for (PassEmission units = run_units(ch, p.kind, tag, reduce); units.resume();) {
+    for (PassEmission units = run_units(ch, p.kind, tag, reduce, fsdp_reduces(last_of_chunk)); units.resume();) {
       co_yield PassEmission::kExchangeIssued;
     }
     if (reduce) {
@@ -336,7 +343,7 @@ class StageLowering {
     const ChunkModel& ch = stage_.chunks[static_cast<std::size_t>(p.chunk)];
     const Tag tag{p.microbatch, -1, p.chunk};
     const bool reduce = reduces_gradients(last_of_chunk);
-    for (PassEmission units = run_units(ch, PassKind::kBackwardWeight, tag, reduce); units.resume();) {
+    for (PassEmission units = run_units(ch, PassKind::kBackwardWeight, tag, reduce, false); units.resume();) {
       co_yield PassEmission::kExchangeIssued;
     }
     if (reduce) {
@@ -386,8 +393,9 @@ class StageLowering {
 
   // The units of one chunk pass, forward order for a forward, reverse for a
   // backward (or its B or W part), with ZeRO-3's gathers around them and
-  // gradient handling after each unit's weight gradients.
-  PassEmission run_units(const ChunkModel& ch, PassKind kind, Tag tag, bool fill_buckets) {
+  // gradient handling after each unit's weight gradients: buckets filled
+  // (ZeRO 0-2) or each unit reduce-scattered (ZeRO-3) where asked.
+  PassEmission run_units(const ChunkModel& ch, PassKind kind, Tag tag, bool fill_buckets, bool reduce_scatter) {
     const bool is_forward = kind == PassKind::kForward;
     // validate_plan keeps ZeRO-3 to the schedules with whole backwards.
     DTSIM_CHECK(!(fsdp() && (kind == PassKind::kBackwardInput || kind == PassKind::kBackwardWeight)),
@@ -454,6 +462,7 @@ class StageLowering {
       }
       const TaskId grads_ready = path_.unit_wgrad != kNoTask ? path_.unit_wgrad : last_compute_;
       if (fsdp()) {
+        if (!reduce_scatter) continue;  // accumulated unsharded until the step's last micro-batch
         DepList deps;
         deps.add(grads_ready);
         // FSDP2 concatenates the unsharded gradients (in the reduce dtype)

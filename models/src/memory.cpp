@@ -130,6 +130,13 @@ std::vector<MemoryBreakdown> estimate_memory(const ModelSpec& model, const Train
     MemoryBreakdown mb;
     mb.weights = Bytes((plan.zero_stage >= 3 ? shard : p) * pb.weights);
     mb.gradients = Bytes((plan.zero_stage >= 2 ? shard : p) * pb.gradients);
+    if (plan.zero_stage >= 3 && dp > 1 && m > 1 && training.framework != Framework::kMegatron) {
+      // FSDP2 under the PyTorch frameworks keeps every unit's unsharded
+      // gradient (the parameter's dtype: bf16 under its mixed precision)
+      // until the last micro-batch reduces it (lowering: fsdp_reduces).
+      const std::int64_t unsharded = training.precision == PrecisionMode::kFsdpMixedBf16 ? 2 : pb.gradients;
+      mb.gradients = Bytes(p * unsharded);
+    }
     mb.optimizer_state = Bytes((plan.zero_stage >= 1 ? shard : p) * pb.optimizer);
 
     const auto passes = stage_passes(plan, m, s);

@@ -489,6 +489,28 @@ TEST_CASE("ZeRO-3 gathers 2x the parameters per micro-batch and reduce-scatters 
   }
 }
 
+TEST_CASE("FSDP2 under PyTorch reduce-scatters a step's micro-batches once, after the last", "[lowering][dp]") {
+  // set_requires_gradient_sync(False) before all but the last micro-batch:
+  // the gathers stay per micro-batch, the reduce-scatter (and its copy) is
+  // issued once per unit, after the last micro-batch's backward.
+  ParallelPlan p = plan(1, 1, 4);
+  p.zero_stage = 3;
+  TrainingSpec t = training(16);  // m = 4 per replica
+  t.precision = PrecisionMode::kPureBf16;
+  t.framework = Framework::kPyTorchEager;
+  const auto eager = lower_to_programs(gpt_like(), t, p);
+  const auto params = stage_parameters(gpt_like(), t, p);
+  CHECK(collective_bytes(eager[0], "fsdp_all_gather") == 4 * 2 * params[0] * 2);
+  CHECK(collective_bytes(eager[0], "fsdp_reduce_scatter") == params[0] * 2);
+  CHECK(count_label(eager[0], "fsdp_reduce_copy_in") == count_label(eager[0], "fsdp_reduce_scatter"));
+  for (const Task& task : eager[0].tasks()) {
+    if (task.kind == TaskKind::kCollective && eager[0].label(task) == "fsdp_reduce_scatter") CHECK(task.microbatch == 3);
+  }
+  // Megatron's ZeRO-3 reduces every micro-batch.
+  t.framework = Framework::kMegatron;
+  CHECK(collective_bytes(lower_to_programs(gpt_like(), t, p)[0], "fsdp_reduce_scatter") == 4 * params[0] * 2);
+}
+
 TEST_CASE("FSDP prefetch issues the next unit's gather before the current unit computes", "[lowering][dp]") {
   // Forward of micro-batch 0 on a single stage: units embedding, layers 0..7, head.
   // Prefetch: gathers of units 0 and 1 come before unit 0's first kernel. Without:

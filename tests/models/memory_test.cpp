@@ -203,6 +203,29 @@ TEST_CASE("FSDP mixed precision under ZeRO-3 keeps no weight copies; plain AMP u
   CHECK(amp_mem[1].communication_buffers > mem[1].communication_buffers);
 }
 
+TEST_CASE("FSDP2 under PyTorch holds the unsharded gradients while it accumulates micro-batches", "[memory]") {
+  // dp 2, 2 micro-batches: every parameter's unsharded gradient (bf16; under
+  // FSDP2's mixed precision the bf16 parameter's) until the last reduces it;
+  // one micro-batch, or Megatron's ZeRO-3, keeps only the shard.
+  ParallelPlan p = plan(1, 1, 2);
+  p.zero_stage = 3;
+  TrainingSpec t = training(8);  // m = 2
+  t.framework = Framework::kPyTorchEager;
+  t.precision = PrecisionMode::kPureBf16;
+  const std::int64_t params = stage_parameters(llama_like(), t, p)[0];
+  CHECK(estimate_memory(llama_like(), t, p)[0].gradients == Bytes(params * 2));
+  t.precision = PrecisionMode::kFsdpMixedBf16;
+  CHECK(estimate_memory(llama_like(), t, p)[0].gradients == Bytes(params * 2));
+  t.precision = PrecisionMode::kAmpBf16;
+  CHECK(estimate_memory(llama_like(), t, p)[0].gradients == Bytes(params * 4));
+  TrainingSpec one = t;
+  one.global_batch = 4;  // m = 1
+  CHECK(estimate_memory(llama_like(), one, p)[0].gradients == Bytes(ceil_div(params, 2) * 4));
+  t.framework = Framework::kMegatron;
+  t.precision = PrecisionMode::kMegatronBf16;
+  CHECK(estimate_memory(llama_like(), t, p)[0].gradients == Bytes(ceil_div(params, 2) * 4));
+}
+
 TEST_CASE("the last stage's temporary holds one micro-batch's fp32 logits", "[memory]") {
   // T x V / tp x 4 = (2 x 256) x 512 x 4 B with tp 2.
   const auto mem = estimate_memory(llama_like(), training(8), plan(2, 2, 1));
