@@ -123,11 +123,13 @@ const hardware::WrapperHost* wrapper_of(const SimulationSpec& spec) {
   return nullptr;
 }
 
-// The wrapper's measured host work as durations (HostCosts' wrapper fields).
-// What the replay already charges FSDP2's collectives is taken off: their
-// call and, for the benchmark's one-bucket layer, one launch per copy (the
-// gather's copy in and out, the reduction's concatenation), at the rate the
-// replay charges a launch.
+// The wrapper's measured host work as durations (HostCosts' wrapper fields),
+// scaled by the calibration's plain layer. The benchmark's difference
+// includes what the replay charges on its own for FSDP2's collectives, so
+// that part is taken off: the call, and one launch per copy (the gather's
+// copy in and out, the reduction's concatenation: one kernel each on the
+// benchmark's small layer) at the rate the replay charges a launch. DDP's
+// bucket copies are per step, not per layer: nothing to take off.
 void add_wrapper_costs(const SimulationSpec& spec, HostCosts& h) {
   const hardware::WrapperHost* w = wrapper_of(spec);
   const hardware::LayerHost* layer = plain_layer(spec);
