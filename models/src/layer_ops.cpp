@@ -311,8 +311,9 @@ LayerOps moe_layer_ops(const ModelSpec& m, const TrainingSpec& t, const Parallel
 //  [s, b, h] (one copy); hidden dropout on the SP region.
 //  backward: dropout, [SP all-gather of the gradient], the transpose back,
 //  then torch's dense embedding backward (zero a shard-sized gradient, sort
-//  the ids and scatter-add the rows) and the add into gradient storage
-//  (Megatron's main_grad hook; AccumulateGrad in the PyTorch modes).
+//  the ids and scatter-add the rows) and, under Megatron, the add into
+//  main_grad (the PyTorch modes: the sum of a tied weight's two gradients;
+//  the lowering adds later micro-batches into .grad).
 // Embedding weights and outputs are bf16, except under AMP (fp32: autocast
 // does not cast embeddings, so the residual stream starts in fp32).
 LayerOps embedding_ops(const ModelSpec& m, const TrainingSpec& t, const ParallelPlan& p) {
@@ -361,6 +362,14 @@ LayerOps embedding_ops(const ModelSpec& m, const TrainingSpec& t, const Parallel
   }
   if (d.sp) b.push_back(tp_collective_step("tp_all_gather_embedding_grad", CollectiveKind::kAllGather, full * e));
   if (megatron) b.push_back(compute_step("embedding_grad_transpose", OpClass::kMemcpy, e_dtype, 0.0, full * e, full * e));
+  // Megatron adds the gradient into its main_grad buffer every micro-batch.
+  // Under PyTorch, AccumulateGrad takes the dense backward's output as .grad
+  // on the first micro-batch and the lowering adds later ones
+  // (gradient_accumulation_ops); a tied weight's two gradients are summed
+  // first. A profile of an AMP step with a 128K vocabulary on H100 has the
+  // table's zero fill and no table-sized add.
+  const bool adds_into_main_grad = megatron || t.framework == Framework::kMegatron;
+  const bool tied_sum = m.tied_embeddings && p.pp == 1;
   auto dense_backward = [&](const std::string& name, std::int64_t rows, std::int64_t zeroed_rows_elems) {
     const std::int64_t table = rows * d.h;
     b.push_back(weight_grad(compute_step(name + "_grad_zero", OpClass::kMemcpy, e_dtype, 0.0, 0, table * e)));
@@ -370,8 +379,16 @@ LayerOps embedding_ops(const ModelSpec& m, const TrainingSpec& t, const Parallel
     b.push_back(weight_grad(compute_step(name + "_grad_scatter_add", OpClass::kEmbedding, e_dtype, as_double(full),
                                          ids + 2 * full * e + zeroed_rows_elems * e, full * e + zeroed_rows_elems * e,
                                          0, zeroed_rows_elems > 0 ? 5 : 4)));
-    b.push_back(weight_grad(compute_step(name + "_grad_accumulate", OpClass::kElementwise, DType::kFp32,
-                                         as_double(table), table * (e + w.grad), table * w.grad)));
+    if (adds_into_main_grad) {
+      b.push_back(weight_grad(compute_step(name + "_grad_accumulate", OpClass::kElementwise, DType::kFp32,
+                                           as_double(table), table * (e + w.grad), table * w.grad)));
+    } else if (tied_sum && name == "embedding") {
+      // Autograd sums the tied weight's two gradients (the head's, computed
+      // first, and this one) before AccumulateGrad takes the sum.
+      b.push_back(weight_grad(compute_step("embedding_tied_grad_sum", OpClass::kElementwise,
+                                           w.grad == 4 ? DType::kFp32 : DType::kBf16, as_double(table),
+                                           2 * table * w.grad, table * w.grad)));
+    }
   };
   if (learned) dense_backward("position_embedding", m.max_seq_len, 0);
   dense_backward("embedding", vocab_rows, foreign_rows);

@@ -451,9 +451,8 @@ class StageLowering {
         gather_next = after;
       }
       if (is_forward || kind == PassKind::kBackwardInput) continue;  // no weight gradients yet
-      if (tag.microbatch > 0 && u.kind != lowering_detail::UnitKind::kEmbedding) {
-        // Eager autograd adds this micro-batch's weight gradients into .grad
-        // (the embedding's dense backward already ends in its own add).
+      if (tag.microbatch > 0) {
+        // Eager autograd adds this micro-batch's weight gradients into .grad.
         const auto adds = gradient_accumulation_ops(u.parameters, layout_.parameter_tensors(u), training_, plan_);
         if (!adds.empty()) {
           emit_steps(adds, Phase::kBackward, ut);

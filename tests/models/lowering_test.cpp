@@ -747,12 +747,14 @@ TEST_CASE("eager PyTorch adds each later micro-batch's weight gradients into .gr
     written += p.work(task).bytes_written.count();
     kernels += p.work(task).kernels;
   }
-  // Every parameter but the embedding's, whose dense backward ends in its own add.
-  const std::int64_t params = parameter_count(m) - m.vocab_size * m.hidden;
+  // Every parameter, the embedding's too: its dense backward's output is
+  // .grad on the first micro-batch, added on the later ones like the rest.
+  const std::int64_t params = parameter_count(m);
   CHECK(read == 2 * 2 * 2 * params);
   CHECK(written == 2 * 2 * params);
-  // The harness's Llama tensors: q, k, v, out, 3 MLP, 2 norms per layer; final norm and output.
-  CHECK(kernels == 2 * (9 * m.num_layers + 2));
+  CHECK(count_label(p, "embedding_grad_accumulate") == 0);
+  // The harness's Llama tensors: q, k, v, out, 3 MLP, 2 norms per layer; final norm, output, embedding.
+  CHECK(kernels == 2 * (9 * m.num_layers + 3));
   // AMP adds into the fp32 .grad: twice the bytes.
   t.precision = PrecisionMode::kAmpBf16;
   std::int64_t amp_written = 0;
@@ -763,10 +765,31 @@ TEST_CASE("eager PyTorch adds each later micro-batch's weight gradients into .gr
     }
   }
   CHECK(amp_written == 2 * written);
-  // Megatron accumulates in its wgrad GEMMs.
+  // Megatron accumulates in its wgrad GEMMs, and adds the embedding's
+  // gradient into main_grad every micro-batch.
   t.framework = Framework::kMegatron;
   t.precision = PrecisionMode::kMegatronBf16;
-  CHECK(count_label(lower_to_programs(m, t, plan(1, 1, 1))[0], "grad_accumulate") == 0);
+  const Program megatron = lower_to_programs(m, t, plan(1, 1, 1))[0];
+  CHECK(count_label(megatron, "grad_accumulate") == 0);
+  CHECK(count_label(megatron, "embedding_grad_accumulate") == 3);
+}
+
+TEST_CASE("eager PyTorch sums a tied embedding's two gradients every micro-batch", "[lowering][grad_accum]") {
+  // The head's gradient and the embedding's meet in autograd's buffer: one
+  // table-sized add per micro-batch (bf16: read two, write one).
+  TrainingSpec t = training(3);
+  t.precision = PrecisionMode::kPureBf16;
+  t.framework = Framework::kPyTorchEager;
+  const ModelSpec m = gpt_like();
+  REQUIRE(m.tied_embeddings);
+  const Program p = lower_to_programs(m, t, plan(1, 1, 1))[0];
+  CHECK(count_label(p, "embedding_tied_grad_sum") == 3);
+  for (const Task& task : p.tasks()) {
+    if (task.kind == TaskKind::kCompute && p.label(task) == "embedding_tied_grad_sum") {
+      CHECK(p.work(task).bytes_written.count() == m.vocab_size * m.hidden * 2);
+    }
+  }
+  CHECK(count_label(lower_to_programs(llama_like(), t, plan(1, 1, 1))[0], "embedding_tied_grad_sum") == 0);
 }
 
 TEST_CASE("PyTorch pipelining scales the gradients and merges the last stage's outputs", "[lowering][pp]") {

@@ -162,7 +162,7 @@ TEST_CASE("one-rank wrapper runs are left out with the reason, not predicted as 
 TEST_CASE("FSDP2 runs on H200 stay within today's accuracy", "[scenarios][validation]") {
   // Sessions 4 and 5's FSDP2 runs (2 and 4 GPUs, bf16, AMP and FSDP2's mixed
   // precision, with and without resharding): session 8's wrapper host time
-  // took them from 11.7% mean, 31.2% worst to 5.5%, 12.0%.
+  // took them from 11.7% mean, 31.2% worst to 5.6%, 11.9%.
   double sum = 0.0, worst = 0.0;
   int n = 0;
   for (const char* set : {"h200-x4-s4-training", "h200-x4-s4b-training"}) {
