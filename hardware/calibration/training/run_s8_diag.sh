@@ -7,7 +7,10 @@
 #
 #  1. configs.DIAG8_CONFIGS serially: the same run again, and twins without
 #     gradient accumulation, without checkpointing, and in bf16;
-#  2. a per-kernel profile with the GPU's idle gaps of the run.
+#  2. a per-kernel profile with the GPU's idle gaps of the run;
+#  3. bench_adamw_tables.py: fused AdamW over tensors the size of an
+#     embedding table beside the 16M-element chunks the fit uses (two
+#     profiles ran AdamW 11-34% slower than predicted with large tables).
 # Files land in $OUT; nothing is fitted here. Every step has its own bound.
 SESSION=s8
 source "$(dirname "${BASH_SOURCE[0]}")/one_gpu_common.sh"
@@ -26,3 +29,7 @@ timeout -k 5 60 python3 "$TRAIN/profile_configs.py" --out /tmp/prof3 \
   --only d8_1g_llama1280_v64k_amp_ac_ga3 > "$OUT/prof3.log" 2>&1
 PROFILES=/tmp/prof3 NAME=diag-profiles python3 "$TRAIN/summarize_profiles.py" "$OUT"
 grep -i "error\|Traceback" "$OUT/prof3.log" | head -5
+
+echo "=== 3. fused AdamW over embedding-sized tensors ==="
+timeout -k 5 150 python3 hardware/calibration/bench/bench_adamw_tables.py --tag "$TAG" \
+  --out "$OUT/$TAG-adamw-tables.json" 2>&1 | grep "adamw\|rror"
