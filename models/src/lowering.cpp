@@ -143,8 +143,8 @@ class StageLowering {
   bool fsdp() const { return plan_.zero_stage >= 3 && data_parallel(); }
   // Under the PyTorch frameworks FSDP2 accumulates a step's micro-batches in
   // its unsharded gradients and reduce-scatters them once, after the last
-  // (set_requires_gradient_sync(False) before the others, as the harness and
-  // torchtitan do); ZeRO-3 elsewhere reduces every micro-batch.
+  // (set_requires_gradient_sync(False) before the others, as the training
+  // harness does); ZeRO-3 elsewhere reduces every micro-batch.
   bool fsdp_reduces(bool last_of_chunk) const {
     return fsdp() && (last_of_chunk || training_.framework == Framework::kMegatron);
   }

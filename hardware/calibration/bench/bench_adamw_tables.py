@@ -27,6 +27,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_loss import kernel_table  # noqa: E402
 from common import SCHEMA_VERSION, Timer, log, system_info, write_json  # noqa: E402
 
 import torch  # noqa: E402
@@ -42,21 +43,10 @@ def layouts(quick):
 
 
 def device_time(step, iterations):
-    """Summed kernel device time per call of step, from torch.profiler."""
-    from torch.profiler import ProfilerActivity, profile
-    with profile(activities=[ProfilerActivity.CUDA]) as prof:
-        for _ in range(iterations):
-            step()
-        torch.cuda.synchronize()
-    total, kernels = 0.0, 0
-    for e in prof.key_averages():
-        dev = getattr(e, "device_time_total", None)
-        if dev is None:
-            dev = getattr(e, "cuda_time_total", 0.0)
-        if dev > 0 and e.count > 0 and not e.key.startswith("Optimizer"):
-            total += dev * 1e-6
-            kernels += e.count
-    return total / iterations, kernels / iterations
+    """Summed kernel device time and kernel count per call of step (the
+    optimizer's own profiler annotation left out)."""
+    rows = [r for r in kernel_table(step, iterations) if not r["name"].startswith("Optimizer")]
+    return sum(r["time_per_iteration_s"] for r in rows), sum(r["calls_per_iteration"] for r in rows)
 
 
 def run(quick=False):

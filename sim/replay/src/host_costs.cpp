@@ -32,6 +32,22 @@ const hardware::EagerBlockHost* block_of(const SimulationSpec& spec) {
   return nullptr;
 }
 
+// The calibration's measured eager layer of TP size `tp`: with TP, sequence
+// parallel if measured so; without, shared by the closest number of
+// processes to the node's GPUs. Null when none.
+const hardware::LayerHost* measured_layer(const SimulationSpec& spec, int tp) {
+  const hardware::LayerHost* best = nullptr;
+  const auto score = [&](const hardware::LayerHost& l) {
+    if (l.tp != tp) return -1;
+    if (tp > 1) return l.sequence_parallel == spec.plan.sequence_parallel ? 2 : 1;
+    return 1000 - std::abs(l.processes - spec.cluster.node.gpus_per_node);
+  };
+  for (const hardware::LayerHost& l : spec.calibration.host.layers) {
+    if (score(l) >= 0 && (best == nullptr || score(l) > score(*best))) best = &l;
+  }
+  return best;
+}
+
 // The calibration's measured eager layer that matches the plan (PyTorch
 // frameworks only; TP: same TP size, sequence parallel if measured so;
 // without TP, eager only, measured with the host shared by the closest
@@ -44,20 +60,11 @@ const hardware::EagerBlockHost* block_of(const SimulationSpec& spec) {
 // launches of the model's own block in its precision instead. Unset when
 // nothing matches.
 std::optional<Duration> measured_host_per_launch(const SimulationSpec& spec) {
-  const auto& layers = spec.calibration.host.layers;
   const models::Framework fw = spec.training.framework;
-  if (layers.empty() || fw == models::Framework::kMegatron) return std::nullopt;
+  if (fw == models::Framework::kMegatron) return std::nullopt;
   const int tp = spec.plan.tp;
   if (tp == 1 && fw != models::Framework::kPyTorchEager) return std::nullopt;  // compiled blocks: not measured
-  const hardware::LayerHost* best = nullptr;
-  const auto score = [&](const hardware::LayerHost& l) {
-    if (l.tp != tp) return -1;
-    if (tp > 1) return l.sequence_parallel == spec.plan.sequence_parallel ? 2 : 1;
-    return 1000 - std::abs(l.processes - spec.cluster.node.gpus_per_node);
-  };
-  for (const hardware::LayerHost& l : layers) {
-    if (score(l) >= 0 && (best == nullptr || score(l) > score(*best))) best = &l;
-  }
+  const hardware::LayerHost* best = measured_layer(spec, tp);
   if (best == nullptr) return std::nullopt;
   const hardware::EagerBlockHost* block = tp == 1 ? block_of(spec) : nullptr;
   models::ModelSpec measured = spec.model;
@@ -84,18 +91,6 @@ std::optional<Duration> measured_host_per_launch(const SimulationSpec& spec) {
   if (launches <= 0) return std::nullopt;
   const double layer = best->layer.seconds() * (block != nullptr ? block->ratio : 1.0);
   return seconds_to_duration(layer / static_cast<double>(launches));
-}
-
-// The calibration's measured plain (TP 1) eager layer, shared by the
-// closest number of processes to the node's GPUs; null when none.
-const hardware::LayerHost* plain_layer(const SimulationSpec& spec) {
-  const hardware::LayerHost* best = nullptr;
-  for (const hardware::LayerHost& l : spec.calibration.host.layers) {
-    if (l.tp != 1) continue;
-    const int gpus = spec.cluster.node.gpus_per_node;
-    if (best == nullptr || std::abs(l.processes - gpus) < std::abs(best->processes - gpus)) best = &l;
-  }
-  return best;
 }
 
 // The measured host work of the plan's data-parallel wrapper under the
@@ -132,7 +127,7 @@ const hardware::WrapperHost* wrapper_of(const SimulationSpec& spec) {
 // bucket copies are per step, not per layer: nothing to take off.
 void add_wrapper_costs(const SimulationSpec& spec, HostCosts& h) {
   const hardware::WrapperHost* w = wrapper_of(spec);
-  const hardware::LayerHost* layer = plain_layer(spec);
+  const hardware::LayerHost* layer = measured_layer(spec, 1);
   if (w == nullptr || layer == nullptr) return;
   const double unit = layer->layer.seconds();
   if (w->wrapper == hardware::DataParallelWrapper::kDdp) {
