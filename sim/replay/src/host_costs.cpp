@@ -98,7 +98,7 @@ std::optional<Duration> measured_host_per_launch(const SimulationSpec& spec) {
 // precision without ZeRO-3 is AMP), for the training precision; null when
 // not measured or not one of these.
 const hardware::WrapperHost* wrapper_of(const SimulationSpec& spec) {
-  if (spec.training.framework == models::Framework::kMegatron || spec.plan.dp <= 1) return nullptr;
+  if (spec.training.framework == models::Framework::kMegatron || spec.plan.data_ranks() <= 1) return nullptr;
   const int zero = spec.plan.zero_stage;
   if (zero != 0 && zero != 3) return nullptr;
   const hardware::DataParallelWrapper kind =
