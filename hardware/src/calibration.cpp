@@ -176,6 +176,7 @@ std::vector<Diagnostic> validate_calibration(const Calibration& cal, const std::
     efficiency(p.compute_efficiency, base + "/compute_efficiency");
     efficiency(p.memory_efficiency, base + "/memory_efficiency");
     if (p.fp8_compute_efficiency) efficiency(*p.fp8_compute_efficiency, base + "/fp8_compute_efficiency");
+    if (p.bf16_memory_efficiency) efficiency(*p.bf16_memory_efficiency, base + "/bf16_memory_efficiency");
     latency(p.kernel_overhead, base + "/kernel_overhead");
   }
   latency(cal.host.eager_kernel_gap, path + "/host/eager_kernel_gap");

@@ -240,32 +240,52 @@ void fit_attention(const Records& r, const GpuSpec& gpu, Calibration& cal) {
   cal.params(OpClass::kAttention).compute_efficiency = clamp_efficiency(median(all));
 }
 
-// time = kernels x t0 + bytes x c per class, rows weighted by 1 / time.
+// time = kernels x t0 + bytes x c per class, rows weighted by 1 / time
+// (relative error). Where a class has records in bf16 and in another named
+// type, bf16 bytes get their own c (a third column): fused AdamW does fp32
+// arithmetic either way, so its bf16 form is not twice as fast per byte as
+// its fp32 form (H100: 6.2 against 10.7 ps a parameter at 2^30). The
+// optimizer's rows are weighted equally instead (absolute error): it steps
+// over every parameter of a rank, 10^8 to 10^10 in the runs predicted, and
+// its kernel count grows with the bytes, so t0 and c are nearly collinear;
+// weighted by 1 / time, the 16M record alone moved the H100 bf16 rate at
+// 2^30 by 7%, where equal weights reproduce 64M-1G within 1-2% on H100 and
+// H200 (and 16M within 5-19%).
 void fit_memory_bound(const Records& r, const GpuSpec& gpu, Calibration& cal) {
   std::map<OpClass, std::vector<const MemoryBoundMeasurement*>> by_class;
   for (const MemoryBoundMeasurement& m : r.memory_bound) {
     if (m.time.seconds() > 0.0 && m.bytes > Bytes(0)) by_class[m.op_class].push_back(&m);
   }
   const double hbm = gpu.memory_bandwidth.bytes_per_second();
+  const auto is_bf16 = [](const MemoryBoundMeasurement* m) { return m->dtype == DType::kBf16; };
+  const auto is_other_named = [](const MemoryBoundMeasurement* m) { return m->dtype && *m->dtype != DType::kBf16; };
   for (const auto& [op_class, v] : by_class) {
-    Eigen::MatrixXd a(static_cast<Eigen::Index>(v.size()), 2);
+    const bool split = std::any_of(v.begin(), v.end(), is_bf16) && std::any_of(v.begin(), v.end(), is_other_named);
+    const Eigen::Index cols = split ? 3 : 2;
+    Eigen::MatrixXd a = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(v.size()), cols);
     Eigen::VectorXd y(static_cast<Eigen::Index>(v.size()));
+    const bool absolute = op_class == OpClass::kOptimizer;
+    const double longest = (*std::max_element(v.begin(), v.end(), [](const auto* x, const auto* z) {
+                             return x->time < z->time;
+                           }))->time.seconds();
     for (std::size_t i = 0; i < v.size(); ++i) {
       const auto row = static_cast<Eigen::Index>(i);
-      const double w = 1.0 / v[i]->time.seconds();
+      const double w = 1.0 / (absolute ? longest : v[i]->time.seconds());
       a(row, 0) = static_cast<double>(v[i]->kernels) * w;
-      a(row, 1) = v[i]->bytes.as_double() * w;
-      y(row) = 1.0;
+      a(row, split && is_bf16(v[i]) ? 2 : 1) = v[i]->bytes.as_double() * w;
+      y(row) = v[i]->time.seconds() * w;
     }
-    Eigen::Vector2d x = a.colPivHouseholderQr().solve(y);
+    Eigen::VectorXd x = a.colPivHouseholderQr().solve(y);
     if (x(0) < 0.0) {  // no visible floor: bandwidth only
       x(0) = 0.0;
-      x(1) = y.dot(a.col(1)) / a.col(1).squaredNorm();
+      for (Eigen::Index c = 1; c < cols; ++c) x(c) = y.dot(a.col(c)) / a.col(c).squaredNorm();
     }
-    if (x(1) <= 0.0) continue;
+    if (x(1) <= 0.0 || (split && x(2) <= 0.0)) continue;
     OpClassParams& p = cal.params(op_class);
     p.kernel_overhead = seconds_to_duration(x(0));
     p.memory_efficiency = clamp_efficiency(1.0 / (x(1) * hbm));
+    p.bf16_memory_efficiency.reset();
+    if (split) p.bf16_memory_efficiency = clamp_efficiency(1.0 / (x(2) * hbm));
   }
   // Embedding kernels (gather / scatter-add) are not measured, nor row
   // scatter-adds in profiles older than the "scatter" suite: the elementwise fit.
@@ -378,6 +398,7 @@ void memory_bound_residuals(const Records& r, const GpuSpec& gpu, const Calibrat
   for (const MemoryBoundMeasurement& m : r.memory_bound) {
     ComputeWork w;
     w.op_class = m.op_class;
+    w.dtype = m.dtype.value_or(DType::kFp32);  // unnamed: the general bandwidth, as the fit counts it
     w.bytes_read = m.bytes;
     w.kernels = m.kernels;
     auto it = by_op.try_emplace(m.op, m.op + " (" + std::string(to_string(m.op_class)) + ")", "in_sample").first;

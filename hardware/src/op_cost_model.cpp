@@ -107,7 +107,7 @@ Duration OpCostModel::duration(const ComputeWork& work) const {
   Duration busy = Duration::zero();
   if (work.flops.count() > 0.0) busy = work.flops / (peak_for(work) * compute_efficiency(work));
   const Bytes moved = work.bytes_read + work.bytes_written;
-  if (moved > Bytes(0)) busy = std::max(busy, moved / (gpu_.memory_bandwidth * p.memory_efficiency));
+  if (moved > Bytes(0)) busy = std::max(busy, moved / (gpu_.memory_bandwidth * p.memory_efficiency_for(work.dtype)));
   return busy + p.kernel_overhead * std::max<std::int64_t>(work.kernels, 0);
 }
 

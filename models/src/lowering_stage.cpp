@@ -82,7 +82,11 @@ ModelLayout::ModelLayout(const ModelSpec& model, const TrainingSpec& training, c
   // (LayerNorm: weight and bias); an MoE layer's router and its three batched
   // expert tensors in place of the MLP.
   const std::int32_t norm_tensors = model.norm == NormKind::kLayerNorm ? 2 : 1;
-  const std::int32_t attn_tensors = model.attention == AttentionKind::kMla ? attention_matrices + 1 : 4;
+  // MLA's latent norms: the KV latent's, and the query latent's with q_lora.
+  const std::int32_t latent_norm_tensors =
+      model.attention == AttentionKind::kMla ? (model.mla.q_lora_rank > 0 ? 2 : 1) * norm_tensors : 0;
+  const std::int32_t attn_tensors =
+      model.attention == AttentionKind::kMla ? attention_matrices + latent_norm_tensors : 4;
   const std::int32_t mlp_tensors = model.mlp == MlpKind::kSwiGlu ? 3 : 2;
   layer_tensors_ = (attn_tensors + mlp_tensors) * (model.linear_bias ? 2 : 1) + 2 * norm_tensors;
   moe_layer_tensors_ = attn_tensors * (model.linear_bias ? 2 : 1) + 4 + 2 * norm_tensors;
@@ -100,7 +104,7 @@ ModelLayout::ModelLayout(const ModelSpec& model, const TrainingSpec& training, c
   if (!(plan.zero_stage >= 3 && training.precision == PrecisionMode::kFsdpMixedBf16)) {
     // One cast per weight tensor as the harness's modules hold them (q, k, v
     // separately), norms left out.
-    const std::int32_t layer_tensors = layer_tensors_ - 2 * norm_tensors;
+    const std::int32_t layer_tensors = layer_tensors_ - 2 * norm_tensors - latent_norm_tensors;
     decoder_casts_ = weight_cast_ops(decoder_.parameters - norm_per_layer_ - latent_norms, training, layer_tensors);
     // The router, QKV and out-proj, up and down of every local expert and of
     // the shared experts (and their biases).

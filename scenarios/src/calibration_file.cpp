@@ -47,6 +47,7 @@ void write_op(JsonWriter& w, const hardware::OpClassParams& p) {
   w.key("compute_efficiency").number(p.compute_efficiency);
   if (p.fp8_compute_efficiency) w.key("fp8_compute_efficiency").number(*p.fp8_compute_efficiency);
   w.key("memory_efficiency").number(p.memory_efficiency);
+  if (p.bf16_memory_efficiency) w.key("bf16_memory_efficiency").number(*p.bf16_memory_efficiency);
   w.key("kernel_overhead").string(duration_text(p.kernel_overhead));
   w.end_object();
 }
@@ -188,8 +189,8 @@ class Reader {
 constexpr std::array<std::string_view, 12> kTopKeys{"schema_version", "kind",      "name",      "gpu",
                                                     "source",         "op",        "gemm",      "attention",
                                                     "collective",     "host",      "overlap",   "residuals"};
-constexpr std::array<std::string_view, 4> kOpKeys{"compute_efficiency", "fp8_compute_efficiency", "memory_efficiency",
-                                                  "kernel_overhead"};
+constexpr std::array<std::string_view, 5> kOpKeys{"compute_efficiency", "fp8_compute_efficiency", "memory_efficiency",
+                                                  "bf16_memory_efficiency", "kernel_overhead"};
 constexpr std::array<std::string_view, 4> kGemmKeys{"tile_m", "tile_n", "k_half", "samples"};
 constexpr std::array<std::string_view, 2> kAttentionKeys{"samples", "tails"};
 constexpr std::array<std::string_view, 8> kCollectiveKeys{
@@ -224,6 +225,11 @@ void read_ops(Reader& r, const Json& doc, hardware::Calibration& cal) {
       params.fp8_compute_efficiency.reset();
     }
     params.memory_efficiency = r.number(*o, p, "memory_efficiency", 0.0, 1.5, true);
+    if (r.has(*o, "bf16_memory_efficiency")) {
+      params.bf16_memory_efficiency = r.number(*o, p, "bf16_memory_efficiency", 0.0, 1.5, true);
+    } else {
+      params.bf16_memory_efficiency.reset();
+    }
     params.kernel_overhead = r.duration(*o, p, "kernel_overhead");
   }
 }

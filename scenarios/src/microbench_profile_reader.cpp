@@ -124,7 +124,16 @@ void read_memory_bound_suite(const Json& doc, std::string_view suite, hardware::
     m.time = r.seconds("time_s");
     if (kind == "optimizer") {
       if (r.text("impl") != "fused") return;  // foreach is a slower framework path, not the fused kernel
-      m.op = "adamw_fused " + r.text("param_dtype");
+      const std::string dtype = r.text("param_dtype");
+      m.op = "adamw_fused " + dtype;
+      if (dtype == "fp32") {
+        m.dtype = DType::kFp32;
+      } else if (dtype == "bf16") {
+        m.dtype = DType::kBf16;
+      } else {
+        r.problem("param_dtype", "expected \"fp32\" or \"bf16\", got \"" + dtype + "\"");
+        return;
+      }
       m.eager_timed = r.text("timing_mode") == "eager";
       m.op_class = OpClass::kOptimizer;
       constexpr std::int64_t kChunk = 320 * 65536;  // multi_tensor_apply's launch granularity

@@ -46,7 +46,7 @@ TEST_CASE("events run in (time, priority, sequence) order", "[engine]") {
   CHECK(engine.events_processed() == 4);
 }
 
-TEST_CASE("handlers schedule follow-ups; time advances", "[engine]") {
+TEST_CASE("handlers schedule follow-ups, and time advances", "[engine]") {
   Engine engine;
   Chain c;
   c.remaining = 10;
@@ -72,7 +72,7 @@ TEST_CASE("the event limit guards against models that never quiesce", "[engine][
   CHECK_THROWS_WITH(engine.run(10), Catch::Matchers::Contains("event limit reached"));
 }
 
-TEST_CASE("engines are independent values; many run at once", "[engine]") {
+TEST_CASE("engines are independent values, and many run at once", "[engine]") {
   // No global state: concurrent engines each see only their own events.
   std::vector<std::int64_t> end_ps(4);
   std::vector<std::thread> threads;

@@ -20,7 +20,7 @@ constexpr OpClass kAllClasses[] = {OpClass::kGemm,          OpClass::kAttention,
 
 }  // namespace
 
-TEST_CASE("datasheet defaults are efficiencies in (0, 1] for every preset", "[calibration]") {
+TEST_CASE("datasheet defaults are efficiencies above 0 and at most 1 for every preset", "[calibration]") {
   for (const auto& name : builtin_hardware().gpu_names()) {
     INFO(name);
     const Calibration cal = defaults_for(name.c_str());

@@ -72,6 +72,23 @@ TEST_CASE("a memory-bound op streams at HBM x efficiency", "[op_cost]") {
   CHECK_THAT(seconds(cost.duration(w)), WithinRel(2e9 / 0.9e12 + 5e-6, 1e-9));
 }
 
+TEST_CASE("bf16 work streams at the class's bf16 bandwidth where it has one", "[op_cost][dtype]") {
+  // The optimizer class: 90% of HBM in general, 60% for bf16 (fused AdamW's
+  // bf16 form); 1 GB moved: 1.1111 ms in fp32, 1.6667 ms in bf16, + 5 us.
+  Calibration cal = toy_calibration();
+  cal.params(OpClass::kOptimizer).bf16_memory_efficiency = 0.6;
+  const OpCostModel cost(toy_gpu(), cal);
+  ComputeWork w;
+  w.op_class = OpClass::kOptimizer;
+  w.bytes_read = 1_GB;
+  w.dtype = DType::kFp32;
+  CHECK_THAT(seconds(cost.duration(w)), WithinRel(1e9 / 0.9e12 + 5e-6, 1e-9));
+  w.dtype = DType::kBf16;
+  CHECK_THAT(seconds(cost.duration(w)), WithinRel(1e9 / 0.6e12 + 5e-6, 1e-9));
+  w.op_class = OpClass::kElementwise;  // no bf16 figure: the general one
+  CHECK_THAT(seconds(cost.duration(w)), WithinRel(1e9 / 0.9e12 + 5e-6, 1e-9));
+}
+
 TEST_CASE("a GEMM one tile past a full wave takes two waves", "[op_cost][waves]") {
   // M = 128 x 101, N = 256: tiles = 101 on 100 SMs -> waves = 2,
   // wave_eff = 101 / 200; time = flops / (1e15 x 0.8 x 101/200) + 5 us.

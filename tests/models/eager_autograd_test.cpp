@@ -128,7 +128,7 @@ TEST_CASE("FSDP2 mixed precision computes in bf16 under ZeRO-3, as AMP without i
   CHECK(adds3[0].work.bytes_written.count() == 2000);
 }
 
-TEST_CASE("a PyTorch wgrad writes the gradient; Megatron's accumulates into storage", "[layer_ops][eager]") {
+TEST_CASE("a PyTorch wgrad writes the gradient, and Megatron's accumulates into storage", "[layer_ops][eager]") {
   // PyTorch: the first micro-batch's gradient becomes .grad, later ones are
   // the lowering's adds, so the GEMM reads only its operands. Megatron
   // (and its precision) reads and writes its fp32 main_grad.

@@ -95,7 +95,7 @@ TEST_CASE("eager autocast keeps one bf16 copy of a GEMM input per GEMM", "[memor
   CHECK((saved(mraw, fsdp_mp) - saved(mraw, fsdp_mp_compiled)).count() == kTokens * m.ffn_hidden * 2);
 }
 
-TEST_CASE("eager full recompute keeps only the layer input; the recompute re-saves the eager tensors",
+TEST_CASE("eager full recompute keeps only the layer input, and the recompute re-saves the eager tensors",
           "[memory][eager][recompute]") {
   const ModelSpec m = testing::small_llama(4);
   TrainingSpec eager = training(Framework::kPyTorchEager, PrecisionMode::kPureBf16);

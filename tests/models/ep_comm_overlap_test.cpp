@@ -95,7 +95,7 @@ TEST_CASE("ep_comm_overlap pairs interleaved 1F1B's forwards with the next backw
   }
 }
 
-TEST_CASE("ep_comm_overlap keeps DualPipe's own pairs; without it none is marked", "[ep_overlap][schedule]") {
+TEST_CASE("ep_comm_overlap keeps DualPipe's own pairs, and without it none is marked", "[ep_overlap][schedule]") {
   ParallelPlan p = ep_plan(2, 2);
   p.pp = 4;
   p.schedule = PipelineSchedule::kDualPipe;

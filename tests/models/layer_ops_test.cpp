@@ -569,7 +569,7 @@ TEST_CASE("AMP weight casts read 4 and write 2 bytes per parameter", "[layer_ops
   CHECK(weight_cast_ops(P, training(1, 1024, PrecisionMode::kPureBf16)).empty());
 }
 
-TEST_CASE("PyTorch's data-parallel wrappers copy through flat buffers; Megatron does not", "[layer_ops][dp]") {
+TEST_CASE("PyTorch's data-parallel wrappers copy through flat buffers, and Megatron does not", "[layer_ops][dp]") {
   const std::int64_t P = 1'000'000;
   const auto one = [](const std::vector<LayerStep>& v) -> const LayerStep& {
     REQUIRE(v.size() == 1);

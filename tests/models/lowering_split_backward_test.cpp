@@ -204,7 +204,7 @@ TEST_CASE("DualPipe: each stage holds model stages s and pp - 1 - s", "[lowering
   }
 }
 
-TEST_CASE("DualPipe's transfers run both ways; the replicas swap their reduced gradients", "[lowering][dualpipe]") {
+TEST_CASE("DualPipe's transfers run both ways, and the replicas swap their reduced gradients", "[lowering][dualpipe]") {
   // pp 4, m 8: chunk 0 carries micro-batches 0..3 from stage 0 to 3, chunk 1 micro-batches 4..7
   // from stage 3 to 0. Each stage sends a forward activation for each of its chunks' micro-batches
   // that is not at the pipeline's end: 4 x 2 on stages 1 and 2, 4 on stages 0 and 3.

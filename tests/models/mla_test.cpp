@@ -149,14 +149,14 @@ TEST_CASE("MLA saved activations: the latents, flash's Q K V, not the h-wide inp
   CHECK(l.saved_activations == Bytes(attention + mlp));
 }
 
-TEST_CASE("MLA's replicated weights join the SP gradient all-reduce; AMP casts every projection", "[mla][lowering]") {
+TEST_CASE("MLA's replicated weights join the SP gradient all-reduce, and AMP casts every projection", "[mla][lowering]") {
   const ModelSpec m = small_mla();
   // Under SP each TP rank computes the down-projections' and latent norms' gradients from its sequence shard:
   // they are all-reduced over TP with the two layer norms, 2 x 256 + 28768.
   const lowering_detail::ModelLayout sp(m, training(1, 128), plan(2, true));
   CHECK(sp.norm_parameters_per_layer() == 512 + 28768);
-  // AMP casts the 5 attention matrices and the 2 MLP matrices of a layer (7 tensors): every parameter but the
-  // layer norms (512) and the latent norms (64 + 32).
+  // AMP casts the 5 attention matrices and the 3 SwiGLU matrices of a layer, one kernel per weight tensor (8):
+  // every parameter but the layer norms (512) and the latent norms (64 + 32).
   TrainingSpec amp = training(1, 128);
   amp.precision = PrecisionMode::kAmpBf16;
   const lowering_detail::ModelLayout layout(m, amp, plan(1, false));
@@ -169,7 +169,7 @@ TEST_CASE("MLA's replicated weights join the SP gradient all-reduce; AMP casts e
   REQUIRE(layer->casts->size() == 1);
   const LayerStep& cast = layer->casts->front();
   CHECK(cast.work.bytes_read == Bytes(4 * (decoder_layer_parameter_count(m) - 512 - 96)));
-  CHECK(cast.work.kernels == 7);
+  CHECK(cast.work.kernels == 8);
 }
 
 TEST_CASE("MLA validation names the field, the value and what was expected", "[mla]") {

@@ -143,7 +143,7 @@ TEST_CASE("every schedule runs each forward once and each backward after it", "[
   }
 }
 
-TEST_CASE("1F1B holds min(pp - stage, m) micro-batches; GPipe holds m", "[schedule][memory]") {
+TEST_CASE("1F1B holds min(pp - stage, m) micro-batches, and GPipe holds m", "[schedule][memory]") {
   for (const int pp : {1, 2, 4, 8}) {
     for (const std::int64_t m : {1, 3, 4, 8, 16}) {
       for (int s = 0; s < pp; ++s) {

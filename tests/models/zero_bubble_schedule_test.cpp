@@ -303,7 +303,7 @@ TEST_CASE("chunk placement: DualPipe holds stage s and pp - 1 - s", "[schedule][
   }
 }
 
-TEST_CASE("DualPipe rejects odd pp, odd or too few micro-batches; ZB-H1 takes any", "[schedule][reject]") {
+TEST_CASE("DualPipe rejects odd pp, odd or too few micro-batches, and ZB-H1 takes any", "[schedule][reject]") {
   CHECK_THROWS_WITH(pipeline_passes(kDual, 3, 1, 8, 0), "/pp: pp = 3 with schedule 'dualpipe'; expected an even pp");
   CHECK_THROWS_WITH(pipeline_passes(kDual, 4, 1, 7, 0),
                     "/num_microbatches: num_microbatches = 7 with schedule 'dualpipe'; expected an even count of at "

@@ -24,6 +24,7 @@ CalibrationFile sample_file() {
   f.calibration = hardware::datasheet_defaults(gpu);
   f.calibration.name = "test-cal";
   f.calibration.gemm_k_half = 123.5;
+  f.calibration.params(OpClass::kOptimizer).bf16_memory_efficiency = 0.66;
   f.calibration.host.kernel_launch = Duration::from_ps(7'383'038);
   f.calibration.host.eager_kernel_gap = Duration::from_ps(2'345'678);
   f.calibration.host.blocks.push_back({hardware::EagerBlock::kGpt, true, 0.95});
@@ -82,6 +83,9 @@ TEST_CASE("a calibration file reads back what was written", "[scenarios][calibra
   CHECK(g.calibration.collective.curves[0].points[1].factor == Approx(0.9));
   CHECK(g.calibration.params(OpClass::kGemm).compute_efficiency ==
         Approx(f.calibration.params(OpClass::kGemm).compute_efficiency));
+  REQUIRE(g.calibration.params(OpClass::kOptimizer).bf16_memory_efficiency.has_value());
+  CHECK(*g.calibration.params(OpClass::kOptimizer).bf16_memory_efficiency == Approx(0.66));
+  CHECK_FALSE(g.calibration.params(OpClass::kCast).bf16_memory_efficiency.has_value());
   REQUIRE(g.residuals.size() == 1);
   // Deterministic: writing what was read gives the same bytes.
   CHECK(write_calibration_json(g) == text);
@@ -167,6 +171,10 @@ TEST_CASE("the committed H200 profile reads completely", "[scenarios][calibratio
   CHECK(p.gemm.size() == 1628);                // every bf16 and fp8 record
   CHECK(p.attention.size() == 96 * 2 + 48 * 2);  // flash (MHA, native GQA) and cuDNN, fwd and fwd+bwd
   CHECK(p.memory_bound.size() == 180 + 12);    // + fused AdamW
+  // AdamW's records name their parameters' type; the other suites' do not.
+  for (const hardware::MemoryBoundMeasurement& m : p.memory_bound) {
+    CHECK(m.dtype.has_value() == (m.op_class == OpClass::kOptimizer));
+  }
   CHECK(p.launch.size() == 6);                 // the launch-plus-synchronize round trip is not a launch cost
   CHECK(p.collectives.size() == 209);
   CHECK(p.versions.find("NCCL 2.28.9") != std::string::npos);

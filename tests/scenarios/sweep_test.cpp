@@ -58,7 +58,7 @@ TEST_CASE("product sweeps vary the last axis fastest", "[scenarios][sweep]") {
   CHECK(point_values(d, 5) == std::vector<std::string>{"2", "\"selective\""});
 }
 
-TEST_CASE("zip sweeps pair values by position; ranges expand inclusively", "[scenarios][sweep]") {
+TEST_CASE("zip sweeps pair values by position, and ranges expand inclusively", "[scenarios][sweep]") {
   const SweepDefinition d = read_sweep(small_sweep(Json::parse(R"({"mode": "zip", "axes": [
       {"path": "/plan/tp", "range": {"from": 1, "to": 8, "factor": 2}},
       {"path": "/plan/dp", "range": {"from": 2, "to": 5, "step": 1}}]})"))
@@ -108,7 +108,7 @@ TEST_CASE("a built-in name on the path becomes {\"base\": name}", "[scenarios][s
   CHECK(s.spec.cluster.node.name == "dgx-h100 (modified)");
 }
 
-TEST_CASE("invalid points are skipped with their first problem; fill_dp derives dp", "[scenarios][sweep]") {
+TEST_CASE("invalid points are skipped with their first problem, and fill_dp derives dp", "[scenarios][sweep]") {
   const SweepDefinition d = read_sweep(small_sweep(Json::parse(R"({"fill_dp": true, "axes": [
       {"path": "/plan/tp", "values": [1, 3, 16]}]})"))
                                            .dump());

@@ -25,9 +25,17 @@ struct OpClassParams {
   Duration kernel_overhead;         // launch + tail cost per kernel
   // Fraction of the fp8 peak reached by fp8 work; unset: compute_efficiency.
   std::optional<double> fp8_compute_efficiency{};
+  // Fraction of HBM bandwidth reached by bf16 work, where the class was
+  // measured in bf16 apart from another type; unset: memory_efficiency.
+  // Fused AdamW is: its bf16 form does the fp32 arithmetic of the fp32 form
+  // over half the bytes, and streams 20-22% slower per byte (H100, H200).
+  std::optional<double> bf16_memory_efficiency{};
 
   double compute_efficiency_for(DType t) const {
     return t == DType::kFp8 && fp8_compute_efficiency ? *fp8_compute_efficiency : compute_efficiency;
+  }
+  double memory_efficiency_for(DType t) const {
+    return t == DType::kBf16 && bf16_memory_efficiency ? *bf16_memory_efficiency : memory_efficiency;
   }
 };
 

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,11 @@ struct MemoryBoundMeasurement {
   // Timed by launching eagerly (the optimizer step): where the kernel is
   // shorter than the host's launch path, the time is the host's.
   bool eager_timed = false;
+  // The data's type where the record names it (the optimizer's parameters
+  // and moments, fp32 or bf16); unset for the other suites, whose records
+  // are of one type each. A class measured in bf16 and another type gets
+  // bf16 its own bandwidth (OpClassParams::bf16_memory_efficiency).
+  std::optional<DType> dtype{};
 };
 
 // The cost of one tiny op: what the host spends launching it eagerly, and the
