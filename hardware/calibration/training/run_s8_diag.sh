@@ -12,7 +12,7 @@
 #     embedding table beside the 16M-element chunks the fit uses (two
 #     profiles ran AdamW 11-34% slower than predicted with large tables).
 # Files land in $OUT; nothing is fitted here. Every step has its own bound.
-SESSION=s8
+SESSION=${SESSION:-s8}
 source "$(dirname "${BASH_SOURCE[0]}")/one_gpu_common.sh"
 TRAIN=hardware/calibration/training
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
@@ -30,6 +30,7 @@ timeout -k 5 60 python3 "$TRAIN/profile_configs.py" --out /tmp/prof3 \
 PROFILES=/tmp/prof3 NAME=diag-profiles python3 "$TRAIN/summarize_profiles.py" "$OUT"
 grep -i "error\|Traceback" "$OUT/prof3.log" | head -5
 
+[ "${ADAMW_TABLES:-1}" = 0 ] && exit 0  # run_s9.sh runs it first
 echo "=== 3. fused AdamW over embedding-sized tensors ==="
 timeout -k 5 150 python3 hardware/calibration/bench/bench_adamw_tables.py --tag "$TAG" \
   --out "$OUT/$TAG-adamw-tables.json" 2>&1 | grep "adamw\|rror"
