@@ -571,7 +571,7 @@ TEST_CASE("AMP weight casts read 4 and write 2 bytes per parameter", "[layer_ops
 
 TEST_CASE("PyTorch's data-parallel wrappers copy through flat buffers, and Megatron does not", "[layer_ops][dp]") {
   const std::int64_t P = 1'000'000;
-  const auto one = [](const std::vector<LayerStep>& v) -> const LayerStep& {
+  const auto one = [](const std::vector<LayerStep>& v) -> LayerStep {  // a copy: the vector is a temporary
     REQUIRE(v.size() == 1);
     return v[0];
   };
