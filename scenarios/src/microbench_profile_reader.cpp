@@ -4,6 +4,7 @@
 #include <cmath>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "dtsim/scenarios/calibration_io.hpp"
@@ -52,18 +53,23 @@ void each_record(const Json& doc, std::string_view suite, Diagnostics& d, Fn fn)
   }
 }
 
+// The record's `key` as one of two spellings of a data type; otherwise a
+// problem naming both, and nothing.
+std::optional<DType> read_dtype(RecordReader& r, std::string_view key, std::pair<std::string_view, DType> a,
+                                std::pair<std::string_view, DType> b) {
+  const std::string name = r.text(key);
+  if (name == a.first) return a.second;
+  if (name == b.first) return b.second;
+  r.problem(key, "expected \"" + std::string(a.first) + "\" or \"" + std::string(b.first) + "\", got \"" + name + "\"");
+  return std::nullopt;
+}
+
 void read_gemm(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics& d) {
   each_record(doc, "gemm", d, [&](RecordReader& r) {
     hardware::GemmMeasurement m;
-    const std::string dtype = r.text("dtype");
-    if (dtype == "bf16") {
-      m.dtype = DType::kBf16;
-    } else if (dtype == "fp8_e4m3") {
-      m.dtype = DType::kFp8;
-    } else {
-      r.problem("dtype", "expected \"bf16\" or \"fp8_e4m3\", got \"" + dtype + "\"");
-      return;
-    }
+    const auto dtype = read_dtype(r, "dtype", {"bf16", DType::kBf16}, {"fp8_e4m3", DType::kFp8});
+    if (!dtype) return;
+    m.dtype = *dtype;
     m.shape.m = r.integer("M");
     m.shape.n = r.integer("N");
     m.shape.k = r.integer("K");
@@ -124,16 +130,9 @@ void read_memory_bound_suite(const Json& doc, std::string_view suite, hardware::
     m.time = r.seconds("time_s");
     if (kind == "optimizer") {
       if (r.text("impl") != "fused") return;  // foreach is a slower framework path, not the fused kernel
-      const std::string dtype = r.text("param_dtype");
-      m.op = "adamw_fused " + dtype;
-      if (dtype == "fp32") {
-        m.dtype = DType::kFp32;
-      } else if (dtype == "bf16") {
-        m.dtype = DType::kBf16;
-      } else {
-        r.problem("param_dtype", "expected \"fp32\" or \"bf16\", got \"" + dtype + "\"");
-        return;
-      }
+      m.dtype = read_dtype(r, "param_dtype", {"fp32", DType::kFp32}, {"bf16", DType::kBf16});
+      if (!m.dtype) return;
+      m.op = "adamw_fused " + std::string(to_string(*m.dtype));
       m.eager_timed = r.text("timing_mode") == "eager";
       m.op_class = OpClass::kOptimizer;
       constexpr std::int64_t kChunk = 320 * 65536;  // multi_tensor_apply's launch granularity
