@@ -5,11 +5,11 @@
 # run_s8_diag.sh's steps 1-2 (HOLDOUT8's miss, its twins and its profile).
 #
 #     OUT=/some/dir hardware/calibration/training/run_s9.sh
-SESSION=s9
+SESSION=${SESSION:-s9}
 source "$(dirname "${BASH_SOURCE[0]}")/one_gpu_common.sh"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
 echo "=== A. fused AdamW over embedding-sized tensors ==="
 timeout -k 5 150 python3 hardware/calibration/bench/bench_adamw_tables.py --tag "$TAG" \
   --out "$OUT/$TAG-adamw-tables.json" 2>&1 | grep "adamw\|rror"
 echo "=== B. HOLDOUT8's miss ==="
-ADAMW_TABLES=0 SESSION=s9 bash hardware/calibration/training/run_s8_diag.sh
+ADAMW_TABLES=0 SESSION=$SESSION bash hardware/calibration/training/run_s8_diag.sh
