@@ -81,6 +81,15 @@ MODELS = {
                         ffn_hidden=12288, vocab=32000, tied=False),
     "llama-h1280-v64k": dict(arch="llama", n_layers=8, hidden=1280, n_heads=10, n_kv_heads=2,
                              ffn_hidden=3584, vocab=64000, tied=False),
+    # shapes first used in HOLDOUT9 (session 10, one GPU; written before any of it ran)
+    "llama-h2816": dict(arch="llama", n_layers=6, hidden=2816, n_heads=22, n_kv_heads=2,
+                        ffn_hidden=7552, vocab=32000, tied=False),
+    "gpt-h1920": dict(arch="gpt", n_layers=8, hidden=1920, n_heads=15, n_kv_heads=15,
+                      ffn_hidden=7680, vocab=50304, tied=True),
+    "llama-h1536-v100k": dict(arch="llama", n_layers=4, hidden=1536, n_heads=12, n_kv_heads=4,
+                              ffn_hidden=4096, vocab=100352, tied=False),
+    "moe-h1792-e8": dict(arch="llama", n_layers=4, hidden=1792, n_heads=14, n_kv_heads=2,
+                         ffn_hidden=4864, vocab=32000, tied=False, n_experts=8, top_k=2, moe_ffn_hidden=3584),
     # GPT-style: LayerNorm, GELU 4h MLP, MHA, learned positions, tied embeddings
     "gpt-h1024": dict(arch="gpt", n_layers=12, hidden=1024, n_heads=16, n_kv_heads=16,
                       ffn_hidden=4096, vocab=50304, tied=True),
@@ -348,8 +357,28 @@ DIAG8_CONFIGS = [
       activation_checkpointing="full", timed_steps=20, timeout_s=60),
 ]
 
+# HOLDOUT9 (session 10, one GPU): new shapes, written with their predictions
+# before any of them ran; pure-bf16 runs of several sizes for session 9's bf16
+# AdamW bandwidth, a 100K vocabulary table, GPT under AMP with recompute, an
+# MoE body, a long sequence with the foreach optimizer.
+HOLDOUT9_CONFIGS = [
+    C("h9_1g_llama2816_bf16", "llama-h2816", seq_len=2048, micro_batch=4, timeout_s=60),
+    C("h9_1g_llama2816_amp_ga2", "llama-h2816", seq_len=2048, micro_batch=2, grad_accum=2,
+      precision="amp_bf16", timeout_s=60),
+    C("h9_1g_gpt1920_bf16_s1024", "gpt-h1920", seq_len=1024, micro_batch=8, timeout_s=60),
+    C("h9_1g_gpt1920_amp_ac", "gpt-h1920", seq_len=2048, micro_batch=4, precision="amp_bf16",
+      activation_checkpointing="full", timeout_s=60),
+    C("h9_1g_llama1536_v100k_bf16", "llama-h1536-v100k", seq_len=2048, micro_batch=4, timeout_s=60),
+    C("h9_1g_llama1536_v100k_amp_s4096", "llama-h1536-v100k", seq_len=4096, micro_batch=2,
+      precision="amp_bf16", timeout_s=60),
+    C("h9_1g_moe1792_e8k2_bf16", "moe-h1792-e8", seq_len=2048, micro_batch=4, timeout_s=60),
+    C("h9_1g_llama2816_bf16_foreach_s8192", "llama-h2816", seq_len=8192, micro_batch=1,
+      optimizer="adamw_foreach", timeout_s=60),
+]
+
 CONFIGS = (CONFIGS + MOE_CONFIGS + HOLDOUT_CONFIGS + HOLDOUT4_CONFIGS + HOLDOUT5_CONFIGS + HOLDOUT6_CONFIGS
-           + HOLDOUT7_CONFIGS + HOLDOUT8_CONFIGS + ONE_RANK_CONFIGS + DIAG8_CONFIGS)
+           + HOLDOUT7_CONFIGS + HOLDOUT8_CONFIGS + ONE_RANK_CONFIGS + DIAG8_CONFIGS
+           + HOLDOUT9_CONFIGS)
 
 # smoke subset: one of each parallel mode
 SMOKE = [
