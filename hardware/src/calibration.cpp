@@ -12,6 +12,15 @@ namespace dtsim::hardware {
 
 using namespace dtsim::literals;
 
+std::string_view to_string(EagerBlock b) {
+  switch (b) {
+    case EagerBlock::kLlama: return "llama";
+    case EagerBlock::kGpt: return "gpt";
+    case EagerBlock::kMoe: return "moe";
+  }
+  return "llama";
+}
+
 namespace {
 
 // Measured and datasheet figures of one part (reference §1a, §3a, §4).

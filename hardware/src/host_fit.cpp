@@ -73,6 +73,27 @@ void fit_wrapper_hosts(const Records& r, Calibration& cal) {
   }
 }
 
+// The MoE block's host time as a ratio to the plain layer measured beside
+// it in the same process (bf16), from the records of the fewest processes:
+// the median of the MoE layers' times over the median of the plain ones. The
+// records' expert counts and top-k differ (8 of top-2, 16 of top-4) but the
+// harness runs every local expert in one batched GEMM, so its launches do
+// not depend on them: one ratio for all.
+void fit_moe_block(const Records& r, Calibration& cal) {
+  if (r.moe_layer_host.empty()) return;
+  int processes = r.moe_layer_host.front().processes;
+  for (const MoeLayerHostMeasurement& m : r.moe_layer_host) processes = std::min(processes, m.processes);
+  std::vector<double> moe, plain;
+  for (const MoeLayerHostMeasurement& m : r.moe_layer_host) {
+    if (m.processes != processes) continue;
+    moe.push_back(m.layer.seconds());
+    plain.push_back(m.plain_layer.seconds());
+  }
+  const double base = median(plain);
+  if (base <= 0.0) return;
+  cal.host.blocks.push_back({EagerBlock::kMoe, false, median(moe) / base});
+}
+
 }  // namespace
 
 void fit_host(const Records& r, Calibration& cal) {
@@ -109,9 +130,8 @@ void fit_host(const Records& r, Calibration& cal) {
 
   // Eager layers: each TP measurement as it is; the plain layer once per
   // number of processes that shared the host (the MoE layer records measure
-  // one beside theirs, with one process too; the MoE layer's own time is
-  // kept in the profile, not fitted: the model spreads the plain layer's
-  // host time over every layer's launches).
+  // one beside theirs, with one process too; the MoE layer itself becomes
+  // a block ratio below).
   cal.host.layers.clear();
   std::map<int, std::vector<double>> plain;
   for (const LayerHostMeasurement& m : r.layer_host) {
@@ -141,6 +161,7 @@ void fit_host(const Records& r, Calibration& cal) {
     }
     cal.host.blocks.push_back({kind, autocast, median(v) / median(base->second)});
   }
+  fit_moe_block(r, cal);
   fit_wrapper_hosts(r, cal);
 }
 

@@ -169,7 +169,10 @@ int command_calibrate(std::span<const std::string_view> args) {
   }
   for (const hardware::EagerBlockHost& b : c.host.blocks) {
     std::snprintf(line, sizeof line, "Eager block  %s%s: %.2f x the bf16 Llama layer's host time\n",
-                  b.block == hardware::EagerBlock::kGpt ? "GPT" : "Llama", b.autocast ? " under AMP" : " in bf16", b.ratio);
+                  b.block == hardware::EagerBlock::kGpt   ? "GPT"
+                  : b.block == hardware::EagerBlock::kMoe ? "MoE (Llama, routed experts)"
+                                                          : "Llama",
+                  b.autocast ? " under AMP" : " in bf16", b.ratio);
     std::cout << line;
   }
   for (const hardware::WrapperHost& w : c.host.wrappers) {

@@ -341,25 +341,27 @@ void read_collective(Reader& r, const Json& doc, hardware::Calibration& cal, Dia
 }
 
 // "eager_blocks": [[block, precision, ratio], ...] (optional; files written
-// before session 7 have none): "llama" or "gpt", "bf16" or "amp_bf16".
+// before session 7 have none): "llama", "gpt" or "moe", "bf16" or "amp_bf16".
 void read_block_hosts(Reader& r, const Json& host, std::vector<hardware::EagerBlockHost>& out) {
   if (!host.contains("eager_blocks")) return;
   const Json* blocks = r.array(host, "/host", "eager_blocks");
   if (blocks == nullptr) return;
   for (std::size_t i = 0; i < blocks->size(); ++i) {
     const std::string p = child_path("/host/eager_blocks", i);
-    const Json* t = r.tuple((*blocks)[i], p, 3, "[\"llama\" | \"gpt\", \"bf16\" | \"amp_bf16\", ratio]");
+    const Json* t = r.tuple((*blocks)[i], p, 3, "[\"llama\" | \"gpt\" | \"moe\", \"bf16\" | \"amp_bf16\", ratio]");
     if (t == nullptr) continue;
     hardware::EagerBlockHost b;
     const std::string block = (*t)[0].is_string() ? (*t)[0].get<std::string>() : "";
     const std::string precision = (*t)[1].is_string() ? (*t)[1].get<std::string>() : "";
-    if (block != "llama" && block != "gpt") {
-      r.error(child_path(p, 0), "expected \"llama\" or \"gpt\", got " + describe((*t)[0]));
+    if (block != "llama" && block != "gpt" && block != "moe") {
+      r.error(child_path(p, 0), "expected \"llama\", \"gpt\" or \"moe\", got " + describe((*t)[0]));
     }
     if (precision != "bf16" && precision != "amp_bf16") {
       r.error(child_path(p, 1), "expected \"bf16\" or \"amp_bf16\", got " + describe((*t)[1]));
     }
-    b.block = block == "gpt" ? hardware::EagerBlock::kGpt : hardware::EagerBlock::kLlama;
+    b.block = block == "gpt"   ? hardware::EagerBlock::kGpt
+              : block == "moe" ? hardware::EagerBlock::kMoe
+                               : hardware::EagerBlock::kLlama;
     b.autocast = precision == "amp_bf16";
     b.ratio = r.number((*t)[2], child_path(p, 2), 0.0, 10.0, true);
     out.push_back(b);
@@ -524,7 +526,7 @@ std::string write_calibration_json(const CalibrationFile& file) {
     w.key("eager_blocks").begin_array();
     for (const hardware::EagerBlockHost& b : cal.host.blocks) {
       w.begin_array()
-          .string(b.block == hardware::EagerBlock::kGpt ? "gpt" : "llama")
+          .string(std::string(hardware::to_string(b.block)))
           .string(b.autocast ? "amp_bf16" : "bf16")
           .number(b.ratio);
       w.end_array();

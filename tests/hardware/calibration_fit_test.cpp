@@ -296,6 +296,21 @@ TEST_CASE("eager blocks: ratios to the bf16 Llama layer measured in the same pro
   CHECK(c.host.layers[0].layer == 2000_us);
 }
 
+TEST_CASE("the MoE block: the MoE layers' median over the plain layers' beside them, fewest processes",
+          "[hardware][calibrate]") {
+  MicrobenchProfile p = synthetic_gemm_profile();
+  p.moe_layer_host.push_back({8, 2, 1, 2600_us, 2000_us});
+  p.moe_layer_host.push_back({16, 4, 1, 2800_us, 2000_us});
+  p.moe_layer_host.push_back({8, 2, 4, 9000_us, 3000_us});  // a shared host: not this ratio
+  const Calibration c = fit_calibration(std::span(&p, 1), h100_node(), "synthetic").calibration;
+  REQUIRE(c.host.blocks.size() == 1);
+  CHECK(c.host.blocks[0].block == EagerBlock::kMoe);
+  CHECK_FALSE(c.host.blocks[0].autocast);
+  CHECK(c.host.blocks[0].ratio == Approx(2700.0 / 2000.0));
+  MicrobenchProfile none = synthetic_gemm_profile();
+  CHECK(fit_calibration(std::span(&none, 1), h100_node(), "synthetic").calibration.host.blocks.empty());
+}
+
 TEST_CASE("wrappers: DDP per layer, FSDP2 per all-gather and per unit beyond, as ratios to the bf16 layer",
           "[hardware][calibrate]") {
   MicrobenchProfile p = synthetic_gemm_profile();

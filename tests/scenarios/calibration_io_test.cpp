@@ -28,6 +28,7 @@ CalibrationFile sample_file() {
   f.calibration.host.kernel_launch = Duration::from_ps(7'383'038);
   f.calibration.host.eager_kernel_gap = Duration::from_ps(2'345'678);
   f.calibration.host.blocks.push_back({hardware::EagerBlock::kGpt, true, 0.95});
+  f.calibration.host.blocks.push_back({hardware::EagerBlock::kMoe, false, 1.28});
   f.calibration.host.wrappers.push_back(
       {hardware::DataParallelWrapper::kFsdp2, hardware::WrapperPrecision::kFsdpMixed, 0.17, 0.82});
   f.calibration.attention_tails.push_back({AttentionKernel::kFlash2, true, 0.88});
@@ -68,10 +69,13 @@ TEST_CASE("a calibration file reads back what was written", "[scenarios][calibra
   REQUIRE(g.calibration.attention_tails.size() == 1);
   CHECK(g.calibration.attention_tails[0].backward);
   CHECK(g.calibration.attention_tails[0].blocks_per_sm == Approx(0.88));
-  REQUIRE(g.calibration.host.blocks.size() == 1);
+  REQUIRE(g.calibration.host.blocks.size() == 2);
   CHECK(g.calibration.host.blocks[0].block == hardware::EagerBlock::kGpt);
   CHECK(g.calibration.host.blocks[0].autocast);
   CHECK(g.calibration.host.blocks[0].ratio == Approx(0.95));
+  CHECK(g.calibration.host.blocks[1].block == hardware::EagerBlock::kMoe);
+  CHECK_FALSE(g.calibration.host.blocks[1].autocast);
+  CHECK(g.calibration.host.blocks[1].ratio == Approx(1.28));
   REQUIRE(g.calibration.host.wrappers.size() == 1);
   CHECK(g.calibration.host.wrappers[0].wrapper == hardware::DataParallelWrapper::kFsdp2);
   CHECK(g.calibration.host.wrappers[0].precision == hardware::WrapperPrecision::kFsdpMixed);
@@ -98,11 +102,13 @@ TEST_CASE("a bad calibration file names every problem's path", "[scenarios][cali
   j["gemm"]["samples"][0][4] = "bf17";
   j["host"]["kernel_lanch"] = "1 us";
   j["host"]["wrappers"][0][0] = "zero3";
+  j["host"]["eager_blocks"][1][0] = "mla";
   const auto ds = read_problems(j);
   std::string all;
   for (const Diagnostic& d : ds) all += d.path + ": " + d.message + "\n";
   INFO(all);
-  REQUIRE(ds.size() == 5);
+  REQUIRE(ds.size() == 6);
+  CHECK(all.find("/host/eager_blocks/1/0: expected \"llama\", \"gpt\" or \"moe\", got \"mla\"") != std::string::npos);
   CHECK(all.find("/host/wrappers/0/0: expected \"ddp\" or \"fsdp2\", got \"zero3\"") != std::string::npos);
   CHECK(all.find("/op/gemm/compute_efficiency: expected a number in (0, 1.5], got 2.0 (number)") != std::string::npos);
   CHECK(all.find("/gemm/samples/0/4: unknown value 'bf17'; did you mean 'bf16'?") != std::string::npos);

@@ -109,3 +109,52 @@ TEST_CASE("the data-parallel wrapper's host work: FSDP2 per gather and reduction
   one.plan.dp = 1;
   CHECK(sim::host_costs(one).extra_per_dp_all_gather == Duration::zero());
 }
+
+TEST_CASE("the measured MoE block ratio spreads over the MoE layer's launches without expert parallelism",
+          "[sim][host]") {
+  sim::SimulationSpec s = gpt_spec(models::PrecisionMode::kPureBf16);
+  s.model.mlp = models::MlpKind::kSwiGlu;
+  s.model.norm = models::NormKind::kRmsNorm;
+  s.model.position = models::PositionKind::kRotary;
+  s.model.linear_bias = false;
+  s.model.moe.num_experts = 4;
+  s.model.moe.top_k = 2;
+  s.model.moe.expert_ffn_hidden = 512;
+  // Without a MoE ratio: the Llama layer's time over the dense Llama layer's launches.
+  const auto dense_spread = sim::host_costs(s).per_launch;
+  REQUIRE(dense_spread);
+  CHECK(dense_spread->seconds() == Approx(1000e-6 / static_cast<double>(launches(s))));
+
+  s.calibration.host.blocks.push_back({hardware::EagerBlock::kMoe, false, 1.3});
+  models::LayerOps ops = models::moe_layer_ops(s.model, s.training, s.plan);
+  models::apply_framework(ops, s.training);
+  std::int64_t moe_launches = 0;
+  for (const auto* list : {&ops.forward, &ops.backward}) {
+    for (const models::LayerStep& st : *list) {
+      if (st.kind == models::LayerStep::Kind::kCompute) moe_launches += st.work.kernels;
+    }
+  }
+  REQUIRE(moe_launches > launches(s));  // the routed experts launch more than the dense MLP
+  const auto per_launch = sim::host_costs(s).per_launch;
+  REQUIRE(per_launch);
+  CHECK(per_launch->seconds() == Approx(1.3 * 1000e-6 / static_cast<double>(moe_launches)));
+
+  // With expert parallelism the same rate: the layer was measured on one rank,
+  // and the all-to-alls pay the collective call, not a launch.
+  sim::SimulationSpec ep = s;
+  ep.cluster = testing::toy_cluster(2, 1);
+  ep.plan.dp = 2;
+  ep.plan.ep = 2;
+  ep.training.global_batch = 2;
+  REQUIRE(sim::host_costs(ep).per_launch);
+  CHECK(*sim::host_costs(ep).per_launch == *per_launch);
+
+  // Not the harness's block (a shared expert) or not its precision (AMP): the dense spread.
+  sim::SimulationSpec shared = s;
+  shared.model.moe.num_shared_experts = 1;
+  shared.model.moe.shared_expert_ffn_hidden = 512;
+  CHECK(*sim::host_costs(shared).per_launch == *dense_spread);
+  sim::SimulationSpec amp = s;
+  amp.training.precision = models::PrecisionMode::kAmpBf16;
+  CHECK(sim::host_costs(amp).per_launch->seconds() == Approx(1000e-6 / static_cast<double>(launches(s))));
+}

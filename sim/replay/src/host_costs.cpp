@@ -10,21 +10,33 @@ namespace dtsim::sim {
 
 namespace {
 
+// Whether every layer of an MoE model is the harness's MoE block (model.MoE:
+// routed experts with a softmax router behind the Llama attention, no shared
+// expert, no dense layers), the one bench_framework.py measures.
+bool harness_moe_block(const models::MoeSpec& moe) {
+  return moe.enabled() && moe.num_shared_experts == 0 && moe.first_dense_layers == 0 && moe.layer_frequency == 1 &&
+         moe.gate == models::GateKind::kSoftmax;
+}
+
 // The calibration's ratio for the model's block kind (the harness's GPT
-// block: GELU and LayerNorm; Llama: SwiGLU and RMSNorm) in its precision (AMP
-// or bf16), for dense models; null when not measured or neither kind.
+// block: GELU and LayerNorm; Llama: SwiGLU and RMSNorm; its MoE block: the
+// Llama block with routed experts) in its precision (AMP or bf16); null when
+// not measured or none of these kinds.
 const hardware::EagerBlockHost* block_of(const SimulationSpec& spec) {
   const models::ModelSpec& m = spec.model;
-  if (m.moe.enabled() || m.attention != models::AttentionKind::kMha) return nullptr;
+  if (m.attention != models::AttentionKind::kMha) return nullptr;
   const bool gpt = m.mlp == models::MlpKind::kGelu && m.norm == models::NormKind::kLayerNorm;
   const bool llama = m.mlp == models::MlpKind::kSwiGlu && m.norm == models::NormKind::kRmsNorm;
   if (!gpt && !llama) return nullptr;
+  if (m.moe.enabled() && (!llama || !harness_moe_block(m.moe))) return nullptr;
   // FSDP2's mixed precision computes in bf16 under ZeRO-3, as AMP without it
   // (layer_widths_for).
   const models::PrecisionMode p = spec.training.precision;
   const bool fsdp_mixed = p == models::PrecisionMode::kFsdpMixedBf16;
   if (p != models::PrecisionMode::kAmpBf16 && p != models::PrecisionMode::kPureBf16 && !fsdp_mixed) return nullptr;
-  const hardware::EagerBlock kind = gpt ? hardware::EagerBlock::kGpt : hardware::EagerBlock::kLlama;
+  const hardware::EagerBlock kind = m.moe.enabled() ? hardware::EagerBlock::kMoe
+                                    : gpt           ? hardware::EagerBlock::kGpt
+                                                    : hardware::EagerBlock::kLlama;
   const bool autocast = p == models::PrecisionMode::kAmpBf16 || (fsdp_mixed && spec.plan.zero_stage < 3);
   for (const hardware::EagerBlockHost& b : spec.calibration.host.blocks) {
     if (b.block == kind && b.autocast == autocast) return &b;
@@ -57,8 +69,11 @@ const hardware::LayerHost* measured_layer(const SimulationSpec& spec, int tp) {
 // plan, not on its sizes. Without TP, where the calibration measured the
 // model's block kind and precision against that Llama layer (HostParams::
 // blocks), the layer's time is scaled by that ratio and spread over the
-// launches of the model's own block in its precision instead. Unset when
-// nothing matches.
+// launches of the model's own block in its precision instead (the MoE block
+// as measured: without expert parallelism). Launches are what the replay
+// charges at this rate: kernels and TP collectives (expert-parallel and
+// context-parallel collectives pay the collective call). Unset when nothing
+// matches.
 std::optional<Duration> measured_host_per_launch(const SimulationSpec& spec) {
   const models::Framework fw = spec.training.framework;
   if (fw == models::Framework::kMegatron) return std::nullopt;
@@ -80,12 +95,21 @@ std::optional<Duration> measured_host_per_launch(const SimulationSpec& spec) {
     eager.precision = models::PrecisionMode::kPureBf16;
   }
   measured.dropout = false;
-  models::LayerOps ops = models::decoder_layer_ops(measured, eager, spec.plan);
+  models::LayerOps ops;
+  if (block != nullptr && block->block == hardware::EagerBlock::kMoe) {
+    models::ParallelPlan one_rank_experts = spec.plan;
+    one_rank_experts.ep = 1;
+    one_rank_experts.expert_tp = 0;
+    ops = models::moe_layer_ops(measured, eager, one_rank_experts);
+  } else {
+    ops = models::decoder_layer_ops(measured, eager, spec.plan);
+  }
   models::apply_framework(ops, eager);
   std::int64_t launches = 0;
   for (const auto* list : {&ops.forward, &ops.backward}) {
     for (const models::LayerStep& s : *list) {
-      launches += s.kind == models::LayerStep::Kind::kCompute ? s.work.kernels : 1;
+      if (s.kind == models::LayerStep::Kind::kCompute) launches += std::max<std::int64_t>(s.work.kernels, 0);
+      if (s.kind == models::LayerStep::Kind::kTensorCollective) ++launches;
     }
   }
   if (launches <= 0) return std::nullopt;

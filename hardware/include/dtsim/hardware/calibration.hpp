@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dtsim/core/error.hpp"
@@ -126,8 +127,12 @@ struct LayerHost {
 // The host time of one eager decoder layer of another block kind or
 // precision, relative to the Llama block in bf16 measured in the same
 // process (bench_framework.py --only-layer-host): the GPT block (LayerNorm,
-// GELU, biases) and either block under AMP's autocast.
-enum class EagerBlock : std::uint8_t { kLlama, kGpt };
+// GELU, biases) and either block under AMP's autocast; and the Llama block
+// with the harness's routed-expert FFN in place of SwiGLU (kMoe: router,
+// top-k, token permutation, batched expert GEMMs, combine), measured in bf16
+// beside the plain layer (bench_framework.py --only-moe-host).
+enum class EagerBlock : std::uint8_t { kLlama, kGpt, kMoe };
+std::string_view to_string(EagerBlock b);  // "llama", "gpt", "moe": the calibration file's names
 struct EagerBlockHost {
   EagerBlock block = EagerBlock::kLlama;
   bool autocast = false;
