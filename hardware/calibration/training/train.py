@@ -168,6 +168,28 @@ def gpu_time_breakdown(kernels):
             "top_gpu_kernels": [{"name": n, "count": c, "total_s": t} for n, (c, t) in top]}
 
 
+def host_probe(dev):
+    """This process's host speed, after its timed steps: the host time of one
+    eager forward + backward of bench_framework.py's plain Llama layer (hidden
+    256, bf16; the calibration's `host.layers` measures the same layer), with
+    whatever else shares the host at the time (the other ranks of this run,
+    concurrent jobs). A run's host-bound steps move with it between machine
+    instances; recorded so that a comparison can tell the host's speed from
+    the model's error. Never fails the run: an error is recorded instead."""
+    try:
+        from bench_framework import host_time_per_layer  # bench/ is on sys.path (main)
+        layers = 4
+        cfg = dict(arch="llama", n_layers=layers, hidden=256, n_heads=8, n_kv_heads=8, ffn_hidden=512,
+                   vocab=1024, tied=False, seq_len=64, activation_checkpointing="none")
+        probe = M.Transformer(cfg, first=False, last=False).to(dev, torch.bfloat16)
+        x = torch.randn(1, cfg["seq_len"], cfg["hidden"], device=dev, dtype=torch.bfloat16, requires_grad=True)
+        d = host_time_per_layer(probe, x, 20, layers)
+        del probe, x
+        return {"host_probe_layer_s": d["time_s"], "host_probe_layer": d}
+    except Exception as e:  # noqa: BLE001
+        return {"host_probe_error": repr(e)[:500]}
+
+
 def profile_one_step(step, cfg, rank, out_dir):
     """One more step under torch.profiler; rank 0 writes where host and GPU
     time went: wall time, GPU kernel time, kernel count, and the ops with the
@@ -396,6 +418,7 @@ def run(cfg, result_path, profile_dir=None):
         times.append(time.perf_counter() - t0)
     peak_steady = torch.cuda.max_memory_allocated()
     reserved_steady = torch.cuda.max_memory_reserved()
+    probe = host_probe(dev)
     if profile_dir:
         profile_one_step(step, cfg, rank, profile_dir)
     mine = {
@@ -412,6 +435,7 @@ def run(cfg, result_path, profile_dir=None):
         "peak_reserved_incl_warmup_bytes": max(reserved_before_reset, reserved_steady),
         "peak_reserved_steady_bytes": reserved_steady,
         "init_wall_s": t_init,
+        **probe,
     }
     if mesh is not None:
         allr = [None] * world
@@ -454,6 +478,8 @@ def run(cfg, result_path, profile_dir=None):
             "peak_alloc_incl_init_and_warmup_bytes_max_over_ranks": max(
                 r["peak_alloc_incl_init_and_warmup_bytes"] for r in allr),
             "per_rank": allr,
+            # the slowest rank's host probe (host_probe): its steps wait on the slowest host
+            "host_probe_layer_s_max_over_ranks": max((r.get("host_probe_layer_s", 0.0) for r in allr), default=0.0),
             "versions": {"torch": torch.__version__, "cuda": torch.version.cuda,
                          "nccl": ".".join(map(str, torch.cuda.nccl.version())) if mesh is not None else None,
                          "gpu": torch.cuda.get_device_name(dev)},
