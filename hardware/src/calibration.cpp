@@ -5,7 +5,9 @@
 #include "dtsim/hardware/calibration.hpp"
 
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
+#include <string>
 #include <string_view>
 
 namespace dtsim::hardware {
@@ -166,6 +168,33 @@ Calibration datasheet_defaults(const GpuSpec& gpu) {
          "NVLink / 4.0 us network, tree hop 1.25 / 8.5 us (§4 NCCL-T)";
   cal.source = std::move(src);
   return cal;
+}
+
+const LayerHost* find_layer_host(const HostParams& host, int tp, bool sequence_parallel, int processes) {
+  const LayerHost* best = nullptr;
+  const auto score = [&](const LayerHost& l) {
+    if (l.tp != tp) return -1;
+    if (tp > 1) return l.sequence_parallel == sequence_parallel ? 2 : 1;
+    return 1000 - std::abs(l.processes - processes);
+  };
+  for (const LayerHost& l : host.layers) {
+    if (score(l) >= 0 && (best == nullptr || score(l) > score(*best))) best = &l;
+  }
+  return best;
+}
+
+Calibration with_host_time_scaled(const Calibration& calibration, double factor) {
+  if (!(std::isfinite(factor) && factor > 0.0)) {
+    throw InputError("", "host time factor must be finite and positive, got " + std::to_string(factor));
+  }
+  Calibration c = calibration;
+  const auto scale = [factor](Duration& d) { d = seconds_to_duration(d.seconds() * factor); };
+  scale(c.host.kernel_launch);
+  scale(c.host.collective_launch);
+  scale(c.host.dtensor_op);
+  scale(c.host.dtensor_redistribute);
+  for (LayerHost& l : c.host.layers) scale(l.layer);
+  return c;
 }
 
 std::vector<Diagnostic> validate_calibration(const Calibration& cal, const std::string& path) {

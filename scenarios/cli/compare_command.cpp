@@ -30,10 +30,12 @@ struct CompareArgs {
   std::optional<std::string> node;
   std::optional<std::string> show;  // a run whose full prediction report is printed
   bool markdown = false;
+  bool host_from_probe = false;  // scale each run's host times by its host probe
 };
 
 CompareArgs parse_compare_args(std::span<const std::string_view> args) {
-  static constexpr std::string_view kOptions[] = {"--calibration", "--node", "--markdown", "--show"};
+  static constexpr std::string_view kOptions[] = {"--calibration", "--node", "--markdown", "--show",
+                                                  "--host-from-probe"};
   CompareArgs c;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view a = args[i];
@@ -44,6 +46,8 @@ CompareArgs parse_compare_args(std::span<const std::string_view> args) {
     };
     if (a == "--markdown") {
       c.markdown = true;
+    } else if (a == "--host-from-probe") {
+      c.host_from_probe = true;
     } else if (a.rfind("--calibration", 0) == 0 && (a.size() == 13 || a[13] == '=')) {
       c.calibration = value("--calibration");
     } else if (a.rfind("--node", 0) == 0 && (a.size() == 6 || a[6] == '=')) {
@@ -159,6 +163,13 @@ int show_run(const TrainingRuns& runs, const std::string& name, const std::strin
   const sim::Report report = sim::simulate(s.spec);
   std::cout << render_text_report(s, report);
   print_task_totals(report);
+  if (it->host_scale) {
+    std::cout << "Host probe   " << fmt("%.0f", it->host_probe->microseconds())
+              << " us per plain eager layer: the calibration's host times x " << fmt("%.2f", *it->host_scale) << "\n";
+  } else if (it->host_probe) {
+    std::cout << "Host probe   " << fmt("%.0f", it->host_probe->microseconds())
+              << " us per plain eager layer (not used; --host-from-probe scales the host times by it)\n";
+  }
   std::cout << "Measured     " << fmt("%.1f", it->step_time.seconds() * 1e3) << " ms per step (p10 "
             << fmt("%.1f", it->step_p10.seconds() * 1e3) << ", p90 " << fmt("%.1f", it->step_p90.seconds() * 1e3)
             << "), peak " << fmt("%.2f", it->peak_memory.as_double() / (1024.0 * 1024.0 * 1024.0)) << " GiB allocated\n";
@@ -196,6 +207,7 @@ int command_compare(std::span<const std::string_view> args) {
   } catch (const InputError& e) {
     throw FileInputError(a.runs, e);
   }
+  const int probed = a.host_from_probe ? use_host_probes(runs) : 0;
   if (a.show) return show_run(runs, *a.show, node_name);
   const std::vector<RunComparison> rows = compare_runs(runs);
   // With a fitted calibration, the datasheet defaults' predictions alongside.
@@ -246,6 +258,17 @@ int command_compare(std::span<const std::string_view> args) {
             << fmt("%.1f%%", 100.0 * step.worst) << " (" << step.worst_name << "); peak memory mean |error| "
             << fmt("%.1f%%", 100.0 * mem.mean) << ", worst " << fmt("%.1f%%", 100.0 * mem.worst) << " ("
             << mem.worst_name << ")\n";
+  if (a.host_from_probe) {
+    double lo = 0.0, hi = 0.0;
+    for (const MeasuredRun& m : runs.runs) {
+      if (!m.host_scale) continue;
+      lo = lo == 0.0 ? *m.host_scale : std::min(lo, *m.host_scale);
+      hi = std::max(hi, *m.host_scale);
+    }
+    std::cout << "Host times from each run's host probe: " << probed << " of " << runs.runs.size() << " runs scaled";
+    if (probed > 0) std::cout << " (x " << fmt("%.2f", lo) << " to " << fmt("%.2f", hi) << ")";
+    std::cout << "; the rest (no probe recorded) keep the calibration's.\n";
+  }
   if (!runs.not_modelled.empty()) {
     std::cout << runs.not_modelled.size() << " runs left out, not modelled:\n";
     for (const std::string& why : runs.not_modelled) std::cout << "  " << why << "\n";

@@ -188,10 +188,33 @@ TrainingRuns read_training_runs(std::string_view json_text, const hardware::Node
     m.step_p10 = s.seconds("time_p10_s");
     m.step_p90 = s.seconds("time_p90_s");
     m.peak_memory = Bytes(r.integer("peak_alloc_steady_bytes_max_over_ranks", 1));
+    // 0: every rank's probe failed (each rank records host_probe_error instead).
+    if (const Json* probe = r.has("host_probe_layer_s_max_over_ranks") ? r.get("host_probe_layer_s_max_over_ranks")
+                                                                        : nullptr) {
+      if (!probe->is_number() || !std::isfinite(probe->get<double>()) || probe->get<double>() < 0.0) {
+        r.problem("host_probe_layer_s_max_over_ranks", "expected a number of seconds >= 0, got " + describe(*probe));
+      } else if (probe->get<double>() > 0.0) {
+        m.host_probe = seconds_to_duration(probe->get<double>());
+      }
+    }
     out.runs.push_back(std::move(m));
   }
   d.throw_if_any();
   return out;
+}
+
+int use_host_probes(TrainingRuns& runs) {
+  int scaled = 0;
+  for (MeasuredRun& m : runs.runs) {
+    if (!m.host_probe) continue;
+    const hardware::LayerHost* plain = hardware::find_layer_host(m.spec.calibration.host, 1, false, m.gpus);
+    if (plain == nullptr || plain->layer <= Duration::zero()) continue;
+    const double factor = m.host_probe->seconds() / plain->layer.seconds();
+    m.spec.calibration = hardware::with_host_time_scaled(m.spec.calibration, factor);
+    m.host_scale = factor;
+    ++scaled;
+  }
+  return scaled;
 }
 
 std::vector<RunComparison> compare_runs(const TrainingRuns& runs) {

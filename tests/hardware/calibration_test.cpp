@@ -148,3 +148,38 @@ TEST_CASE("validate_calibration rejects impossible values with paths", "[calibra
   CHECK(d[2].path == "/calibration/gemm_tile_n");
   CHECK(d[3].path == "/calibration/collective/base_latency");
 }
+
+TEST_CASE("a host-time factor scales every host time of a calibration and nothing else", "[calibration]") {
+  Calibration c = datasheet_defaults(*builtin_hardware().find_gpu("h100-sxm"));
+  c.host.layers.push_back({1, false, 1, 2000_us});
+  c.host.layers.push_back({2, true, 2, 9000_us});
+  c.host.dtensor_op = 9_us;
+  c.host.dtensor_redistribute = 200_us;
+  c.host.eager_kernel_gap = 1_us;
+  const Calibration s = with_host_time_scaled(c, 1.25);
+  CHECK(s.host.kernel_launch.seconds() == Approx(1.25 * c.host.kernel_launch.seconds()));
+  CHECK(s.host.collective_launch.seconds() == Approx(1.25 * c.host.collective_launch.seconds()));
+  CHECK(s.host.dtensor_op.microseconds() == Approx(11.25));
+  CHECK(s.host.dtensor_redistribute.microseconds() == Approx(250.0));
+  CHECK(s.host.layers[0].layer.microseconds() == Approx(2500.0));
+  CHECK(s.host.layers[1].layer.microseconds() == Approx(11250.0));
+  // GPU-side figures stay: the gap between eager kernels is the GPU's.
+  CHECK(s.host.eager_kernel_gap == c.host.eager_kernel_gap);
+  CHECK(s.params(OpClass::kGemm).compute_efficiency == c.params(OpClass::kGemm).compute_efficiency);
+  CHECK_THROWS_AS(with_host_time_scaled(c, 0.0), InputError);
+  CHECK_THROWS_AS(with_host_time_scaled(c, std::nan("")), InputError);
+}
+
+TEST_CASE("the eager layer a run uses: its TP size, then SP, else the closest process count", "[calibration]") {
+  HostParams h;
+  h.layers.push_back({1, false, 1, 2000_us});
+  h.layers.push_back({1, false, 4, 2500_us});
+  h.layers.push_back({2, false, 2, 9000_us});
+  h.layers.push_back({2, true, 2, 10000_us});
+  CHECK(find_layer_host(h, 1, false, 1)->layer == 2000_us);
+  CHECK(find_layer_host(h, 1, false, 3)->layer == 2500_us);
+  CHECK(find_layer_host(h, 1, false, 8)->layer == 2500_us);
+  CHECK(find_layer_host(h, 2, true, 2)->layer == 10000_us);
+  CHECK(find_layer_host(h, 2, false, 4)->layer == 9000_us);
+  CHECK(find_layer_host(h, 4, false, 4) == nullptr);
+}

@@ -14,6 +14,7 @@
 using namespace dtsim;
 using namespace dtsim::scenarios;
 using namespace dtsim::scenarios::testing;
+using namespace dtsim::literals;
 
 namespace {
 
@@ -177,4 +178,71 @@ TEST_CASE("FSDP2 runs on H200 stay within today's accuracy", "[scenarios][valida
   INFO("FSDP2 step mean " << sum / n << " worst " << worst);
   CHECK(sum / n < 0.065);
   CHECK(worst < 0.13);
+}
+
+namespace {
+
+// One small GPT run with a host probe of `probe` (a JSON value) on one GPU.
+std::string probed_run(const std::string& probe) {
+  return R"({"kind": "dtsim-training-validation", "runs": [{"status": "ok",
+      "config": {"name": "x", "arch": "gpt", "n_layers": 2, "hidden": 256, "n_heads": 4, "n_kv_heads": 4,
+                 "ffn_hidden": 1024, "vocab": 1000, "tied": true, "seq_len": 128, "micro_batch": 1,
+                 "grad_accum": 1, "n_microbatches": 1, "precision": "amp_bf16", "dp": 1, "dp_impl": "none", "tp": 1,
+                 "sp": false, "pp": 1, "pp_schedule": null, "ddp_bucket_mb": 25,
+                 "activation_checkpointing": "none", "compile": false, "optimizer": "adamw_fused"},
+      "step_time": {"time_s": 0.01, "time_p10_s": 0.01, "time_p90_s": 0.01},
+      "peak_alloc_steady_bytes_max_over_ranks": 1000,
+      "host_probe_layer_s_max_over_ranks": )" +
+         probe + "}]}";
+}
+
+}  // namespace
+
+TEST_CASE("a run's host probe scales its calibration's host times by the probe over the plain layer",
+          "[scenarios][validation]") {
+  hardware::Calibration cal;
+  cal.host.kernel_launch = 10_us;
+  cal.host.collective_launch = 30_us;
+  cal.host.layers.push_back({1, false, 1, 2000_us});
+  cal.host.layers.push_back({1, false, 4, 2500_us});
+  cal.host.layers.push_back({2, true, 2, 9000_us});
+  cal.host.blocks.push_back({hardware::EagerBlock::kGpt, true, 0.95});
+  const hardware::NodeSpec& node = *catalogs().hardware.find_node("dgx-h100");
+  TrainingRuns runs = read_training_runs(probed_run("0.003"), node, cal);
+  REQUIRE(runs.runs.size() == 1);
+  REQUIRE(runs.runs[0].host_probe);
+  CHECK(runs.runs[0].host_probe->microseconds() == Approx(3000.0));
+  CHECK_FALSE(runs.runs[0].host_scale);  // read, not used until asked
+  CHECK(use_host_probes(runs) == 1);
+  // One GPU: the one-process layer is the reference, 3000 / 2000.
+  REQUIRE(runs.runs[0].host_scale);
+  CHECK(*runs.runs[0].host_scale == Approx(1.5));
+  const hardware::HostParams& h = runs.runs[0].spec.calibration.host;
+  CHECK(h.kernel_launch.microseconds() == Approx(15.0));
+  CHECK(h.collective_launch.microseconds() == Approx(45.0));
+  CHECK(h.layers[0].layer.microseconds() == Approx(3000.0));
+  CHECK(h.layers[2].layer.microseconds() == Approx(13500.0));
+  CHECK(h.blocks[0].ratio == Approx(0.95));  // ratios are kept
+  // The prediction moves with the host: this tiny run is host-bound.
+  TrainingRuns plain = read_training_runs(probed_run("0.003"), node, cal);
+  CHECK(compare_runs(runs)[0].predicted > compare_runs(plain)[0].predicted);
+
+  // 0 (every rank's probe failed) is no probe; nothing is scaled.
+  TrainingRuns none = read_training_runs(probed_run("0"), node, cal);
+  CHECK_FALSE(none.runs[0].host_probe);
+  CHECK(use_host_probes(none) == 0);
+}
+
+TEST_CASE("a host probe that is not a non-negative number is an error with its path",
+          "[scenarios][validation][reject]") {
+  for (const std::string bad : {"-0.001", "\"fast\""}) {
+    try {
+      read_training_runs(probed_run(bad), *catalogs().hardware.find_node("dgx-h100"), hardware::Calibration{});
+      FAIL("expected an InputError for " + bad);
+    } catch (const InputError& e) {
+      REQUIRE(e.diagnostics().size() == 1);
+      CHECK(e.diagnostics()[0].path == "/runs/0/host_probe_layer_s_max_over_ranks");
+      CHECK(e.diagnostics()[0].message.find("expected a number of seconds >= 0") != std::string::npos);
+    }
+  }
 }

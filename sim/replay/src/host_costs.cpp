@@ -1,7 +1,6 @@
 #include "host_costs.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 
 #include "dtsim/models/framework_profile.hpp"
 #include "dtsim/models/layer_ops.hpp"
@@ -48,16 +47,8 @@ const hardware::EagerBlockHost* block_of(const SimulationSpec& spec) {
 // parallel if measured so; without, shared by the closest number of
 // processes to the node's GPUs. Null when none.
 const hardware::LayerHost* measured_layer(const SimulationSpec& spec, int tp) {
-  const hardware::LayerHost* best = nullptr;
-  const auto score = [&](const hardware::LayerHost& l) {
-    if (l.tp != tp) return -1;
-    if (tp > 1) return l.sequence_parallel == spec.plan.sequence_parallel ? 2 : 1;
-    return 1000 - std::abs(l.processes - spec.cluster.node.gpus_per_node);
-  };
-  for (const hardware::LayerHost& l : spec.calibration.host.layers) {
-    if (score(l) >= 0 && (best == nullptr || score(l) > score(*best))) best = &l;
-  }
-  return best;
+  return hardware::find_layer_host(spec.calibration.host, tp, spec.plan.sequence_parallel,
+                                   spec.cluster.node.gpus_per_node);
 }
 
 // The calibration's measured eager layer that matches the plan (PyTorch

@@ -239,6 +239,20 @@ struct Calibration {
 //   cal.params(OpClass::kGemm).compute_efficiency;   // 794.5 / 989.4
 Calibration datasheet_defaults(const GpuSpec& gpu);
 
+// The measured eager layer a run of `processes` ranks of TP size `tp` uses:
+// same TP size; with TP, sequence parallel if measured so; without, the one
+// measured with the closest number of processes sharing the host (the first
+// of equals). Null when none has that TP size.
+const LayerHost* find_layer_host(const HostParams& host, int tp, bool sequence_parallel, int processes);
+
+// The calibration with its host running `factor` times as long: every host
+// time it holds (launches, collective calls, DTensor costs, eager layers) is
+// multiplied; ratios between host times and everything on the GPU are kept.
+// For predicting a run on a machine instance whose host was measured slower
+// or faster than the calibration's (the training harness's host probe).
+// Throws InputError unless factor is finite and positive.
+Calibration with_host_time_scaled(const Calibration& calibration, double factor);
+
 // Every problem with a calibration at once (efficiencies in (0, 1.5], tile
 // sizes positive, latencies non-negative), with JSON pointers under `path`.
 // The 1.5 bound admits fitted efficiencies above 1 (e.g. in-switch reduction

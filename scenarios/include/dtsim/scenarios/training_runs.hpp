@@ -22,6 +22,7 @@
 // with dp = 1 has no data-parallel wrapper, one with pp = 1 no schedule).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,14 @@ struct MeasuredRun {
   Duration step_p10;
   Duration step_p90;
   Bytes peak_memory;   // steady-state peak allocated, max over ranks
+  // The slowest rank's host probe (host_probe_layer_s_max_over_ranks: the
+  // host time of the calibration's plain eager layer, measured in the run's
+  // processes after its timed steps; files from session 10 on). Unset when
+  // not recorded.
+  std::optional<Duration> host_probe;
+  // Set by use_host_probes: the factor the run's calibration host times were
+  // scaled by.
+  std::optional<double> host_scale;
   sim::SimulationSpec spec;
 };
 
@@ -56,6 +65,13 @@ struct TrainingRuns {
 // the JSON path of anything it cannot map.
 TrainingRuns read_training_runs(std::string_view json_text, const hardware::NodeSpec& node,
                                 const hardware::Calibration& calibration);
+
+// Predicts each run with a probe on its own host's speed: its calibration's
+// host times (hardware::with_host_time_scaled) times the probe over the
+// calibration's plain eager layer of the run's process count. Runs without a
+// probe, or whose calibration measured no plain layer, keep the calibration
+// as it is (host_scale unset). Returns how many runs were scaled.
+int use_host_probes(TrainingRuns& runs);
 
 struct RunComparison {
   std::string name;
