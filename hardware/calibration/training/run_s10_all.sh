@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Session 10, one GPU, everything in one device call, most valuable first,
-# each step bounded and skipped when the call's time (570 s) runs short:
+# each step bounded and skipped when the call's time (CALL_S, default 570 s) runs short:
 #   1. HOLDOUT9 (results to files only: its predictions are committed);
 #   2. fused AdamW over embedding-sized tables (bench_adamw_tables.py);
 #   3. a gap profile of the 1-GPU MoE run (1g_moe_e8k2_bf16);
@@ -14,7 +14,7 @@ TRAIN=hardware/calibration/training
 BENCH=hardware/calibration/bench
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'nccl', torch.cuda.nccl.version())" || true
-left() { echo $((570 - SECONDS)); }
+left() { echo $((${CALL_S:-570} - SECONDS)); }
 # bound STEP_MAX: the smaller of STEP_MAX and what is left less 10 s
 bound() { local l; l=$(( $(left) - 10 )); [ "$1" -lt "$l" ] && echo "$1" || echo "$l"; }
 
