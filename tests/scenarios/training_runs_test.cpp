@@ -44,6 +44,26 @@ Errors step_errors(const std::vector<RunComparison>& rows, int gpus) {
   return e;
 }
 
+// One small run on one GPU as run_training.py writes it: a GPT body in
+// `precision`, with `extra` (JSON members) after its fields.
+std::string one_run(const std::string& precision, const std::string& extra = "") {
+  return R"({"kind": "dtsim-training-validation", "runs": [{"status": "ok",
+      "config": {"name": "x", "arch": "gpt", "n_layers": 2, "hidden": 256, "n_heads": 4, "n_kv_heads": 4,
+                 "ffn_hidden": 1024, "vocab": 1000, "tied": true, "seq_len": 128, "micro_batch": 1,
+                 "grad_accum": 1, "n_microbatches": 1, "precision": ")" +
+         precision + R"(", "dp": 1, "dp_impl": "none", "tp": 1,
+                 "sp": false, "pp": 1, "pp_schedule": null, "ddp_bucket_mb": 25,
+                 "activation_checkpointing": "none", "compile": false, "optimizer": "adamw_fused"},
+      "step_time": {"time_s": 0.01, "time_p10_s": 0.01, "time_p90_s": 0.01},
+      "peak_alloc_steady_bytes_max_over_ranks": 1000)" +
+         extra + "}]}";
+}
+
+// The same with a host probe of `probe` (a JSON value), under AMP.
+std::string probed_run(const std::string& probe) {
+  return one_run("amp_bf16", R"(, "host_probe_layer_s_max_over_ranks": )" + probe);
+}
+
 }  // namespace
 
 TEST_CASE("a run's config maps onto the scenario that predicts it", "[scenarios][validation]") {
@@ -128,16 +148,8 @@ TEST_CASE("calibrated multi-GPU predictions stay within today's accuracy", "[sce
 }
 
 TEST_CASE("a training-runs file with an unknown precision is rejected with its path", "[scenarios][validation][reject]") {
-  const Json doc = Json::parse(R"({"kind": "dtsim-training-validation", "runs": [{"status": "ok",
-      "config": {"name": "x", "arch": "llama", "n_layers": 2, "hidden": 256, "n_heads": 4, "n_kv_heads": 4,
-                 "ffn_hidden": 512, "vocab": 1000, "tied": false, "seq_len": 128, "micro_batch": 1,
-                 "grad_accum": 1, "n_microbatches": 1, "precision": "fp8", "dp": 1, "dp_impl": "none", "tp": 1,
-                 "sp": false, "pp": 1, "pp_schedule": null, "ddp_bucket_mb": 25,
-                 "activation_checkpointing": "none", "compile": false, "optimizer": "adamw_fused"},
-      "step_time": {"time_s": 0.01, "time_p10_s": 0.01, "time_p90_s": 0.01},
-      "peak_alloc_steady_bytes_max_over_ranks": 1000}]})");
   try {
-    read_training_runs(doc.dump(), *catalogs().hardware.find_node("dgx-h100"), hardware::Calibration{});
+    read_training_runs(one_run("fp8"), *catalogs().hardware.find_node("dgx-h100"), hardware::Calibration{});
     FAIL("expected an InputError");
   } catch (const InputError& e) {
     REQUIRE(e.diagnostics().size() == 1);
@@ -179,24 +191,6 @@ TEST_CASE("FSDP2 runs on H200 stay within today's accuracy", "[scenarios][valida
   CHECK(sum / n < 0.065);
   CHECK(worst < 0.13);
 }
-
-namespace {
-
-// One small GPT run with a host probe of `probe` (a JSON value) on one GPU.
-std::string probed_run(const std::string& probe) {
-  return R"({"kind": "dtsim-training-validation", "runs": [{"status": "ok",
-      "config": {"name": "x", "arch": "gpt", "n_layers": 2, "hidden": 256, "n_heads": 4, "n_kv_heads": 4,
-                 "ffn_hidden": 1024, "vocab": 1000, "tied": true, "seq_len": 128, "micro_batch": 1,
-                 "grad_accum": 1, "n_microbatches": 1, "precision": "amp_bf16", "dp": 1, "dp_impl": "none", "tp": 1,
-                 "sp": false, "pp": 1, "pp_schedule": null, "ddp_bucket_mb": 25,
-                 "activation_checkpointing": "none", "compile": false, "optimizer": "adamw_fused"},
-      "step_time": {"time_s": 0.01, "time_p10_s": 0.01, "time_p90_s": 0.01},
-      "peak_alloc_steady_bytes_max_over_ranks": 1000,
-      "host_probe_layer_s_max_over_ranks": )" +
-         probe + "}]}";
-}
-
-}  // namespace
 
 TEST_CASE("a run's host probe scales its calibration's host times by the probe over the plain layer",
           "[scenarios][validation]") {
