@@ -321,10 +321,12 @@ def moe_layer_records(world, rank, quick):
     return out
 
 
-def eager_layer_records(world, rank, quick):
+def eager_layer_records(world, rank, quick, recomputes=("none",)):
     """Host time of one eager decoder layer's forward + backward for each block
     kind (Llama, GPT) and precision (bf16; AMP: fp32 parameters, autocast
-    forward), on sizes so small that the GPU never waits the host out."""
+    forward), on sizes so small that the GPU never waits the host out; for
+    each of `recomputes` ("none"; "full": every block under the harness's
+    non-reentrant torch.utils.checkpoint, record field "recompute")."""
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path.insert(0, os.path.join(here, "..", "training"))
     import model as M  # noqa: E402  (the harness's model)
@@ -333,21 +335,23 @@ def eager_layer_records(world, rank, quick):
     blocks = {"llama": dict(arch="llama", n_heads=8, n_kv_heads=2, ffn_hidden=512, tied=False),
               "gpt": dict(arch="gpt", n_heads=8, n_kv_heads=8, ffn_hidden=1024, tied=True)}
     out = []
-    for arch, shape in blocks.items():
-        for precision in ("bf16", "amp_bf16"):
-            amp = precision == "amp_bf16"
-            cfg = dict(shape, n_layers=layers, hidden=256, vocab=1024, seq_len=64, activation_checkpointing="none")
-            model = M.Transformer(cfg, first=False, last=False, autocast_bf16=amp).to(dev)
-            dtype = torch.float32 if amp else torch.bfloat16
-            if not amp:
-                model = model.to(torch.bfloat16)
-            x = torch.randn(1, cfg["seq_len"], cfg["hidden"], device=dev, dtype=dtype, requires_grad=True)
-            d = host_time_per_layer(model, x, steps, layers)
-            rec = {"kind": "eager_layer_host", "arch": arch, "precision": precision, "layers": layers,
-                   "hidden": cfg["hidden"], "processes": world, "host_layer_s": d["time_s"], "host_layer": d}
-            if rank == 0:
-                out.append(rec)
-                log(f"eager {arch} {precision} layer fwd+bwd host: {d['time_s']*1e6:.0f} us")
+    for arch, shape, precision, recompute in [(a, s, p, r) for a, s in blocks.items()
+                                              for p in ("bf16", "amp_bf16") for r in recomputes]:
+        amp = precision == "amp_bf16"
+        cfg = dict(shape, n_layers=layers, hidden=256, vocab=1024, seq_len=64, activation_checkpointing=recompute)
+        model = M.Transformer(cfg, first=False, last=False, autocast_bf16=amp).to(dev)
+        dtype = torch.float32 if amp else torch.bfloat16
+        if not amp:
+            model = model.to(torch.bfloat16)
+        x = torch.randn(1, cfg["seq_len"], cfg["hidden"], device=dev, dtype=dtype, requires_grad=True)
+        d = host_time_per_layer(model, x, steps, layers)
+        rec = {"kind": "eager_layer_host", "arch": arch, "precision": precision, "layers": layers,
+               "hidden": cfg["hidden"], "processes": world, "host_layer_s": d["time_s"], "host_layer": d}
+        if recompute != "none":
+            rec["recompute"] = recompute
+        if rank == 0:
+            out.append(rec)
+            log(f"eager {arch} {precision} recompute {recompute} layer fwd+bwd host: {d['time_s']*1e6:.0f} us")
     dist.barrier()
     return out
 
@@ -451,6 +455,8 @@ def main():
                     help="measure only DDP's, FSDP2's and the pipelining schedules' host time")
     ap.add_argument("--only-layer-host", action="store_true",
                     help="measure only the eager layers' host time (Llama and GPT blocks, bf16 and AMP)")
+    ap.add_argument("--only-recompute-host", action="store_true",
+                    help="measure only the eager layers' host time with and without full activation checkpointing")
     args = ap.parse_args()
     local = int(os.environ.get("LOCAL_RANK", "0"))
     torch.cuda.set_device(local)
@@ -462,6 +468,8 @@ def main():
         results += moe_layer_records(world, rank, args.quick)
     elif args.only_wrapper_host:
         results += wrapper_host_records(world, rank, args.quick)
+    elif args.only_recompute_host:
+        results += eager_layer_records(world, rank, args.quick, recomputes=("none", "full"))
     elif args.only_layer_host:
         results += eager_layer_records(world, rank, args.quick)
         results += moe_layer_records(world, rank, args.quick)
