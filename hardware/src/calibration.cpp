@@ -247,9 +247,10 @@ std::vector<Diagnostic> validate_calibration(const Calibration& cal, const std::
   }
   for (std::size_t i = 0; i < cal.host.blocks.size(); ++i) {
     for (std::size_t j = 0; j < i; ++j) {
-      if (cal.host.blocks[j].block == cal.host.blocks[i].block && cal.host.blocks[j].autocast == cal.host.blocks[i].autocast) {
+      if (cal.host.blocks[j].block == cal.host.blocks[i].block && cal.host.blocks[j].autocast == cal.host.blocks[i].autocast &&
+          cal.host.blocks[j].recompute == cal.host.blocks[i].recompute) {
         out.push_back({path + "/host/eager_blocks/" + std::to_string(i),
-                       "a second ratio for the same block and precision as entry " + std::to_string(j)});
+                       "a second ratio for the same block, precision and recompute as entry " + std::to_string(j)});
       }
     }
     const double v = cal.host.blocks[i].ratio;

@@ -139,27 +139,30 @@ void fit_host(const Records& r, Calibration& cal) {
     plain[m.tp].push_back(m.plain_layer.seconds());
   }
   for (const MoeLayerHostMeasurement& m : r.moe_layer_host) plain[m.processes].push_back(m.plain_layer.seconds());
-  // The per-block records: the bf16 Llama block joins the plain layers; the
-  // others become ratios to it, from the records of the same process count
-  // (medians where several profiles measured them).
-  std::map<std::tuple<int, std::string, std::string>, std::vector<double>> blocks;
+  // The per-block records: the bf16 Llama block without recompute joins the
+  // plain layers; the others (other blocks, AMP, full recompute) become
+  // ratios to it, from the records of the same process count (medians where
+  // several profiles measured them).
+  std::map<std::tuple<int, std::string, std::string, bool>, std::vector<double>> blocks;
   for (const EagerLayerHostMeasurement& m : r.eager_layer_host) {
-    blocks[{m.processes, m.arch, m.precision}].push_back(m.layer.seconds());
-    if (m.arch == "llama" && m.precision == "bf16") plain[m.processes].push_back(m.layer.seconds());
+    const bool recompute = m.recompute == "full";
+    blocks[{m.processes, m.arch, m.precision, recompute}].push_back(m.layer.seconds());
+    if (m.arch == "llama" && m.precision == "bf16" && !recompute) plain[m.processes].push_back(m.layer.seconds());
   }
   for (const auto& [processes, v] : plain) cal.host.layers.push_back({1, false, processes, seconds_to_duration(median(v))});
   cal.host.blocks.clear();
   for (const auto& [key, v] : blocks) {
-    const auto& [processes, arch, precision] = key;
-    const auto base = blocks.find({processes, "llama", "bf16"});
-    if (base == blocks.end() || (arch == "llama" && precision == "bf16")) continue;
+    const auto& [processes, arch, precision, recompute] = key;
+    const auto base = blocks.find({processes, "llama", "bf16", false});
+    if (base == blocks.end() || (arch == "llama" && precision == "bf16" && !recompute)) continue;
     const EagerBlock kind = arch == "gpt" ? EagerBlock::kGpt : EagerBlock::kLlama;
     const bool autocast = precision == "amp_bf16";
-    if (std::any_of(cal.host.blocks.begin(), cal.host.blocks.end(),
-                    [&](const EagerBlockHost& b) { return b.block == kind && b.autocast == autocast; })) {
-      continue;  // one ratio per block and precision: the fewest processes'
+    if (std::any_of(cal.host.blocks.begin(), cal.host.blocks.end(), [&](const EagerBlockHost& b) {
+          return b.block == kind && b.autocast == autocast && b.recompute == recompute;
+        })) {
+      continue;  // one ratio per block, precision and recompute: the fewest processes'
     }
-    cal.host.blocks.push_back({kind, autocast, median(v) / median(base->second)});
+    cal.host.blocks.push_back({kind, autocast, median(v) / median(base->second), recompute});
   }
   fit_moe_block(r, cal);
   fit_wrapper_hosts(r, cal);

@@ -168,11 +168,11 @@ int command_calibrate(std::span<const std::string_view> args) {
     std::cout << line;
   }
   for (const hardware::EagerBlockHost& b : c.host.blocks) {
-    std::snprintf(line, sizeof line, "Eager block  %s%s: %.2f x the bf16 Llama layer's host time\n",
+    std::snprintf(line, sizeof line, "Eager block  %s%s%s: %.2f x the bf16 Llama layer's host time\n",
                   b.block == hardware::EagerBlock::kGpt   ? "GPT"
                   : b.block == hardware::EagerBlock::kMoe ? "MoE (Llama, routed experts)"
                                                           : "Llama",
-                  b.autocast ? " under AMP" : " in bf16", b.ratio);
+                  b.autocast ? " under AMP" : " in bf16", b.recompute ? " with full recompute" : "", b.ratio);
     std::cout << line;
   }
   for (const hardware::WrapperHost& w : c.host.wrappers) {

@@ -341,14 +341,17 @@ void read_collective(Reader& r, const Json& doc, hardware::Calibration& cal, Dia
 }
 
 // "eager_blocks": [[block, precision, ratio], ...] (optional; files written
-// before session 7 have none): "llama", "gpt" or "moe", "bf16" or "amp_bf16".
+// before session 7 have none): "llama", "gpt" or "moe", "bf16" or "amp_bf16";
+// a fourth element "full" for a ratio measured under full recompute.
 void read_block_hosts(Reader& r, const Json& host, std::vector<hardware::EagerBlockHost>& out) {
   if (!host.contains("eager_blocks")) return;
   const Json* blocks = r.array(host, "/host", "eager_blocks");
   if (blocks == nullptr) return;
   for (std::size_t i = 0; i < blocks->size(); ++i) {
     const std::string p = child_path("/host/eager_blocks", i);
-    const Json* t = r.tuple((*blocks)[i], p, 3, "[\"llama\" | \"gpt\" | \"moe\", \"bf16\" | \"amp_bf16\", ratio]");
+    const Json& entry = (*blocks)[i];
+    const Json* t = r.tuple(entry, p, entry.is_array() && entry.size() == 4 ? 4 : 3,
+                            "[\"llama\" | \"gpt\" | \"moe\", \"bf16\" | \"amp_bf16\", ratio(, \"full\")]");
     if (t == nullptr) continue;
     hardware::EagerBlockHost b;
     const std::string block = (*t)[0].is_string() ? (*t)[0].get<std::string>() : "";
@@ -364,6 +367,10 @@ void read_block_hosts(Reader& r, const Json& host, std::vector<hardware::EagerBl
                                : hardware::EagerBlock::kLlama;
     b.autocast = precision == "amp_bf16";
     b.ratio = r.number((*t)[2], child_path(p, 2), 0.0, 10.0, true);
+    if (t->size() == 4) {
+      if ((*t)[3] != "full") r.error(child_path(p, 3), "expected \"full\" (recompute), got " + describe((*t)[3]));
+      b.recompute = true;
+    }
     out.push_back(b);
   }
 }
@@ -529,6 +536,7 @@ std::string write_calibration_json(const CalibrationFile& file) {
           .string(std::string(hardware::to_string(b.block)))
           .string(b.autocast ? "amp_bf16" : "bf16")
           .number(b.ratio);
+      if (b.recompute) w.string("full");
       w.end_array();
     }
     w.end_array();

@@ -279,6 +279,12 @@ void read_framework(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics
         if (m.precision != "bf16" && m.precision != "amp_bf16") {
           r.problem("precision", "expected \"bf16\" or \"amp_bf16\", got \"" + m.precision + "\"");
         }
+        if (r.has("recompute")) {  // absent before session 10: no recompute
+          m.recompute = r.text("recompute");
+          if (m.recompute != "none" && m.recompute != "full") {
+            r.problem("recompute", "expected \"none\" or \"full\", got \"" + m.recompute + "\"");
+          }
+        }
         p.eager_layer_host.push_back(std::move(m));
       } else if (kind == "wrapper_host") {
         hardware::WrapperHostMeasurement m{r.text("wrapper"), r.text("precision"), r.text("plain_precision"),

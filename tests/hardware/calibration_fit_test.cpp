@@ -296,6 +296,25 @@ TEST_CASE("eager blocks: ratios to the bf16 Llama layer measured in the same pro
   CHECK(c.host.layers[0].layer == 2000_us);
 }
 
+TEST_CASE("eager blocks under full recompute: their own ratio, and not a plain layer", "[hardware][calibrate]") {
+  MicrobenchProfile p = synthetic_gemm_profile();
+  p.eager_layer_host.push_back({"llama", "bf16", 1, 2000_us});
+  p.eager_layer_host.push_back({"llama", "bf16", 1, 5000_us, "full"});
+  p.eager_layer_host.push_back({"gpt", "amp_bf16", 1, 3000_us});
+  p.eager_layer_host.push_back({"gpt", "amp_bf16", 1, 6000_us, "full"});
+  const Calibration c = fit_calibration(std::span(&p, 1), h100_node(), "synthetic").calibration;
+  REQUIRE(c.host.layers.size() == 1);
+  CHECK(c.host.layers[0].layer == 2000_us);  // the recomputed layer is not a plain one
+  REQUIRE(c.host.blocks.size() == 3);
+  int recomputed = 0;
+  for (const EagerBlockHost& b : c.host.blocks) {
+    if (!b.recompute) continue;
+    ++recomputed;
+    CHECK(b.ratio == Approx(b.block == EagerBlock::kLlama ? 2.5 : 3.0));
+  }
+  CHECK(recomputed == 2);
+}
+
 TEST_CASE("the MoE block: the MoE layers' median over the plain layers' beside them, fewest processes",
           "[hardware][calibrate]") {
   MicrobenchProfile p = synthetic_gemm_profile();

@@ -29,6 +29,7 @@ CalibrationFile sample_file() {
   f.calibration.host.eager_kernel_gap = Duration::from_ps(2'345'678);
   f.calibration.host.blocks.push_back({hardware::EagerBlock::kGpt, true, 0.95});
   f.calibration.host.blocks.push_back({hardware::EagerBlock::kMoe, false, 1.28});
+  f.calibration.host.blocks.push_back({hardware::EagerBlock::kLlama, true, 2.6, true});
   f.calibration.host.wrappers.push_back(
       {hardware::DataParallelWrapper::kFsdp2, hardware::WrapperPrecision::kFsdpMixed, 0.17, 0.82});
   f.calibration.attention_tails.push_back({AttentionKernel::kFlash2, true, 0.88});
@@ -69,7 +70,10 @@ TEST_CASE("a calibration file reads back what was written", "[scenarios][calibra
   REQUIRE(g.calibration.attention_tails.size() == 1);
   CHECK(g.calibration.attention_tails[0].backward);
   CHECK(g.calibration.attention_tails[0].blocks_per_sm == Approx(0.88));
-  REQUIRE(g.calibration.host.blocks.size() == 2);
+  REQUIRE(g.calibration.host.blocks.size() == 3);
+  CHECK_FALSE(g.calibration.host.blocks[0].recompute);
+  CHECK(g.calibration.host.blocks[2].recompute);
+  CHECK(g.calibration.host.blocks[2].ratio == Approx(2.6));
   CHECK(g.calibration.host.blocks[0].block == hardware::EagerBlock::kGpt);
   CHECK(g.calibration.host.blocks[0].autocast);
   CHECK(g.calibration.host.blocks[0].ratio == Approx(0.95));
@@ -103,11 +107,13 @@ TEST_CASE("a bad calibration file names every problem's path", "[scenarios][cali
   j["host"]["kernel_lanch"] = "1 us";
   j["host"]["wrappers"][0][0] = "zero3";
   j["host"]["eager_blocks"][1][0] = "mla";
+  j["host"]["eager_blocks"][2][3] = "selective";
   const auto ds = read_problems(j);
   std::string all;
   for (const Diagnostic& d : ds) all += d.path + ": " + d.message + "\n";
   INFO(all);
-  REQUIRE(ds.size() == 6);
+  REQUIRE(ds.size() == 7);
+  CHECK(all.find("/host/eager_blocks/2/3: expected \"full\" (recompute), got \"selective\"") != std::string::npos);
   CHECK(all.find("/host/eager_blocks/1/0: expected \"llama\", \"gpt\" or \"moe\", got \"mla\"") != std::string::npos);
   CHECK(all.find("/host/wrappers/0/0: expected \"ddp\" or \"fsdp2\", got \"zero3\"") != std::string::npos);
   CHECK(all.find("/op/gemm/compute_efficiency: expected a number in (0, 1.5], got 2.0 (number)") != std::string::npos);
@@ -266,5 +272,27 @@ TEST_CASE("a wrapper record of an unknown wrapper is an error with its path", "[
     REQUIRE(e.diagnostics().size() == 2);
     CHECK(e.diagnostics()[0].path == "/runs/0/results/0/wrapper");
     CHECK(e.diagnostics()[1].path == "/runs/0/results/1/schedule");
+  }
+}
+
+TEST_CASE("eager layer records read their recompute, and reject an unknown one with its path",
+          "[scenarios][calibration][profile]") {
+  const auto doc = [](const std::string& recompute) {
+    return R"({"kind": "dtsim-framework-profile", "runs": [{"results": [
+      {"kind": "eager_layer_host", "arch": "llama", "precision": "bf16", "processes": 1, "host_layer_s": 2e-3},
+      {"kind": "eager_layer_host", "arch": "llama", "precision": "bf16", "processes": 1, "host_layer_s": 5e-3,
+       "recompute": ")" +
+           recompute + R"("}]}]})";
+  };
+  const hardware::MicrobenchProfile p = read_microbench_profile(doc("full"), "p.json");
+  REQUIRE(p.eager_layer_host.size() == 2);
+  CHECK(p.eager_layer_host[0].recompute == "none");
+  CHECK(p.eager_layer_host[1].recompute == "full");
+  try {
+    read_microbench_profile(doc("selective"), "p.json");
+    FAIL("expected an InputError");
+  } catch (const InputError& e) {
+    REQUIRE(e.diagnostics().size() == 1);
+    CHECK(e.diagnostics()[0].path == "/runs/0/results/1/recompute");
   }
 }

@@ -158,3 +158,30 @@ TEST_CASE("the measured MoE block ratio spreads over the MoE layer's launches wi
   amp.training.precision = models::PrecisionMode::kAmpBf16;
   CHECK(sim::host_costs(amp).per_launch->seconds() == Approx(1000e-6 / static_cast<double>(launches(s))));
 }
+
+TEST_CASE("a block ratio measured under full recompute spreads over the recomputed layer's launches",
+          "[sim][host]") {
+  sim::SimulationSpec s = gpt_spec(models::PrecisionMode::kAmpBf16);
+  s.calibration.host.blocks.push_back({hardware::EagerBlock::kGpt, true, 0.95});
+  s.calibration.host.blocks.push_back({hardware::EagerBlock::kGpt, true, 2.4, true});
+  // Without recompute the plain ratio, over the layer's launches.
+  CHECK(sim::host_costs(s).per_launch->seconds() == Approx(0.95 * 1000e-6 / static_cast<double>(launches(s))));
+  // Full recompute: the recompute ratio over forward, recompute and backward.
+  sim::SimulationSpec full = s;
+  full.training.recompute = models::Recompute::kFull;
+  models::LayerOps ops = models::decoder_layer_ops(full.model, full.training, full.plan);
+  models::apply_framework(ops, full.training);
+  std::int64_t n = 0;
+  for (const auto* list : {&ops.forward, &ops.recompute, &ops.backward}) {
+    for (const models::LayerStep& st : *list) {
+      if (st.kind == models::LayerStep::Kind::kCompute) n += st.work.kernels;
+    }
+  }
+  REQUIRE(n > launches(s));
+  CHECK(sim::host_costs(full).per_launch->seconds() == Approx(2.4 * 1000e-6 / static_cast<double>(n)));
+  // Recompute without a recompute ratio: the plain one, as before.
+  sim::SimulationSpec unmeasured = full;
+  unmeasured.calibration.host.blocks.pop_back();
+  CHECK(sim::host_costs(unmeasured).per_launch->seconds() ==
+        Approx(0.95 * 1000e-6 / static_cast<double>(launches(s))));
+}

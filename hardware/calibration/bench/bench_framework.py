@@ -47,6 +47,10 @@ Two measurements, written as records of kind "dtensor_host" and
    under torch.autocast(bf16)), measured as tp_layer_host measures the plain
    layer.  Fields arch, precision, processes, host_layer_s.
    --only-layer-host runs just this one (also with one process).
+   --only-recompute-host measures the same layers with and without full
+   recompute (every block under the harness's non-reentrant
+   torch.utils.checkpoint: forward, recomputed forward and backward; field
+   "recompute": "full" on those records).
 
 7. wrapper_host: host time of one eager Llama layer's forward + backward
    (sizes as in tp_layer_host) wrapped in DDP or FSDP2 over the ranks of this

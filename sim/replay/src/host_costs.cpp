@@ -19,8 +19,10 @@ bool harness_moe_block(const models::MoeSpec& moe) {
 
 // The calibration's ratio for the model's block kind (the harness's GPT
 // block: GELU and LayerNorm; Llama: SwiGLU and RMSNorm; its MoE block: the
-// Llama block with routed experts) in its precision (AMP or bf16); null when
-// not measured or none of these kinds.
+// Llama block with routed experts) in its precision (AMP or bf16), measured
+// under full recompute where the step recomputes every layer and that was
+// measured (else the ratio without); null when not measured or none of these
+// kinds.
 const hardware::EagerBlockHost* block_of(const SimulationSpec& spec) {
   const models::ModelSpec& m = spec.model;
   if (m.attention != models::AttentionKind::kMha) return nullptr;
@@ -37,10 +39,13 @@ const hardware::EagerBlockHost* block_of(const SimulationSpec& spec) {
                                     : gpt           ? hardware::EagerBlock::kGpt
                                                     : hardware::EagerBlock::kLlama;
   const bool autocast = p == models::PrecisionMode::kAmpBf16 || (fsdp_mixed && spec.plan.zero_stage < 3);
+  const bool full_recompute = spec.training.recompute == models::Recompute::kFull;
+  const hardware::EagerBlockHost* found = nullptr;
   for (const hardware::EagerBlockHost& b : spec.calibration.host.blocks) {
-    if (b.block == kind && b.autocast == autocast) return &b;
+    if (b.block != kind || b.autocast != autocast || (b.recompute && !full_recompute)) continue;
+    if (found == nullptr || b.recompute) found = &b;  // the recompute ratio where it applies
   }
-  return nullptr;
+  return found;
 }
 
 // The calibration's measured eager layer of TP size `tp`: with TP, sequence
@@ -61,7 +66,9 @@ const hardware::LayerHost* measured_layer(const SimulationSpec& spec, int tp) {
 // model's block kind and precision against that Llama layer (HostParams::
 // blocks), the layer's time is scaled by that ratio and spread over the
 // launches of the model's own block in its precision instead (the MoE block
-// as measured: without expert parallelism). Launches are what the replay
+// as measured: without expert parallelism; a ratio measured under full
+// recompute over the forward, recompute and backward launches). Launches are
+// what the replay
 // charges at this rate: kernels and TP collectives (expert-parallel and
 // context-parallel collectives pay the collective call). Unset when nothing
 // matches.
@@ -76,7 +83,7 @@ std::optional<Duration> measured_host_per_launch(const SimulationSpec& spec) {
   models::ModelSpec measured = spec.model;
   models::TrainingSpec eager = spec.training;
   eager.framework = models::Framework::kPyTorchEager;
-  eager.recompute = models::Recompute::kNone;
+  eager.recompute = block != nullptr && block->recompute ? models::Recompute::kFull : models::Recompute::kNone;
   eager.recompute_modules.clear();
   if (block == nullptr) {
     measured.mlp = models::MlpKind::kSwiGlu;
@@ -97,7 +104,7 @@ std::optional<Duration> measured_host_per_launch(const SimulationSpec& spec) {
   }
   models::apply_framework(ops, eager);
   std::int64_t launches = 0;
-  for (const auto* list : {&ops.forward, &ops.backward}) {
+  for (const auto* list : {&ops.forward, &ops.recompute, &ops.backward}) {
     for (const models::LayerStep& s : *list) {
       if (s.kind == models::LayerStep::Kind::kCompute) launches += std::max<std::int64_t>(s.work.kernels, 0);
       if (s.kind == models::LayerStep::Kind::kTensorCollective) ++launches;

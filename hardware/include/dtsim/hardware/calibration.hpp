@@ -137,6 +137,9 @@ struct EagerBlockHost {
   EagerBlock block = EagerBlock::kLlama;
   bool autocast = false;
   double ratio = 1.0;  // this block's host time / the bf16 Llama block's
+  // Measured under full recompute (torch.utils.checkpoint around the block):
+  // the ratio covers the forward, the recomputed forward and the backward.
+  bool recompute = false;
 };
 
 // PyTorch's data-parallel wrappers' own host work (autograd hooks, bucket,

@@ -105,6 +105,9 @@ struct EagerLayerHostMeasurement {
   std::string precision;
   int processes = 1;
   Duration layer;
+  // "none", or "full": every block under torch.utils.checkpoint (its
+  // forward, the recomputed forward and the backward; --only-recompute-host).
+  std::string recompute = "none";
 };
 
 // Host time of one eager Llama layer's forward + backward wrapped in a
