@@ -67,11 +67,10 @@ const hardware::LayerHost* measured_layer(const SimulationSpec& spec, int tp) {
 // blocks), the layer's time is scaled by that ratio and spread over the
 // launches of the model's own block in its precision instead (the MoE block
 // as measured: without expert parallelism; a ratio measured under full
-// recompute over the forward, recompute and backward launches). Launches are
-// what the replay
-// charges at this rate: kernels and TP collectives (expert-parallel and
-// context-parallel collectives pay the collective call). Unset when nothing
-// matches.
+// recompute over the forward, recompute and backward launches). Launches
+// are what the replay charges at this rate: kernels and TP collectives
+// (expert-parallel and context-parallel collectives pay the collective
+// call). Unset when nothing matches.
 std::optional<Duration> measured_host_per_launch(const SimulationSpec& spec) {
   const models::Framework fw = spec.training.framework;
   if (fw == models::Framework::kMegatron) return std::nullopt;
