@@ -44,6 +44,20 @@ Errors step_errors(const std::vector<RunComparison>& rows, int gpus) {
   return e;
 }
 
+// An H100 one-GPU set of `runs` runs (h100-x1): step-time mean and worst
+// |error| below `step`, every run's peak-memory |error| below `memory`.
+void check_one_gpu_set(const std::string& file, std::size_t runs, Errors step, double memory) {
+  const auto rows = compare_runs(committed_runs(file, "dgx-h100", "h100-x1"));
+  REQUIRE(rows.size() == runs);
+  const Errors e = step_errors(rows, 1);
+  INFO(file << ": mean " << e.mean << " worst " << e.worst);
+  CHECK(e.mean < step.mean);
+  CHECK(e.worst < step.worst);
+  double mem = 0.0;
+  for (const RunComparison& r : rows) mem = std::max(mem, std::abs(r.memory_error));
+  CHECK(mem < memory);
+}
+
 // One small run on one GPU as run_training.py writes it: a GPT body in
 // `precision`, with `extra` (JSON members) after its fields.
 std::string one_run(const std::string& precision, const std::string& extra = "") {
@@ -114,15 +128,7 @@ TEST_CASE("the session-6 held-out set stays within the issue's targets", "[scena
   // 12-expert MoE configuration could not run). Step time <= 5% mean, <= 12%
   // worst is the target; 4.7% and 7.6% as predicted in session 6, 1.8% and
   // 4.7% with session 7's model (no longer out of sample).
-  const auto rows = compare_runs(committed_runs("h100-x1-s6-holdout7-training", "dgx-h100", "h100-x1"));
-  REQUIRE(rows.size() == 7);
-  const Errors e = step_errors(rows, 1);
-  INFO("HOLDOUT7 mean " << e.mean << " worst " << e.worst);
-  CHECK(e.mean < 0.03);
-  CHECK(e.worst < 0.06);
-  double mem = 0.0;
-  for (const RunComparison& r : rows) mem = std::max(mem, std::abs(r.memory_error));
-  CHECK(mem < 0.02);
+  check_one_gpu_set("h100-x1-s6-holdout7-training", 7, {0.03, 0.06}, 0.02);
 }
 
 TEST_CASE("the session-10 held-out set stays within the issue's targets", "[scenarios][validation]") {
@@ -130,15 +136,7 @@ TEST_CASE("the session-10 held-out set stays within the issue's targets", "[scen
   // new shapes): 4.6% mean, 10.1% worst (the MoE body, under-predicted),
   // memory 0.9% mean, 2.6% worst, as first predicted; 4.1% and 8.0% since
   // H100 took H200's scatter-add fit.
-  const auto rows = compare_runs(committed_runs("h100-x1-s10-holdout9-training", "dgx-h100", "h100-x1"));
-  REQUIRE(rows.size() == 8);
-  const Errors e = step_errors(rows, 1);
-  INFO("HOLDOUT9 mean " << e.mean << " worst " << e.worst);
-  CHECK(e.mean < 0.05);
-  CHECK(e.worst < 0.12);
-  double mem = 0.0;
-  for (const RunComparison& r : rows) mem = std::max(mem, std::abs(r.memory_error));
-  CHECK(mem < 0.03);
+  check_one_gpu_set("h100-x1-s10-holdout9-training", 8, {0.05, 0.12}, 0.03);
 }
 
 TEST_CASE("calibrated multi-GPU predictions stay within today's accuracy", "[scenarios][validation]") {
