@@ -17,6 +17,13 @@ python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.versio
 left() { echo $((${CALL_S:-570} - SECONDS)); }
 # bound STEP_MAX: the smaller of STEP_MAX and what is left less 10 s
 bound() { local l; l=$(( $(left) - 10 )); [ "$1" -lt "$l" ] && echo "$1" || echo "$l"; }
+# profile_gaps MAX_S DIR CONFIG NAME: a per-kernel profile with idle gaps of
+# CONFIG (log $OUT/DIR.log), summarized into $OUT/$TAG-NAME.json
+profile_gaps() {
+  mkdir -p "/tmp/$2"
+  timeout -k 5 "$(bound "$1")" python3 "$TRAIN/profile_configs.py" --out "/tmp/$2" --only "$3" > "$OUT/$2.log" 2>&1
+  PROFILES="/tmp/$2" NAME="$4" python3 "$TRAIN/summarize_profiles.py" "$OUT"
+}
 
 HELD_OUT_DEADLINE_S=210 run_held_out HOLDOUT9 HOLDOUT9_CONFIGS holdout9 \
   "HOLDOUT9: single-GPU held-out set, committed with its predictions before it ran (session 10)"
@@ -31,10 +38,7 @@ fi
 
 if [ "$(left)" -gt 50 ]; then
   echo "=== 3. the 1-GPU MoE run's idle gaps ==="
-  mkdir -p /tmp/prof4
-  timeout -k 5 "$(bound 50)" python3 "$TRAIN/profile_configs.py" --out /tmp/prof4 \
-    --only 1g_moe_e8k2_bf16 > "$OUT/prof4.log" 2>&1
-  PROFILES=/tmp/prof4 NAME=moe-gap-profiles python3 "$TRAIN/summarize_profiles.py" "$OUT"
+  profile_gaps 50 prof4 1g_moe_e8k2_bf16 moe-gap-profiles
   echo "[${SECONDS}s]"
 fi
 
@@ -49,10 +53,7 @@ fi
 
 if [ "$(left)" -gt 40 ]; then
   echo "=== 4b. a per-kernel profile of the miss with idle gaps ==="
-  mkdir -p /tmp/prof3
-  timeout -k 5 "$(bound 40)" python3 "$TRAIN/profile_configs.py" --out /tmp/prof3 \
-    --only d8_1g_llama1280_v64k_amp_ac_ga3 > "$OUT/prof3.log" 2>&1
-  PROFILES=/tmp/prof3 NAME=diag-profiles python3 "$TRAIN/summarize_profiles.py" "$OUT"
+  profile_gaps 40 prof3 d8_1g_llama1280_v64k_amp_ac_ga3 diag-profiles
   echo "[${SECONDS}s]"
 fi
 
