@@ -63,6 +63,16 @@ Two measurements, written as records of kind "dtensor_host" and
    precision, host_layer_s and host_layer_plain_s (layers); schedule,
    microbatches, host_step_s and host_step_plain_s (pipelines).
    --only-wrapper-host runs just this one.
+8. step_host: host time of one whole training step of train.py's plain
+   (unwrapped) loop on a tiny model: embedding, `layers` Llama blocks, final
+   norm, output layer and cross-entropy per micro-batch, then fused AdamW's
+   step and zero_grad(set_to_none), for layers 2 and 6 and 1 and 3
+   micro-batches (gradient accumulation), bf16 and AMP, beside the same
+   process's eager layer (host_layer_s, as eager_layer_host measures it),
+   so that the step's host work outside the layers (per micro-batch and per
+   step) separates from the layers'.  Host wall time of `steps` steps
+   without synchronizing / steps.  Fields precision, layers, grad_accum,
+   host_step_s, host_layer_s.  --only-step-host runs just this one.
 """
 import argparse
 import os
@@ -448,6 +458,58 @@ def pipeline_host_records(M, cfg, dev, mesh, steps):
     return out
 
 
+def step_host_records(world, rank, quick):
+    """Host time of a whole tiny training step, train.py's plain loop
+    (docstring, 8)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, os.path.join(here, "..", "training"))
+    import model as M  # noqa: E402  (the harness's model)
+    dev = torch.device("cuda", torch.cuda.current_device())
+    steps = 3 if quick else 10
+    base = dict(arch="llama", hidden=256, n_heads=8, n_kv_heads=2, ffn_hidden=512, vocab=1024, tied=False,
+                seq_len=64, activation_checkpointing="none")
+    out = []
+    for precision in ("bf16", "amp_bf16"):
+        amp = precision == "amp_bf16"
+        lm = M.Transformer(dict(base, n_layers=4), first=False, last=False, autocast_bf16=amp).to(dev)
+        if not amp:
+            lm = lm.to(torch.bfloat16)
+        xl = torch.randn(1, base["seq_len"], base["hidden"], device=dev,
+                         dtype=torch.float32 if amp else torch.bfloat16, requires_grad=True)
+        layer = host_time_per_layer(lm, xl, 20 if not quick else 3, 4)
+        for layers in (2, 6):
+            for ga in (1, 3):
+                cfg = dict(base, n_layers=layers)
+                model = M.Transformer(cfg, first=True, last=True, autocast_bf16=amp).to(dev)
+                if not amp:
+                    model = model.to(torch.bfloat16)
+                opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95), weight_decay=0.1,
+                                        fused=True)
+                data = torch.randint(0, cfg["vocab"], (ga, cfg["seq_len"] + 1), device=dev)
+                x_all, y_all = data[:, :-1].contiguous(), data[:, 1:].contiguous()
+
+                def step(model=model, opt=opt, x_all=x_all, y_all=y_all, ga=ga):
+                    for i in range(ga):
+                        logits = model(x_all[i:i + 1])
+                        loss = M.loss_fn(logits, y_all[i:i + 1]) / ga
+                        loss.backward()
+                        del logits, loss
+                    opt.step()
+                    opt.zero_grad(set_to_none=True)
+                d = host_time_per_call(step, steps)
+                rec = {"kind": "step_host", "arch": "llama", "precision": precision, "layers": layers,
+                       "grad_accum": ga, "hidden": cfg["hidden"], "vocab": cfg["vocab"],
+                       "seq_len": cfg["seq_len"], "optimizer": "adamw_fused", "processes": world,
+                       "host_step_s": d["time_s"], "host_step": d, "host_layer_s": layer["time_s"],
+                       "host_layer": layer}
+                if rank == 0:
+                    out.append(rec)
+                    log(f"step host {precision} L={layers} ga={ga}: {d['time_s']*1e6:.0f} us "
+                        f"(layer fwd+bwd {layer['time_s']*1e6:.0f} us)")
+    dist.barrier()
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
@@ -461,6 +523,8 @@ def main():
                     help="measure only the eager layers' host time (Llama and GPT blocks, bf16 and AMP)")
     ap.add_argument("--only-recompute-host", action="store_true",
                     help="measure only the eager layers' host time with and without full activation checkpointing")
+    ap.add_argument("--only-step-host", action="store_true",
+                    help="measure only a whole tiny training step's host time (plain loop, fused AdamW)")
     args = ap.parse_args()
     local = int(os.environ.get("LOCAL_RANK", "0"))
     torch.cuda.set_device(local)
@@ -472,6 +536,8 @@ def main():
         results += moe_layer_records(world, rank, args.quick)
     elif args.only_wrapper_host:
         results += wrapper_host_records(world, rank, args.quick)
+    elif args.only_step_host:
+        results += step_host_records(world, rank, args.quick)
     elif args.only_recompute_host:
         results += eager_layer_records(world, rank, args.quick, recomputes=("none", "full"))
     elif args.only_layer_host:

@@ -17,7 +17,11 @@ def describe(r):
         return (f"E={r['experts']} k={r['top_k']}: MoE layer {r['host_layer_s']*1e3:.3f} ms, "
                 f"dense layer {r['host_layer_plain_s']*1e3:.3f} ms per forward + backward (host)")
     if r["kind"] == "eager_layer_host":
-        return f"{r['arch']} {r['precision']}: eager layer {r['host_layer_s']*1e3:.3f} ms per forward + backward (host)"
+        rc = " recompute " + r["recompute"] if "recompute" in r else ""
+        return f"{r['arch']} {r['precision']}{rc}: eager layer {r['host_layer_s']*1e3:.3f} ms per forward + backward (host)"
+    if r["kind"] == "step_host":
+        return (f"{r['precision']} L={r['layers']} ga={r['grad_accum']}: step {r['host_step_s']*1e3:.3f} ms, "
+                f"layer {r['host_layer_s']*1e3:.3f} ms (host)")
     return json.dumps({k: v for k, v in r.items() if not isinstance(v, (dict, list))})
 
 
