@@ -307,6 +307,16 @@ void read_framework(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics
           r.problem("schedule", "expected \"gpipe\" or \"1f1b\", got \"" + m.schedule + "\"");
         }
         p.pipeline_host.push_back(std::move(m));
+      } else if (kind == "step_host") {
+        hardware::StepHostMeasurement m{r.text("precision"), static_cast<int>(r.integer("layers")),
+                                        static_cast<int>(r.integer("grad_accum")), r.seconds("host_step_s"),
+                                        r.seconds("host_layer_s")};
+        if (m.precision != "bf16" && m.precision != "amp_bf16") {
+          r.problem("precision", "expected \"bf16\" or \"amp_bf16\", got \"" + m.precision + "\"");
+        }
+        if (m.layers < 1) r.problem("layers", "expected at least 1, got " + std::to_string(m.layers));
+        if (m.grad_accum < 1) r.problem("grad_accum", "expected at least 1, got " + std::to_string(m.grad_accum));
+        p.step_host.push_back(std::move(m));
       } else if (kind == "overlap_slowdown") {
         hardware::OverlapMeasurement m;
         m.kernel = r.text("kernel");
@@ -318,7 +328,7 @@ void read_framework(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics
       } else {
         r.problem("kind",
                   "expected \"dtensor_host\", \"tp_layer_host\", \"moe_layer_host\", \"eager_layer_host\", "
-                  "\"wrapper_host\", \"pipeline_host\" or \"overlap_slowdown\", got \"" + kind + "\"");
+                  "\"wrapper_host\", \"pipeline_host\", \"step_host\" or \"overlap_slowdown\", got \"" + kind + "\"");
       }
     }
   }

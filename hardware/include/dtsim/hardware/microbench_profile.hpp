@@ -138,6 +138,19 @@ struct PipelineHostMeasurement {
   Duration plain_step;
 };
 
+// Host time of one whole step of the training harness's plain loop on a
+// tiny Llama (bench_framework.py --only-step-host): `grad_accum`
+// micro-batches of embedding, `layers` blocks, output layer and loss, each
+// forward + backward, then fused AdamW and zero_grad; beside the same
+// process's eager Llama layer (forward + backward), in "bf16" or "amp_bf16".
+struct StepHostMeasurement {
+  std::string precision;
+  int layers = 0;
+  int grad_accum = 1;
+  Duration step;
+  Duration layer;
+};
+
 // Kernels long enough that the host stays ahead, timed back to back when
 // launched eagerly and when replayed from a CUDA graph (per kernel).
 struct EagerGapMeasurement {
@@ -173,6 +186,7 @@ struct MicrobenchProfile {
   std::vector<EagerLayerHostMeasurement> eager_layer_host;
   std::vector<WrapperHostMeasurement> wrapper_host;
   std::vector<PipelineHostMeasurement> pipeline_host;
+  std::vector<StepHostMeasurement> step_host;
 };
 
 }  // namespace dtsim::hardware
