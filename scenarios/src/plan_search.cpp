@@ -506,6 +506,7 @@ std::string why_ahead(const RankedPlan& a, const RankedPlan& b) {
                           {"exposed communication", y.exposed_comm - x.exposed_comm},
                           {"bubble", y.bubble - x.bubble},
                           {"optimizer", y.optimizer - x.optimizer},
+                          {"waiting for the host", y.host_wait - x.host_wait},
                           {"other idle", y.other - x.other}};
   std::stable_sort(parts.begin(), parts.end(), [](const Part& p, const Part& q) { return p.saved > q.saved; });
   std::string out = format_duration(b.metrics.step_time - a.metrics.step_time) + " faster";

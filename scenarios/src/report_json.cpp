@@ -139,6 +139,7 @@ std::string render_json_report(const Scenario& scenario, const sim::Report& r) {
   w.key("exposed_comm_s").number(r.breakdown.exposed_comm.seconds());
   w.key("bubble_s").number(r.breakdown.bubble.seconds());
   w.key("optimizer_s").number(r.breakdown.optimizer.seconds());
+  w.key("host_wait_s").number(r.breakdown.host_wait.seconds());
   w.key("other_s").number(r.breakdown.other.seconds());
   w.end_object();
 

@@ -149,6 +149,7 @@ std::string breakdown_text(const sim::Report& r) {
                                                    {"exposed communication", b.exposed_comm},
                                                    {"pipeline bubble", b.bubble},
                                                    {"optimizer", b.optimizer},
+                                                   {"waiting for the host", b.host_wait},
                                                    {"other", b.other}};
   std::string out = "Where the time goes (stage " + std::to_string(r.critical_stage) + ", which finishes last)\n";
   for (const auto& [name, d] : rows) {

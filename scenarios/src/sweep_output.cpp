@@ -110,6 +110,7 @@ PointMetrics read_metrics(const Json& p, const std::string& path) {
   m.breakdown.exposed_comm = Duration::from_ps(need_integer(b, "exposed_comm", bpath));
   m.breakdown.bubble = Duration::from_ps(need_integer(b, "bubble", bpath));
   m.breakdown.optimizer = Duration::from_ps(need_integer(b, "optimizer", bpath));
+  m.breakdown.host_wait = Duration::from_ps(need_integer(b, "host_wait", bpath));
   m.breakdown.other = Duration::from_ps(need_integer(b, "other", bpath));
   m.peak_memory = Bytes(need_integer(p, "peak_memory_bytes", path));
   m.memory_capacity = Bytes(need_integer(p, "memory_capacity_bytes", path));
@@ -202,7 +203,7 @@ std::string render_sweep_csv(const SweepResult& result) {
   std::string out = "index";
   for (const std::string& p : result.axis_paths) out.append(",").append(csv_cell(p));
   out.append(",status,reason,num_gpus,tp,pp,dp,num_microbatches,step_time_s,tokens_per_second,mfu,"
-         "peak_memory_bytes,memory_capacity_bytes,fits,compute_s,exposed_comm_s,bubble_s,optimizer_s,other_s,"
+         "peak_memory_bytes,memory_capacity_bytes,fits,compute_s,exposed_comm_s,bubble_s,optimizer_s,host_wait_s,other_s,"
          "steps,time_to_train_s,gpu_hours,energy_kwh,cost,currency\n");
   for (const PointResult& p : result.points) {
     // Appended cell by cell: GCC 12 reports a false -Wrestrict on "," + std::string.
@@ -227,7 +228,7 @@ std::string render_sweep_csv(const SweepResult& result) {
       cells.push_back(std::to_string(m.memory_capacity.count()));
       cells.emplace_back(m.fits ? "true" : "false");
       for (const Duration d : {m.breakdown.compute, m.breakdown.exposed_comm, m.breakdown.bubble,
-                               m.breakdown.optimizer, m.breakdown.other}) {
+                               m.breakdown.optimizer, m.breakdown.host_wait, m.breakdown.other}) {
         cells.push_back(exact_number(d.seconds()));
       }
       if (m.cost) {
@@ -294,6 +295,7 @@ std::string render_sweep_json(const SweepResult& result) {
     w.key("exposed_comm").integer(m.breakdown.exposed_comm.ps());
     w.key("bubble").integer(m.breakdown.bubble.ps());
     w.key("optimizer").integer(m.breakdown.optimizer.ps());
+    w.key("host_wait").integer(m.breakdown.host_wait.ps());
     w.key("other").integer(m.breakdown.other.ps());
     w.end_object();
     w.key("peak_memory_bytes").integer(m.peak_memory.count());

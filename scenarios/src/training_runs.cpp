@@ -229,6 +229,7 @@ std::vector<RunComparison> compare_runs(const TrainingRuns& runs) {
     c.measured_p10 = m.step_p10;
     c.measured_p90 = m.step_p90;
     c.predicted = r.step_time;
+    c.predicted_host_wait = r.breakdown.host_wait;
     c.step_error = r.step_time.seconds() / m.step_time.seconds() - 1.0;
     c.measured_memory = m.peak_memory;
     c.predicted_memory = r.peak_memory;

@@ -37,7 +37,7 @@ TEST_CASE("the JSON report holds every promised field", "[scenarios][report_json
   CHECK(j["step_time_s"].get<double>() == Approx(1.234567890123));
   CHECK(j["tokens_per_s"].get<double>() == Approx(65536 / 1.234567890123));
   CHECK(j["mfu"].get<double>() == Approx(0.4123456789));
-  for (const char* k : {"compute_s", "exposed_comm_s", "bubble_s", "optimizer_s", "other_s"}) {
+  for (const char* k : {"compute_s", "exposed_comm_s", "bubble_s", "optimizer_s", "host_wait_s", "other_s"}) {
     INFO(k);
     CHECK(j["breakdown"][k].is_number());
   }

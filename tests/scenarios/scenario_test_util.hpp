@@ -61,7 +61,8 @@ inline sim::Report sample_report(bool fits = true) {
   r.breakdown.exposed_comm = Duration::from_ps(100'000'000'000);
   r.breakdown.bubble = Duration::from_ps(100'000'000'000);
   r.breakdown.optimizer = Duration::from_ps(30'000'000'000);
-  r.breakdown.other = Duration::from_ps(4'567'890'123);
+  r.breakdown.host_wait = Duration::from_ps(2'000'000'000);
+  r.breakdown.other = Duration::from_ps(2'567'890'123);
   r.critical_stage = 1;
   for (int s = 0; s < 2; ++s) {
     sim::StageMemory m;

@@ -64,7 +64,7 @@ TEST_CASE("every shipped scenario simulates to a consistent report", "[scenarios
     CHECK(r.num_gpus == s.gpus);
     // The breakdown's parts add up to the step.
     const sim::Breakdown& b = r.breakdown;
-    CHECK((b.compute + b.exposed_comm + b.bubble + b.optimizer + b.other) == r.step_time);
+    CHECK((b.compute + b.exposed_comm + b.bubble + b.optimizer + b.host_wait + b.other) == r.step_time);
     CHECK(b.compute > Duration::zero());
     CHECK(r.memory.size() == static_cast<std::size_t>(sc.spec.plan.pp));
     bool all_fit = true;

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <tuple>
 #include <vector>
 
 #include "dtsim/core/error.hpp"
@@ -413,4 +414,37 @@ TEST_CASE("DDP's host work per layer is charged to the data-parallel all-reduces
   CHECK_THAT(f.run().makespan.since_start().seconds(), WithinRel(2e-3, 1e-3));
   CHECK_THAT(replay_with_wrapper_host(f, Duration::zero(), Duration::zero(), 2_ms).makespan.since_start().seconds(),
              WithinRel(4e-3, 1e-3));
+}
+
+TEST_CASE("the breakdown charges a kernel's wait for its host to host_wait", "[replay][host][breakdown]") {
+  // Three chained 1 ms kernels. At 2 ms of host per launch the host issues
+  // them at 2, 4 and 6 ms: the GPU waits 2 ms for the first and 1 ms before
+  // each of the others, and the step ends at 7 ms. At 0.5 ms per launch only
+  // the first waits (0.5 ms); the others are issued before they are ready.
+  Fixture f;
+  f.cluster = toy_cluster(1, 1);
+  Program p(0);
+  const TaskId a = p.add_compute(stream_work(1e9), Phase::kForward, "a", {});
+  const TaskId b = p.add_compute(stream_work(1e9), Phase::kForward, "b", std::vector<TaskId>{a});
+  p.add_compute(stream_work(1e9), Phase::kBackward, "c", std::vector<TaskId>{b});
+  f.programs.push_back(p);
+  for (const auto& [launch, step, wait] : {std::tuple{2_ms, 7e-3, 4e-3}, std::tuple{500_us, 3.5e-3, 0.5e-3}}) {
+    const models::RankLayout layout(f.plan);
+    const hardware::Topology topology(f.cluster, f.cal);
+    const hardware::OpCostModel cost(f.cluster.node.gpu, f.cal);
+    sim::ReplayInputs in;
+    in.programs = &f.programs;
+    in.layout = &layout;
+    in.topology = &topology;
+    in.cost = &cost;
+    in.collective_params = f.cal.collective;
+    in.host_per_launch = launch;
+    const sim::ReplayResult r = sim::replay(in);
+    CHECK_THAT(r.makespan.since_start().seconds(), WithinRel(step, 1e-9));
+    const sim::Breakdown br = sim::attribute_breakdown(r, 0, f.programs);
+    CHECK_THAT(br.host_wait.seconds(), WithinRel(wait, 1e-9));
+    CHECK_THAT(br.compute.seconds(), WithinRel(3e-3, 1e-9));
+    CHECK(br.other == Duration::zero());
+    CHECK(br.exposed_comm + br.bubble + br.optimizer == Duration::zero());
+  }
 }

@@ -96,7 +96,10 @@ Breakdown attribute_breakdown(const ReplayResult& result, std::size_t critical,
   for (std::size_t i = 0; i < tasks.size(); ++i) {
     const Task& t = tasks[i];
     if (t.stream != models::StreamKind::kCompute) continue;
-    charge_gap(rt.start[i], rt.cause[i]);
+    // Idle until the task was ready is owed to what it waited on; from then
+    // until it started, to its host issuing it late.
+    charge_gap(rt.ready[i], rt.cause[i]);
+    if (rt.start[i] > cursor) b.host_wait += rt.start[i] - std::max(cursor, rt.ready[i]);
     const Duration d = rt.end[i] - rt.start[i];
     if (t.phase == Phase::kOptimizer) {
       b.optimizer += d;

@@ -80,6 +80,9 @@ struct RunComparison {
   Duration measured_p10;
   Duration measured_p90;
   Duration predicted;
+  // Of `predicted`, the time the GPU waits for its host to issue the next
+  // kernel: a prediction with much of it follows the host CPU's speed.
+  Duration predicted_host_wait;
   double step_error = 0.0;  // predicted / measured - 1
   Bytes measured_memory;
   Bytes predicted_memory;

@@ -12,13 +12,18 @@
 namespace dtsim::sim {
 
 // Where the step's time goes, seen from the rank that finishes last. The parts
-// add up to step_time: compute + exposed_comm + bubble + optimizer + other.
+// add up to step_time: compute + exposed_comm + bubble + optimizer + host_wait
+// + other.
 struct Breakdown {
   Duration compute;       // forward, backward and recompute kernels
   Duration exposed_comm;  // compute stream idle, waiting on a TP/DP/ZeRO collective
   Duration bubble;        // compute stream idle, waiting on another pipeline stage
   Duration optimizer;     // optimizer kernels
-  Duration other;         // idle not attributable to the above (e.g. after the last task)
+  // Compute stream idle with the next kernel ready to run but not yet issued
+  // by its host (launch-bound eager frameworks): the part of the step that
+  // follows the host's speed rather than the GPU's.
+  Duration host_wait;
+  Duration other;  // idle not attributable to the above (e.g. after the last task)
 };
 
 struct StageMemory {
