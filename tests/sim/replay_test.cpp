@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <tuple>
 #include <vector>
 
@@ -355,8 +356,8 @@ TEST_CASE("a pipeline-group collective waits for the slower stage: path and brea
 namespace {
 
 // replay_programs with the data-parallel wrappers' host extras set.
-sim::ReplayResult replay_with_wrapper_host(const Fixture& f, Duration all_gather, Duration reduce_scatter,
-                                           Duration ddp_per_layer) {
+// The fixture's replay (ring collectives) with host costs set by `set_host`.
+sim::ReplayResult replay_with_host(const Fixture& f, const std::function<void(sim::ReplayInputs&)>& set_host) {
   const models::RankLayout layout(f.plan);
   const hardware::Topology topology(f.cluster, f.cal);
   const hardware::OpCostModel cost(f.cluster.node.gpu, f.cal);
@@ -367,10 +368,17 @@ sim::ReplayResult replay_with_wrapper_host(const Fixture& f, Duration all_gather
   in.cost = &cost;
   in.collective_params = f.cal.collective;
   in.algorithm = hardware::CollectiveAlgorithm::kRing;
-  in.extra_host_per_dp_all_gather = all_gather;
-  in.extra_host_per_dp_reduce_scatter = reduce_scatter;
-  in.extra_host_ddp_per_layer = ddp_per_layer;
+  set_host(in);
   return sim::replay(in);
+}
+
+sim::ReplayResult replay_with_wrapper_host(const Fixture& f, Duration all_gather, Duration reduce_scatter,
+                                           Duration ddp_per_layer) {
+  return replay_with_host(f, [&](sim::ReplayInputs& in) {
+    in.extra_host_per_dp_all_gather = all_gather;
+    in.extra_host_per_dp_reduce_scatter = reduce_scatter;
+    in.extra_host_ddp_per_layer = ddp_per_layer;
+  });
 }
 
 }  // namespace
@@ -429,17 +437,7 @@ TEST_CASE("the breakdown charges a kernel's wait for its host to host_wait", "[r
   p.add_compute(stream_work(1e9), Phase::kBackward, "c", std::vector<TaskId>{b});
   f.programs.push_back(p);
   for (const auto& [launch, step, wait] : {std::tuple{2_ms, 7e-3, 4e-3}, std::tuple{500_us, 3.5e-3, 0.5e-3}}) {
-    const models::RankLayout layout(f.plan);
-    const hardware::Topology topology(f.cluster, f.cal);
-    const hardware::OpCostModel cost(f.cluster.node.gpu, f.cal);
-    sim::ReplayInputs in;
-    in.programs = &f.programs;
-    in.layout = &layout;
-    in.topology = &topology;
-    in.cost = &cost;
-    in.collective_params = f.cal.collective;
-    in.host_per_launch = launch;
-    const sim::ReplayResult r = sim::replay(in);
+    const sim::ReplayResult r = replay_with_host(f, [&](sim::ReplayInputs& in) { in.host_per_launch = launch; });
     CHECK_THAT(r.makespan.since_start().seconds(), WithinRel(step, 1e-9));
     const sim::Breakdown br = sim::attribute_breakdown(r, 0, f.programs);
     CHECK_THAT(br.host_wait.seconds(), WithinRel(wait, 1e-9));

@@ -87,6 +87,13 @@ import torch.distributed as dist  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 
+def harness_model():
+    """The training harness's model module (hardware/calibration/training/model.py)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "training"))
+    import model  # noqa: E402
+    return model
+
+
 def host_time_per_call(fn, calls):
     for _ in range(20):
         fn()
@@ -163,9 +170,7 @@ def host_time_per_layer(model, x, steps, layers):
 
 
 def tp_layer_records(world, rank, quick):
-    here = os.path.dirname(os.path.abspath(__file__))
-    sys.path.insert(0, os.path.join(here, "..", "training"))
-    import model as M  # noqa: E402  (the harness's model)
+    M = harness_model()
     from train import tp_parallelize  # noqa: E402
     from torch.distributed.device_mesh import init_device_mesh
     dev = torch.device("cuda", torch.cuda.current_device())
@@ -307,9 +312,7 @@ def moe_layer_records(world, rank, quick):
     argsort, index_select, batched expert GEMMs, index_add), on sizes so small
     that the GPU never waits the host out, next to the dense layer measured
     the same way. Each rank measures its own layers (no expert parallelism)."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    sys.path.insert(0, os.path.join(here, "..", "training"))
-    import model as M  # noqa: E402  (the harness's model)
+    M = harness_model()
     dev = torch.device("cuda", torch.cuda.current_device())
     layers, steps = 4, (3 if quick else 20)
     base = dict(arch="llama", n_layers=layers, hidden=256, n_heads=8, n_kv_heads=8, ffn_hidden=512, vocab=1024,
@@ -341,9 +344,7 @@ def eager_layer_records(world, rank, quick, recomputes=("none",)):
     forward), on sizes so small that the GPU never waits the host out; for
     each of `recomputes` ("none"; "full": every block under the harness's
     non-reentrant torch.utils.checkpoint, record field "recompute")."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    sys.path.insert(0, os.path.join(here, "..", "training"))
-    import model as M  # noqa: E402  (the harness's model)
+    M = harness_model()
     dev = torch.device("cuda", torch.cuda.current_device())
     layers, steps = 4, (3 if quick else 20)
     blocks = {"llama": dict(arch="llama", n_heads=8, n_kv_heads=2, ffn_hidden=512, tied=False),
@@ -373,9 +374,7 @@ def eager_layer_records(world, rank, quick, recomputes=("none",)):
 def wrapper_host_records(world, rank, quick):
     """Host time of DDP- and FSDP2-wrapped eager layers and of one-stage
     pipelining schedules, each beside the unwrapped equivalent (docstring, 7)."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    sys.path.insert(0, os.path.join(here, "..", "training"))
-    import model as M  # noqa: E402  (the harness's model)
+    M = harness_model()
     from torch.distributed.device_mesh import init_device_mesh
     from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
     from torch.nn.parallel import DistributedDataParallel as DDP
@@ -461,9 +460,7 @@ def pipeline_host_records(M, cfg, dev, mesh, steps):
 def step_host_records(world, rank, quick):
     """Host time of a whole tiny training step, train.py's plain loop
     (docstring, 8)."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    sys.path.insert(0, os.path.join(here, "..", "training"))
-    import model as M  # noqa: E402  (the harness's model)
+    M = harness_model()
     dev = torch.device("cuda", torch.cuda.current_device())
     steps = 3 if quick else 10
     base = dict(arch="llama", hidden=256, n_heads=8, n_kv_heads=2, ffn_hidden=512, vocab=1024, tied=False,
