@@ -321,7 +321,6 @@ void Replayer::setup() {
     rs.trace.stage = rs.stage;
     rs.trace.start.assign(n, TimePoint::start());
     rs.trace.end.assign(n, TimePoint::start());
-    rs.trace.ready.assign(n, TimePoint::start());
     rs.trace.rendezvous.assign(n, TimePoint::start());
     rs.trace.cause.assign(n, TaskCause{});
     sim_index_[static_cast<std::size_t>(rs.rank)] = static_cast<std::int32_t>(i);
@@ -403,13 +402,10 @@ void Replayer::start_task(std::uint32_t sr, TaskId t) {
   // ready, or the previous task of the stream freeing it.
   const std::uint32_t pos = rs.info->position_in_stream[t];
   TaskCause cause = rs.dep_cause[t];
-  TimePoint ready = rs.deps_ready[t];
   if (pos > 0) {
     const TaskId prev = rs.info->stream_tasks[s][pos - 1];
     if (cause.sim_rank < 0 || rs.trace.end[prev] > rs.deps_ready[t]) cause = TaskCause{static_cast<std::int32_t>(sr), prev};
-    ready = std::max(ready, rs.trace.end[prev]);
   }
-  rs.trace.ready[t] = std::min(ready, now);
   rs.trace.cause[t] = cause;
 
   switch (task.kind) {

@@ -74,9 +74,6 @@ struct RankTrace {
   int stage = 0;  // pipeline stage (rank class)
   std::vector<TimePoint> start;  // per task of the stage's program: when it was posted on its stream
   std::vector<TimePoint> end;
-  // When its dependencies and its stream let it start: start - ready is the
-  // time it waited for its host to issue it (launch-bound), zero otherwise.
-  std::vector<TimePoint> ready;
   // When the task could make progress: for a collective, when its last
   // simulated member arrived; for a send or recv, when its peer posted the
   // matching end; for compute, its start. The time between start and

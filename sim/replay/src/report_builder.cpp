@@ -96,10 +96,15 @@ Breakdown attribute_breakdown(const ReplayResult& result, std::size_t critical,
   for (std::size_t i = 0; i < tasks.size(); ++i) {
     const Task& t = tasks[i];
     if (t.stream != models::StreamKind::kCompute) continue;
-    // Idle until the task was ready is owed to what it waited on; from then
-    // until it started, to its host issuing it late.
-    charge_gap(rt.ready[i], rt.cause[i]);
-    if (rt.start[i] > cursor) b.host_wait += rt.start[i] - std::max(cursor, rt.ready[i]);
+    // Ready: when its dependencies and its stream predecessor (the compute
+    // stream is in order: `cursor`) had finished. Idle until then is owed to
+    // what it waited on; from then until it started, to its host, which had
+    // not issued it yet (the only other thing a compute task waits for).
+    TimePoint ready = cursor;
+    for (const models::TaskId d : prog.deps_of(t)) ready = std::max(ready, rt.end[d]);
+    ready = std::min(ready, rt.start[i]);
+    charge_gap(ready, rt.cause[i]);
+    if (rt.start[i] > ready) b.host_wait += rt.start[i] - std::max(cursor, ready);
     const Duration d = rt.end[i] - rt.start[i];
     if (t.phase == Phase::kOptimizer) {
       b.optimizer += d;
