@@ -117,6 +117,8 @@ std::vector<Diagnostic> validate_cluster(const ClusterSpec& cluster, const std::
 
   Checker c(out, path);
   c.require(cluster.num_nodes >= 1, "num_nodes", "a cluster needs at least one node");
+  c.require(std::isfinite(cluster.host_slowdown) && cluster.host_slowdown > 0.0, "host_slowdown",
+            "host_slowdown is a ratio of host times and must be finite and positive");
 
   Checker f(out, path + "/fabric");
   const FabricSpec& fab = cluster.fabric;

@@ -84,6 +84,7 @@ void write_identity(JsonWriter& w, const Scenario& s, const sim::Report& r) {
   w.key("name").string(r.calibration_name);
   w.key("datasheet_defaults").boolean(r.calibration_name == "datasheet-defaults");
   w.key("source").string(spec.calibration.source);
+  w.key("host_slowdown").number(r.host_slowdown);
   w.end_object();
 }
 

@@ -135,11 +135,16 @@ std::string plan_text(const Scenario& s, const sim::Report& r) {
 }
 
 std::string calibration_text(const sim::Report& r) {
-  if (r.calibration_name == "datasheet-defaults") {
-    return "datasheet defaults (not fitted to measurements: efficiencies and latencies come from datasheets and "
-           "published figures)";
+  std::string out = r.calibration_name == "datasheet-defaults"
+                        ? "datasheet defaults (not fitted to measurements: efficiencies and latencies come from "
+                          "datasheets and published figures)"
+                        : r.calibration_name;
+  if (r.host_slowdown != 1.0) {
+    char factor[32];
+    std::snprintf(factor, sizeof factor, "%.3g", r.host_slowdown);
+    out += std::string("; host times x ") + factor + " (cluster.host_slowdown)";
   }
-  return r.calibration_name;
+  return out;
 }
 
 std::string breakdown_text(const sim::Report& r) {

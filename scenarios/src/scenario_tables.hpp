@@ -469,7 +469,7 @@ inline constexpr std::array<Field<models::ParallelPlan>, 17> kPlanFields{{
 
 // ---- cluster -------------------------------------------------------------------------
 
-inline constexpr std::array<Field<hardware::ClusterSpec>, 3> kClusterFields{{
+inline constexpr std::array<Field<hardware::ClusterSpec>, 4> kClusterFields{{
     {{.key = "node", .type = ValueType::kNameOrObject, .presence = Presence::kRequired,
       .description = "A node preset's name (`dtsim list nodes`), or an object (section `node`).",
       .section = "node"}},
@@ -478,6 +478,14 @@ inline constexpr std::array<Field<hardware::ClusterSpec>, 3> kClusterFields{{
      [](hardware::ClusterSpec& c, const Value& v) { c.num_nodes = static_cast<int>(v.integer); }},
     {{.key = "fabric", .type = ValueType::kObject, .presence = Presence::kDefault, .default_value = "{}",
       .description = "The scale-out network (section `fabric`).", .section = "fabric"}},
+    {{.key = "host_slowdown", .type = ValueType::kNumber, .presence = Presence::kDefault, .default_value = "1.0",
+      .description = "How many times longer the hosts' CPUs take to issue GPU work than the host the "
+                     "calibration measured: every host time (launch costs, measured eager layers, DTensor "
+                     "dispatch) is multiplied by it. Matters where the report's breakdown shows host_wait "
+                     "(eager PyTorch on small layers). One H100 machine ran 1.4-2.2 inside training processes "
+                     "(docs/validation.md).",
+      .min = 0.01, .max = 100.0},
+     [](hardware::ClusterSpec& c, const Value& v) { c.host_slowdown = v.number; }},
 }};
 
 inline constexpr std::array<Field<hardware::NodeSpec>, 9> kNodeFields{{

@@ -210,7 +210,7 @@ int use_host_probes(TrainingRuns& runs) {
     const hardware::LayerHost* plain = hardware::find_layer_host(m.spec.calibration.host, 1, false, m.gpus);
     if (plain == nullptr || plain->layer <= Duration::zero()) continue;
     const double factor = m.host_probe->seconds() / plain->layer.seconds();
-    m.spec.calibration = hardware::with_host_time_scaled(m.spec.calibration, factor);
+    m.spec.cluster.host_slowdown = factor;
     m.host_scale = factor;
     ++scaled;
   }

@@ -623,6 +623,32 @@ TEST_CASE("node and GPU overrides apply on their presets", "[scenarios][loader][
   CHECK(h.spec.calibration.name == "datasheet-defaults");
 }
 
+TEST_CASE("cluster.host_slowdown scales every host time of the calibration", "[scenarios][loader][overrides]") {
+  Json j = minimal_scenario();
+  j["plan"] = Json{{"tp", 1}, {"dp", 8}, {"zero_stage", 3}};
+  j["training"]["framework"] = "pytorch-eager";
+  j["calibration"] = "h100-x1";
+  const Scenario as_measured = load(j);
+  CHECK(as_measured.spec.cluster.host_slowdown == 1.0);
+  j["cluster"]["host_slowdown"] = 3;
+  const Scenario slower = load(j);
+  CHECK(slower.spec.cluster.host_slowdown == 3.0);
+  // The scenario keeps the calibration as measured; simulate applies the factor.
+  CHECK(slower.spec.calibration.host.kernel_launch == as_measured.spec.calibration.host.kernel_launch);
+  sim::SimulationSpec explicit_scale = as_measured.spec;
+  explicit_scale.calibration = hardware::with_host_time_scaled(as_measured.spec.calibration, 3.0);
+  const sim::Report r = sim::simulate(slower.spec);
+  CHECK(r.host_slowdown == 3.0);
+  CHECK(r.step_time == sim::simulate(explicit_scale).step_time);
+  CHECK(r.breakdown.host_wait >= sim::simulate(as_measured.spec).breakdown.host_wait);
+
+  j["cluster"]["host_slowdown"] = 0;
+  require_only(problems(j), "/cluster/host_slowdown", "expected a number >= 0.01 and at most 100, got 0 (number)");
+  j["cluster"]["host_slowdown"] = "fast";
+  require_only(problems(j), "/cluster/host_slowdown",
+               "expected a number >= 0.01 and at most 100, got \"fast\" (string)");
+}
+
 TEST_CASE("fabric, simulation and plan settings are applied", "[scenarios][loader][overrides]") {
   Json j = minimal_scenario();
   j["cluster"]["num_nodes"] = 4;

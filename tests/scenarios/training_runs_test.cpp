@@ -225,15 +225,24 @@ TEST_CASE("a run's host probe scales its calibration's host times by the probe o
   // One GPU: the one-process layer is the reference, 3000 / 2000.
   REQUIRE(runs.runs[0].host_scale);
   CHECK(*runs.runs[0].host_scale == Approx(1.5));
-  const hardware::HostParams& h = runs.runs[0].spec.calibration.host;
+  // Through the cluster's host_slowdown, which simulate applies as
+  // with_host_time_scaled: the same prediction as the scaled calibration.
+  CHECK(runs.runs[0].spec.cluster.host_slowdown == Approx(1.5));
+  const hardware::Calibration scaled = hardware::with_host_time_scaled(cal, 1.5);
+  const hardware::HostParams& h = scaled.host;
   CHECK(h.kernel_launch.microseconds() == Approx(15.0));
   CHECK(h.collective_launch.microseconds() == Approx(45.0));
   CHECK(h.layers[0].layer.microseconds() == Approx(3000.0));
   CHECK(h.layers[2].layer.microseconds() == Approx(13500.0));
   CHECK(h.blocks[0].ratio == Approx(0.95));  // ratios are kept
+  TrainingRuns explicit_scale = read_training_runs(probed_run("0.003"), node, scaled);
+  const RunComparison probed = compare_runs(runs)[0];
+  CHECK(probed.predicted == compare_runs(explicit_scale)[0].predicted);
   // The prediction moves with the host: this tiny run is host-bound.
   TrainingRuns plain = read_training_runs(probed_run("0.003"), node, cal);
-  CHECK(compare_runs(runs)[0].predicted > compare_runs(plain)[0].predicted);
+  const RunComparison as_calibrated = compare_runs(plain)[0];
+  CHECK(probed.predicted > as_calibrated.predicted);
+  CHECK(probed.predicted_host_wait > as_calibrated.predicted_host_wait);
 
   // 0 (every rank's probe failed) is no probe; nothing is scaled.
   TrainingRuns none = read_training_runs(probed_run("0"), node, cal);

@@ -59,6 +59,14 @@ void fill_memory(const SimulationSpec& spec, Report& r) {
 }  // namespace
 
 Report simulate(const SimulationSpec& spec) {
+  if (spec.cluster.host_slowdown != 1.0) {
+    SimulationSpec slower = spec;
+    slower.calibration = hardware::with_host_time_scaled(spec.calibration, spec.cluster.host_slowdown);
+    slower.cluster.host_slowdown = 1.0;
+    Report r = simulate(slower);
+    r.host_slowdown = spec.cluster.host_slowdown;
+    return r;
+  }
   check_fits_cluster(spec);
   const std::vector<models::Program> programs = models::lower_to_programs(spec.model, spec.training, spec.plan);
   const models::RankLayout layout(spec.plan);

@@ -70,6 +70,12 @@ struct ClusterSpec {
   NodeSpec node;
   int num_nodes = 1;
   FabricSpec fabric;
+  // How many times longer this cluster's host CPUs take to issue work than
+  // the host the calibration measured: sim::simulate multiplies every host
+  // time of the calibration by it (with_host_time_scaled). 1: the same host.
+  // The one H100 machine measured in session 10 ran 1.4-2.2 inside training
+  // processes (docs/validation.md).
+  double host_slowdown = 1.0;
   int num_gpus() const { return node.gpus_per_node * num_nodes; }
 };
 

@@ -59,6 +59,7 @@ struct Report {
   std::string model_name;
   std::string gpu_name;
   std::string calibration_name;  // "datasheet-defaults" or the fitted profile
+  double host_slowdown = 1.0;    // the cluster's host times / the calibration's
   int num_gpus = 0;
   int tp = 1, pp = 1, dp = 1;
   std::int64_t num_microbatches = 0;
