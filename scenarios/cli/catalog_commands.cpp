@@ -1,4 +1,5 @@
 // dtsim list and dtsim describe: what a scenario can name, and every field it can hold.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -23,6 +24,13 @@ std::string padded(std::string s, std::size_t width) {
   return s;
 }
 
+// The width of a name column: the longest name and two spaces.
+std::size_t name_width(const std::vector<std::string>& names) {
+  std::size_t w = 0;
+  for (const std::string& n : names) w = std::max(w, n.size());
+  return w + 2;
+}
+
 }  // namespace
 
 int command_list(std::span<const std::string_view> args) {
@@ -30,26 +38,29 @@ int command_list(std::span<const std::string_view> args) {
   if (args.size() != 1) throw UsageError("list takes one of: models, gpus, nodes");
   const Catalogs c = builtin_catalogs();
   if (args[0] == "models") {
+    const std::size_t width = name_width(c.models.names());
     for (const std::string& name : c.models.names()) {
       const models::ModelSpec& m = *c.models.find(name);
       char params[32];
       std::snprintf(params, sizeof params, "%.2f B", static_cast<double>(models::parameter_count(m)) / 1e9);
-      std::cout << padded(name, 14) << padded(params, 11) << m.num_layers << " layers, hidden " << m.hidden << ", "
+      std::cout << padded(name, width) << padded(params, 11) << m.num_layers << " layers, hidden " << m.hidden << ", "
                 << m.num_heads << " heads (" << m.num_kv_heads << " KV), ";
       if (const std::string a = models::attention_summary(m); !a.empty()) std::cout << a << ", ";
       std::cout << "FFN " << m.ffn_hidden << ", vocab "
                 << m.vocab_size << '\n';
     }
   } else if (args[0] == "gpus") {
+    const std::size_t width = name_width(c.hardware.gpu_names());
     for (const std::string& name : c.hardware.gpu_names()) {
       const hardware::GpuSpec& g = *c.hardware.find_gpu(name);
-      std::cout << padded(name, 12) << format_flop_rate(g.peak_bf16) << " bf16, " << format_bytes(g.memory_capacity)
+      std::cout << padded(name, width) << format_flop_rate(g.peak_bf16) << " bf16, " << format_bytes(g.memory_capacity)
                 << ", " << format_bandwidth(g.memory_bandwidth) << " HBM, " << g.sm_count << " SMs\n";
     }
   } else if (args[0] == "nodes") {
+    const std::size_t width = name_width(c.hardware.node_names());
     for (const std::string& name : c.hardware.node_names()) {
       const hardware::NodeSpec& n = *c.hardware.find_node(name);
-      std::cout << padded(name, 14) << n.gpus_per_node << " x " << n.gpu.name << ", NVLink "
+      std::cout << padded(name, width) << n.gpus_per_node << " x " << n.gpu.name << ", NVLink "
                 << format_bandwidth(n.nvlink_bandwidth) << " per GPU, " << n.nics_per_node << " NICs x "
                 << format_bandwidth(n.nic_bandwidth) << '\n';
     }
