@@ -1,5 +1,6 @@
 // dtsim calibrate: fit the cost model to measured microbenchmark profiles and
 // write a calibration file that scenarios can name.
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -13,6 +14,7 @@
 #include "dtsim/hardware/calibration_fit.hpp"
 #include "dtsim/scenarios/calibration_io.hpp"
 #include "dtsim/scenarios/scenario.hpp"
+#include "dtsim/scenarios/training_runs.hpp"
 
 namespace dtsim::cli {
 
@@ -93,6 +95,29 @@ std::string percent(double x) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * x);
   return buf;
+}
+
+// The fitted host model against the whole tiny steps the profiles measured
+// (bench_framework.py --only-step-host): host-bound by construction, fitted
+// by nothing, so their error is the host model's out of sample.
+void print_step_host_check(const std::vector<hardware::MicrobenchProfile>& profiles, const hardware::NodeSpec& node,
+                           const hardware::Calibration& calibration) {
+  std::vector<hardware::StepHostMeasurement> steps;
+  for (const hardware::MicrobenchProfile& p : profiles) steps.insert(steps.end(), p.step_host.begin(), p.step_host.end());
+  if (steps.empty()) return;
+  const std::vector<RunComparison> rows = predict_step_host(steps, node, calibration);
+  std::cout << "Whole steps  " << rows.size()
+            << " tiny training step(s) measured on the host (not fitted), predicted with this calibration:\n";
+  double sum = 0.0;
+  for (const RunComparison& r : rows) {
+    char line[192];
+    std::snprintf(line, sizeof line, "  %-28s measured %8.3f ms, predicted %8.3f ms (%+.1f%%; GPU waits for the host %.0f%%)\n",
+                  r.name.c_str(), r.measured.seconds() * 1e3, r.predicted.seconds() * 1e3, 100.0 * r.step_error,
+                  100.0 * r.predicted_host_wait.seconds() / r.predicted.seconds());
+    std::cout << line;
+    sum += std::abs(r.step_error);
+  }
+  std::cout << "  mean |error| " << percent(sum / static_cast<double>(rows.size())) << "\n";
 }
 
 }  // namespace
@@ -196,6 +221,7 @@ int command_calibrate(std::span<const std::string_view> args) {
     std::cout << "Pipelining   " << pipeline_records
               << " one-stage schedule host record(s) read, not fitted (docs/calibration.md says why)\n";
   }
+  print_step_host_check(profiles, *node, c);
   std::snprintf(line, sizeof line, "Collectives  base %.2f us + %.2f us per NVLink hop, %zu curves\n",
                 c.collective.base_latency.microseconds(), c.collective.intra_hop_latency.microseconds(),
                 c.collective.curves.size());

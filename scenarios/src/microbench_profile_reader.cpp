@@ -308,14 +308,27 @@ void read_framework(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics
         }
         p.pipeline_host.push_back(std::move(m));
       } else if (kind == "step_host") {
-        hardware::StepHostMeasurement m{r.text("precision"), static_cast<int>(r.integer("layers")),
-                                        static_cast<int>(r.integer("grad_accum")), r.seconds("host_step_s"),
-                                        r.seconds("host_layer_s")};
+        hardware::StepHostMeasurement m;
+        m.precision = r.text("precision");
         if (m.precision != "bf16" && m.precision != "amp_bf16") {
           r.problem("precision", "expected \"bf16\" or \"amp_bf16\", got \"" + m.precision + "\"");
         }
-        if (m.layers < 1) r.problem("layers", "expected at least 1, got " + std::to_string(m.layers));
-        if (m.grad_accum < 1) r.problem("grad_accum", "expected at least 1, got " + std::to_string(m.grad_accum));
+        if (const std::string arch = r.text("arch"); arch != "llama") {
+          r.problem("arch", "expected \"llama\" (the benchmark's block), got \"" + arch + "\"");
+        }
+        const auto count = [&](const char* key) { return r.integer(key, 1); };
+        m.layers = static_cast<int>(count("layers"));
+        m.grad_accum = static_cast<int>(count("grad_accum"));
+        m.micro_batch = static_cast<int>(count("micro_batch"));
+        m.hidden = count("hidden");
+        m.heads = count("n_heads");
+        m.kv_heads = count("n_kv_heads");
+        m.ffn_hidden = count("ffn_hidden");
+        m.vocab = count("vocab");
+        m.seq_len = count("seq_len");
+        m.tied = r.boolean("tied");
+        m.step = r.seconds("host_step_s");
+        m.layer = r.seconds("host_layer_s");
         p.step_host.push_back(std::move(m));
       } else if (kind == "overlap_slowdown") {
         hardware::OverlapMeasurement m;

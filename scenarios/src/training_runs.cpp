@@ -133,6 +133,16 @@ std::string one_rank_wrapper(const Json& config) {
   return {};
 }
 
+// One node of `node`'s kind with `gpus` GPUs, as the harness ran.
+hardware::ClusterSpec one_node_of(const hardware::NodeSpec& node, int gpus) {
+  hardware::ClusterSpec c;
+  c.node = node;
+  c.node.gpus_per_node = gpus;
+  c.node.nics_per_node = std::min(std::max(node.nics_per_node, 1), gpus);
+  c.num_nodes = 1;
+  return c;
+}
+
 }  // namespace
 
 TrainingRuns read_training_runs(std::string_view json_text, const hardware::NodeSpec& node,
@@ -179,10 +189,7 @@ TrainingRuns read_training_runs(std::string_view json_text, const hardware::Node
     m.name = m.spec.model.name;
     training_and_plan(c, m.spec.training, m.spec.plan);
     m.gpus = m.spec.plan.world_size();
-    m.spec.cluster.node = node;
-    m.spec.cluster.node.gpus_per_node = m.gpus;
-    m.spec.cluster.node.nics_per_node = std::min(std::max(node.nics_per_node, 1), m.gpus);
-    m.spec.cluster.num_nodes = 1;
+    m.spec.cluster = one_node_of(node, m.gpus);
     m.spec.calibration = calibration;
     m.step_time = s.seconds("time_s");
     m.step_p10 = s.seconds("time_p10_s");
@@ -217,6 +224,48 @@ int use_host_probes(TrainingRuns& runs) {
   return scaled;
 }
 
+std::vector<RunComparison> predict_step_host(const std::vector<hardware::StepHostMeasurement>& steps,
+                                             const hardware::NodeSpec& node, const hardware::Calibration& calibration) {
+  TrainingRuns runs;
+  Diagnostics d;
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const hardware::StepHostMeasurement& m = steps[i];
+    // The benchmark's model as a harness config (train.py's keys).
+    const Json config{{"name", "step_host " + m.precision + " L" + std::to_string(m.layers) + " ga" +
+                                   std::to_string(m.grad_accum)},
+                      {"arch", "llama"},
+                      {"n_layers", m.layers},
+                      {"hidden", m.hidden},
+                      {"n_heads", m.heads},
+                      {"n_kv_heads", m.kv_heads},
+                      {"ffn_hidden", m.ffn_hidden},
+                      {"vocab", m.vocab},
+                      {"tied", m.tied},
+                      {"seq_len", m.seq_len},
+                      {"micro_batch", m.micro_batch},
+                      {"grad_accum", m.grad_accum},
+                      {"precision", m.precision},
+                      {"activation_checkpointing", "none"},
+                      {"compile", false},
+                      {"optimizer", "adamw_fused"},
+                      {"tp", 1},
+                      {"pp", 1},
+                      {"dp", 1},
+                      {"sp", false}};
+    ConfigReader c(config, child_path("/step_host", i), d);
+    MeasuredRun run;
+    run.spec.model = model_of(c);
+    run.name = run.spec.model.name;
+    training_and_plan(c, run.spec.training, run.spec.plan);
+    run.spec.cluster = one_node_of(node, 1);
+    run.spec.calibration = calibration;
+    run.step_time = run.step_p10 = run.step_p90 = m.step;
+    runs.runs.push_back(std::move(run));
+  }
+  d.throw_if_any();
+  return compare_runs(runs);
+}
+
 std::vector<RunComparison> compare_runs(const TrainingRuns& runs) {
   std::vector<RunComparison> out(runs.runs.size());
   tbb::parallel_for(std::size_t{0}, runs.runs.size(), [&](std::size_t i) {
@@ -233,7 +282,8 @@ std::vector<RunComparison> compare_runs(const TrainingRuns& runs) {
     c.step_error = r.step_time.seconds() / m.step_time.seconds() - 1.0;
     c.measured_memory = m.peak_memory;
     c.predicted_memory = r.peak_memory;
-    c.memory_error = r.peak_memory.as_double() / m.peak_memory.as_double() - 1.0;
+    // No memory measured (predict_step_host's steps): no error to give.
+    c.memory_error = m.peak_memory > Bytes(0) ? r.peak_memory.as_double() / m.peak_memory.as_double() - 1.0 : 0.0;
   });
   return out;
 }

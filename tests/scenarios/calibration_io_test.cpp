@@ -296,3 +296,33 @@ TEST_CASE("eager layer records read their recompute, and reject an unknown one w
     CHECK(e.diagnostics()[0].path == "/runs/0/results/1/recompute");
   }
 }
+
+TEST_CASE("whole-step host records read the benchmark's shape, and reject what dtsim cannot predict with its path",
+          "[scenarios][calibration][profile]") {
+  const auto doc = [](const std::string& arch, int layers) {
+    return R"({"kind": "dtsim-framework-profile", "runs": [{"results": [
+      {"kind": "step_host", "arch": ")" +
+           arch + R"(", "precision": "amp_bf16", "layers": )" + std::to_string(layers) +
+           R"(, "grad_accum": 3, "micro_batch": 1, "hidden": 256, "n_heads": 8, "n_kv_heads": 2,
+       "ffn_hidden": 512, "vocab": 1024, "tied": false, "seq_len": 64, "host_step_s": 4e-2, "host_layer_s": 2e-3}]}]})";
+  };
+  const hardware::MicrobenchProfile p = read_microbench_profile(doc("llama", 6), "p.json");
+  REQUIRE(p.step_host.size() == 1);
+  const hardware::StepHostMeasurement& m = p.step_host[0];
+  CHECK(m.precision == "amp_bf16");
+  CHECK(m.layers == 6);
+  CHECK(m.grad_accum == 3);
+  CHECK(m.kv_heads == 2);
+  CHECK(m.vocab == 1024);
+  CHECK_FALSE(m.tied);
+  CHECK(m.step.seconds() == Approx(4e-2));
+  CHECK(m.layer.seconds() == Approx(2e-3));
+  try {
+    read_microbench_profile(doc("gpt", 0), "p.json");
+    FAIL("expected an InputError");
+  } catch (const InputError& e) {
+    REQUIRE(e.diagnostics().size() == 2);
+    CHECK(e.diagnostics()[0].path == "/runs/0/results/0/arch");
+    CHECK(e.diagnostics()[1].path == "/runs/0/results/0/layers");
+  }
+}

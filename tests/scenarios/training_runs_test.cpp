@@ -263,3 +263,42 @@ TEST_CASE("a host probe that is not a non-negative number is an error with its p
     }
   }
 }
+
+TEST_CASE("a whole tiny step of the host benchmark is predicted as the same one-GPU harness run",
+          "[scenarios][validation][host]") {
+  hardware::Calibration cal;
+  cal.host.kernel_launch = 10_us;
+  cal.host.layers.push_back({1, false, 1, 2000_us});
+  const hardware::NodeSpec& node = *catalogs().hardware.find_node("dgx-h100");
+  hardware::StepHostMeasurement m;
+  m.precision = "bf16";
+  m.layers = 2;
+  m.grad_accum = 3;
+  m.micro_batch = 1;
+  m.hidden = 256;
+  m.heads = 8;
+  m.kv_heads = 2;
+  m.ffn_hidden = 512;
+  m.vocab = 1024;
+  m.seq_len = 64;
+  m.step = 15_ms;
+  const std::vector<RunComparison> rows = predict_step_host({m}, node, cal);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].name == "step_host bf16 L2 ga3");
+  CHECK(rows[0].measured == 15_ms);
+  const std::string run = R"({"kind": "dtsim-training-validation", "runs": [{"status": "ok",
+      "config": {"name": "x", "arch": "llama", "n_layers": 2, "hidden": 256, "n_heads": 8, "n_kv_heads": 2,
+                 "ffn_hidden": 512, "vocab": 1024, "tied": false, "seq_len": 64, "micro_batch": 1,
+                 "grad_accum": 3, "n_microbatches": 1, "precision": "bf16", "dp": 1, "dp_impl": "none", "tp": 1,
+                 "sp": false, "pp": 1, "pp_schedule": null, "ddp_bucket_mb": 25,
+                 "activation_checkpointing": "none", "compile": false, "optimizer": "adamw_fused"},
+      "step_time": {"time_s": 0.015, "time_p10_s": 0.015, "time_p90_s": 0.015},
+      "peak_alloc_steady_bytes_max_over_ranks": 1000}]})";
+  const RunComparison same = compare_runs(read_training_runs(run, node, cal))[0];
+  CHECK(rows[0].predicted == same.predicted);
+  CHECK(rows[0].step_error == Approx(same.step_error));
+  // Three micro-batches of two 2 ms layers: the host alone takes 12 ms, and
+  // the GPU waits for it most of the step.
+  CHECK(rows[0].predicted > 12_ms);
+  CHECK(rows[0].predicted_host_wait.seconds() > 0.5 * rows[0].predicted.seconds());
+}

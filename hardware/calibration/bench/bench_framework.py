@@ -72,7 +72,9 @@ Two measurements, written as records of kind "dtensor_host" and
    so that the step's host work outside the layers (per micro-batch and per
    step) separates from the layers'.  Host wall time of `steps` steps
    without synchronizing / steps.  Fields precision, layers, grad_accum,
-   host_step_s, host_layer_s.  --only-step-host runs just this one.
+   host_step_s, host_layer_s, and the model's shape as the training
+   harness's configs name it (hidden, n_heads, n_kv_heads, ffn_hidden,
+   vocab, tied, seq_len, micro_batch), so that dtsim can predict the step.  --only-step-host runs just this one.
 """
 import argparse
 import os
@@ -495,8 +497,10 @@ def step_host_records(world, rank, quick):
                     opt.zero_grad(set_to_none=True)
                 d = host_time_per_call(step, steps)
                 rec = {"kind": "step_host", "arch": "llama", "precision": precision, "layers": layers,
-                       "grad_accum": ga, "hidden": cfg["hidden"], "vocab": cfg["vocab"],
-                       "seq_len": cfg["seq_len"], "optimizer": "adamw_fused", "processes": world,
+                       "grad_accum": ga, "micro_batch": 1, "hidden": cfg["hidden"], "n_heads": cfg["n_heads"],
+                       "n_kv_heads": cfg["n_kv_heads"], "ffn_hidden": cfg["ffn_hidden"], "vocab": cfg["vocab"],
+                       "tied": cfg["tied"], "seq_len": cfg["seq_len"], "optimizer": "adamw_fused",
+                       "processes": world,
                        "host_step_s": d["time_s"], "host_step": d, "host_layer_s": layer["time_s"],
                        "host_layer": layer}
                 if rank == 0:

@@ -143,10 +143,20 @@ struct PipelineHostMeasurement {
 // micro-batches of embedding, `layers` blocks, output layer and loss, each
 // forward + backward, then fused AdamW and zero_grad; beside the same
 // process's eager Llama layer (forward + backward), in "bf16" or "amp_bf16".
+// The model's shape as the harness's configs name it, so that the step can be
+// predicted (scenarios::predict_step_host).
 struct StepHostMeasurement {
   std::string precision;
   int layers = 0;
   int grad_accum = 1;
+  int micro_batch = 1;
+  std::int64_t hidden = 0;
+  std::int64_t heads = 0;
+  std::int64_t kv_heads = 0;
+  std::int64_t ffn_hidden = 0;
+  std::int64_t vocab = 0;
+  std::int64_t seq_len = 0;
+  bool tied = false;
   Duration step;
   Duration layer;
 };

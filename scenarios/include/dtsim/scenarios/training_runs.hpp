@@ -30,6 +30,7 @@
 #include "dtsim/core/units.hpp"
 #include "dtsim/hardware/calibration.hpp"
 #include "dtsim/hardware/cluster_spec.hpp"
+#include "dtsim/hardware/microbench_profile.hpp"
 #include "dtsim/sim/simulation.hpp"
 
 namespace dtsim::scenarios {
@@ -91,5 +92,14 @@ struct RunComparison {
 
 // Simulates every run (in parallel; the result is in input order).
 std::vector<RunComparison> compare_runs(const TrainingRuns& runs);
+
+// dtsim's prediction of each whole tiny step bench_framework.py
+// --only-step-host measured (hardware::StepHostMeasurement), mapped as a
+// one-GPU harness run of that shape is, on `node` with `calibration`:
+// `measured` is the step's host time. Those steps keep the GPU waiting for
+// the host, so the prediction checks the calibration's host model of a
+// whole step (layers, embedding, loss, optimizer), which no fit uses.
+std::vector<RunComparison> predict_step_host(const std::vector<hardware::StepHostMeasurement>& steps,
+                                             const hardware::NodeSpec& node, const hardware::Calibration& calibration);
 
 }  // namespace dtsim::scenarios
