@@ -155,6 +155,21 @@ int command_calibrate(std::span<const std::string_view> args) {
     std::vector<std::string_view> views(names.begin(), names.end());
     throw UsageError(with_hint("node", node_name, views, "calibrate"));
   }
+  // Efficiencies are fitted against the preset GPU's datasheet peaks: profiles
+  // all of another known GPU would give a calibration that misstates both.
+  // One borrowed from another GPU beside the node's own (the shipped H200
+  // calibrations take H100's eager gap and wrapper ratios) is said, not refused.
+  std::vector<std::string> borrowed;
+  for (const hardware::MicrobenchProfile& p : profiles) {
+    const std::string own = node_for_gpu(p.gpu_name);
+    if (!own.empty() && own != node->name) borrowed.push_back("'" + p.origin + "' (" + p.gpu_name + ")");
+  }
+  if (borrowed.size() == profiles.size()) {
+    const std::string own = node_for_gpu(profiles.front().gpu_name);
+    throw UsageError("profile '" + profiles.front().origin + "' was measured on '" + profiles.front().gpu_name +
+                     "', the GPU of " + own + ", not of " + node->name + " (" + node->gpu.name +
+                     "); fit it with --node " + own);
+  }
   const hardware::CalibrationFit fit = hardware::fit_calibration(profiles, *node, a.name);
 
   CalibrationFile file{fit.calibration, node->gpu.name, fit.residuals};
@@ -167,6 +182,9 @@ int command_calibrate(std::span<const std::string_view> args) {
   const hardware::Calibration& c = fit.calibration;
   std::cout << "Calibration  " << c.name << " for " << node->gpu.name << " (" << node->name << "), from "
             << profiles.size() << " profile(s)\n";
+  for (const std::string& b : borrowed) {
+    std::cout << "Borrowed     " << b << ": measured on another GPU, used as if on " << node->gpu.name << "\n";
+  }
   char line[256];
   std::snprintf(line, sizeof line, "GEMM         efficiency %.3f x wave x K/(K+%.0f), tile %dx%d, %zu samples\n",
                 c.params(OpClass::kGemm).compute_efficiency, c.gemm_k_half, c.gemm_tile_m, c.gemm_tile_n,

@@ -7,6 +7,9 @@ namespace dtsim::cli {
 using namespace dtsim::scenarios;
 
 std::string node_for_gpu(const std::string& gpu_name) {
+  // The presets hold the SXM parts; a PCIe or NVL card has other peaks and
+  // bandwidths, so it maps to none (the caller asks for --node).
+  if (gpu_name.find("PCIe") != std::string::npos || gpu_name.find("NVL") != std::string::npos) return {};
   if (gpu_name.find("H200") != std::string::npos) return "dgx-h200";
   if (gpu_name.find("H100") != std::string::npos) return "dgx-h100";
   if (gpu_name.find("A100") != std::string::npos) return "dgx-a100";

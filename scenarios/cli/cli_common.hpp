@@ -43,7 +43,8 @@ class FileInputError : public std::runtime_error {
 std::string with_hint(std::string_view what, std::string_view got, std::span<const std::string_view> known,
                       std::string_view context = {});
 
-// The node preset for what the driver calls a GPU ("NVIDIA H200" -> "dgx-h200"); "" if none.
+// The node preset for what the driver calls a GPU ("NVIDIA H200" -> "dgx-h200"); "" if none
+// (also for PCIe and NVL cards, which no preset holds).
 std::string node_for_gpu(const std::string& gpu_name);
 
 // Loads a scenario file; input problems become FileInputError naming it.

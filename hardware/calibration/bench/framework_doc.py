@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
-"""Wrap one bench_framework.py result (a run) into a framework profile that
-`dtsim calibrate` reads, with this machine's versions, and print its records:
+"""Wrap bench_framework.py results (one file per torchrun, e.g. 2 and 4
+GPUs, or one rank's --only-* runs) into one framework profile that `dtsim
+calibrate` reads, with this machine's versions, and print its records:
 
-    python3 framework_doc.py RUN.json OUT.json TAG "NOTE"
+    python3 framework_doc.py RUN.json [RUN.json ...] OUT.json TAG "NOTE"
+
+A run file that cannot be read is reported and left out; with none left,
+nothing is written.
 """
 import json
 import os
@@ -26,22 +30,29 @@ def describe(r):
 
 
 def main():
-    run_path, out, tag, note = sys.argv[1:5]
-    try:
-        run = json.load(open(run_path))
-    except Exception as e:  # noqa: BLE001
-        print("framework: no result:", e)
+    if len(sys.argv) < 5:
+        sys.exit(__doc__)
+    run_paths, (out, tag, note) = sys.argv[1:-3], sys.argv[-3:]
+    runs = []
+    for path in run_paths:
+        try:
+            runs.append(json.load(open(path)))
+        except Exception as e:  # noqa: BLE001
+            print(f"framework: no result in {path}:", e)
+    if not runs:
         return
     s = system_info()
     doc = {"schema_version": 1, "kind": "dtsim-framework-profile", "machine_tag": tag,
            "note": f"{note} (on one {s.get('gpu_name')})",
            "system": {k: s.get(k) for k in ("gpu_name", "driver_version", "cuda_version_torch", "nccl_version",
                                              "torch_version")},
-           "runs": [run]}
+           "runs": runs}
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
     with open(out, "w") as f:
         json.dump(doc, f, indent=1)
-    for r in run["results"]:
-        print(describe(r))
+    for run in runs:
+        for r in run["results"]:
+            print(describe(r))
 
 
 if __name__ == "__main__":
