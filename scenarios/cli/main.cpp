@@ -36,7 +36,8 @@ constexpr std::string_view kUsage =
     "      (docs/scenario-format.md).\n"
     "  dtsim calibrate PROFILE.json... --name NAME --output FILE [--node NODE] [--gpus N] [--check PROFILE]...\n"
     "      Fit the cost model to microbenchmark profiles measured with\n"
-    "      hardware/calibration/bench/run_all.py; print the fit residuals and write\n"
+    "      hardware/calibration/bench/run_all.py and bench_framework.py (its runs\n"
+    "      wrapped by framework_doc.py); print the fit residuals and write\n"
     "      a calibration file that scenarios name (docs/calibration.md); --gpus N\n"
     "      keeps only measurements of groups of at most N GPUs; --check: also the\n"
     "      errors on another profile's collectives, which the fit does not use.\n"
@@ -72,6 +73,16 @@ constexpr std::string_view kUsage =
     "\n"
     "Exit status: 0 success, 2 bad input or usage, 3 internal error, 4 a check failed.\n";
 
+// The usage lines of one command: from its "  dtsim COMMAND" line up to the
+// next command's (empty when kUsage has none).
+std::string_view usage_of(std::string_view command) {
+  const std::string head = "  dtsim " + std::string(command) + ' ';
+  const std::size_t begin = kUsage.find(head);
+  if (begin == std::string_view::npos) return {};
+  const std::size_t end = kUsage.find("\n  dtsim ", begin + 1);
+  return kUsage.substr(begin, end == std::string_view::npos ? std::string_view::npos : end + 1 - begin);
+}
+
 int dispatch(std::span<const std::string_view> args) {
   static constexpr std::string_view kCommands[] = {"run", "validate", "list", "describe", "calibrate", "compare", "sweep", "merge", "plan", "check", "help"};
   if (args.empty()) throw UsageError("no command given");
@@ -93,6 +104,14 @@ int dispatch(std::span<const std::string_view> args) {
   if (command == "--version") {
     std::cout << "dtsim " << version() << '\n';
     return kExitOk;
+  }
+  // COMMAND --help: that command's usage.
+  for (const std::string_view a : rest) {
+    if (a != "--help" && a != "-h") continue;
+    if (const std::string_view u = usage_of(command); !u.empty()) {
+      std::cout << "Usage:\n" << u << "See 'dtsim --help' for every command.\n";
+      return kExitOk;
+    }
   }
   if (command == "run") return command_run(rest);
   if (command == "validate") return command_validate(rest);
