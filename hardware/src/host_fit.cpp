@@ -144,9 +144,13 @@ void fit_host(const Records& r, Calibration& cal) {
   // ratios to it, from the records of the same process count (medians where
   // several profiles measured them).
   std::map<std::tuple<int, std::string, std::string, bool>, std::vector<double>> blocks;
+  std::map<std::tuple<int, std::string, std::string, bool>, std::vector<double>> shares;
   for (const EagerLayerHostMeasurement& m : r.eager_layer_host) {
     const bool recompute = m.recompute == "full";
     blocks[{m.processes, m.arch, m.precision, recompute}].push_back(m.layer.seconds());
+    if (m.forward && m.layer > Duration::zero()) {
+      shares[{m.processes, m.arch, m.precision, recompute}].push_back(m.forward->seconds() / m.layer.seconds());
+    }
     if (m.arch == "llama" && m.precision == "bf16" && !recompute) plain[m.processes].push_back(m.layer.seconds());
   }
   for (const auto& [processes, v] : plain) cal.host.layers.push_back({1, false, processes, seconds_to_duration(median(v))});
@@ -163,6 +167,20 @@ void fit_host(const Records& r, Calibration& cal) {
       continue;  // one ratio per block, precision and recompute: the fewest processes'
     }
     cal.host.blocks.push_back({kind, autocast, median(v) / median(base->second), recompute});
+  }
+  // Forward shares: the median per block, precision and recompute, from the
+  // fewest processes that measured it (std::map orders by processes first).
+  cal.host.forward_shares.clear();
+  for (const auto& [key, v] : shares) {
+    const auto& [processes, arch, precision, recompute] = key;
+    const EagerBlock kind = arch == "gpt" ? EagerBlock::kGpt : EagerBlock::kLlama;
+    const bool autocast = precision == "amp_bf16";
+    if (std::any_of(cal.host.forward_shares.begin(), cal.host.forward_shares.end(), [&](const ForwardShare& f) {
+          return f.block == kind && f.autocast == autocast && f.recompute == recompute;
+        })) {
+      continue;
+    }
+    cal.host.forward_shares.push_back({kind, autocast, recompute, std::clamp(median(v), 0.01, 0.99)});
   }
   fit_moe_block(r, cal);
   fit_wrapper_hosts(r, cal);

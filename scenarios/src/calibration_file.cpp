@@ -197,9 +197,9 @@ constexpr std::array<std::string_view, 8> kCollectiveKeys{
     "nvlink_efficiency",      "network_efficiency",     "base_latency", "intra_hop_latency", "inter_hop_latency",
     "tree_intra_hop_latency", "tree_inter_hop_latency", "curves"};
 constexpr std::array<std::string_view, 3> kCurveKeys{"kind", "group_size", "points"};
-constexpr std::array<std::string_view, 8> kHostKeys{"kernel_launch",        "collective_launch", "dtensor_op",
+constexpr std::array<std::string_view, 9> kHostKeys{"kernel_launch",        "collective_launch", "dtensor_op",
                                                     "dtensor_redistribute", "eager_kernel_gap",  "layers",
-                                                    "eager_blocks",         "wrappers"};
+                                                    "eager_blocks",         "forward_shares",    "wrappers"};
 constexpr std::array<std::string_view, 2> kOverlapKeys{"compute_slowdown", "memory_slowdown"};
 constexpr std::array<std::string_view, 5> kResidualKeys{"group", "kind", "samples", "mean_abs_error", "max_abs_error"};
 constexpr std::array<std::string_view, 4> kDtypes{"fp32", "bf16", "fp16", "fp8"};
@@ -375,6 +375,33 @@ void read_block_hosts(Reader& r, const Json& host, std::vector<hardware::EagerBl
   }
 }
 
+// "forward_shares": [[block, precision, recompute, share], ...] (optional;
+// files written before session 11 have none): "llama" or "gpt", "bf16" or
+// "amp_bf16", "none" or "full", the forward's share in (0, 1).
+void read_forward_shares(Reader& r, const Json& host, std::vector<hardware::ForwardShare>& out) {
+  if (!host.contains("forward_shares")) return;
+  const Json* shares = r.array(host, "/host", "forward_shares");
+  if (shares == nullptr) return;
+  for (std::size_t i = 0; i < shares->size(); ++i) {
+    const std::string p = child_path("/host/forward_shares", i);
+    const Json* t = r.tuple((*shares)[i], p, 4,
+                            "[\"llama\" | \"gpt\", \"bf16\" | \"amp_bf16\", \"none\" | \"full\", share]");
+    if (t == nullptr) continue;
+    hardware::ForwardShare f;
+    const auto text = [&](std::size_t k) { return (*t)[k].is_string() ? (*t)[k].get<std::string>() : ""; };
+    if (text(0) != "llama" && text(0) != "gpt") r.error(child_path(p, 0), "expected \"llama\" or \"gpt\", got " + describe((*t)[0]));
+    if (text(1) != "bf16" && text(1) != "amp_bf16") {
+      r.error(child_path(p, 1), "expected \"bf16\" or \"amp_bf16\", got " + describe((*t)[1]));
+    }
+    if (text(2) != "none" && text(2) != "full") r.error(child_path(p, 2), "expected \"none\" or \"full\", got " + describe((*t)[2]));
+    f.block = text(0) == "gpt" ? hardware::EagerBlock::kGpt : hardware::EagerBlock::kLlama;
+    f.autocast = text(1) == "amp_bf16";
+    f.recompute = text(2) == "full";
+    f.share = r.number((*t)[3], child_path(p, 3), 0.0, 1.0, true);
+    out.push_back(f);
+  }
+}
+
 // "wrappers": [[wrapper, precision, all_gather, rest], ...] (optional; files
 // written before session 8 have none): "ddp" or "fsdp2"; "bf16", "amp_bf16"
 // or "fsdp_mp_bf16"; ratios to the bf16 Llama layer (HostParams::wrappers).
@@ -541,6 +568,18 @@ std::string write_calibration_json(const CalibrationFile& file) {
     }
     w.end_array();
   }
+  if (!cal.host.forward_shares.empty()) {  // absent before session 11: older files refit byte-identically
+    w.key("forward_shares").begin_array();
+    for (const hardware::ForwardShare& f : cal.host.forward_shares) {
+      w.begin_array()
+          .string(std::string(hardware::to_string(f.block)))
+          .string(f.autocast ? "amp_bf16" : "bf16")
+          .string(f.recompute ? "full" : "none")
+          .number(f.share);
+      w.end_array();
+    }
+    w.end_array();
+  }
   if (!cal.host.wrappers.empty()) {  // absent before session 8: older files refit byte-identically
     w.key("wrappers").begin_array();
     for (const hardware::WrapperHost& h : cal.host.wrappers) {
@@ -608,6 +647,7 @@ CalibrationFile read_calibration_json(std::string_view text, std::string_view or
     f.calibration.host.eager_kernel_gap = r.duration(*h, "/host", "eager_kernel_gap");
     read_layer_hosts(r, *h, f.calibration.host.layers);
     read_block_hosts(r, *h, f.calibration.host.blocks);
+    read_forward_shares(r, *h, f.calibration.host.forward_shares);
     read_wrapper_hosts(r, *h, f.calibration.host.wrappers);
   }
   if (const Json* o = r.object(doc, "", "overlap", kOverlapKeys)) {

@@ -273,12 +273,16 @@ void read_framework(const Json& doc, hardware::MicrobenchProfile& p, Diagnostics
                                     static_cast<int>(r.integer("processes")), r.seconds("host_layer_s"),
                                     r.seconds("host_layer_plain_s")});
       } else if (kind == "eager_layer_host") {
-        hardware::EagerLayerHostMeasurement m{r.text("arch"), r.text("precision"),
-                                              static_cast<int>(r.integer("processes")), r.seconds("host_layer_s")};
+        hardware::EagerLayerHostMeasurement m;
+        m.arch = r.text("arch");
+        m.precision = r.text("precision");
+        m.processes = static_cast<int>(r.integer("processes"));
+        m.layer = r.seconds("host_layer_s");
         if (m.arch != "llama" && m.arch != "gpt") r.problem("arch", "expected \"llama\" or \"gpt\", got \"" + m.arch + "\"");
         if (m.precision != "bf16" && m.precision != "amp_bf16") {
           r.problem("precision", "expected \"bf16\" or \"amp_bf16\", got \"" + m.precision + "\"");
         }
+        if (r.has("host_forward_s")) m.forward = r.seconds("host_forward_s");  // from session 11 on
         if (r.has("recompute")) {  // absent before session 10: no recompute
           m.recompute = r.text("recompute");
           if (m.recompute != "none" && m.recompute != "full") {

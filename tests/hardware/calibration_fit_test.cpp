@@ -4,7 +4,10 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <optional>
+#include <string>
 #include <tuple>
+#include <utility>
 
 #include "dtsim/hardware/calibration_fit.hpp"
 #include "dtsim/hardware/collective_curve.hpp"
@@ -280,11 +283,28 @@ TEST_CASE("collective curves interpolate in log2 of the size, nearest group size
   CHECK(collective_curve_factor(p, CollectiveKind::kAllGather, 4, Bytes(1 << 20)) == 1.0);
 }
 
+namespace {
+
+// An eager layer record (bench_framework.py's eager_layer_host).
+EagerLayerHostMeasurement eager_layer(std::string arch, std::string precision, int processes, Duration layer,
+                                      std::string recompute = "none", std::optional<Duration> forward = {}) {
+  EagerLayerHostMeasurement m;
+  m.arch = std::move(arch);
+  m.precision = std::move(precision);
+  m.processes = processes;
+  m.layer = layer;
+  m.recompute = std::move(recompute);
+  m.forward = forward;
+  return m;
+}
+
+}  // namespace
+
 TEST_CASE("eager blocks: ratios to the bf16 Llama layer measured in the same process", "[hardware][calibrate]") {
   MicrobenchProfile p = synthetic_gemm_profile();
-  p.eager_layer_host.push_back({"llama", "bf16", 1, 2000_us});
-  p.eager_layer_host.push_back({"llama", "amp_bf16", 1, 2400_us});
-  p.eager_layer_host.push_back({"gpt", "bf16", 1, 1500_us});
+  p.eager_layer_host.push_back(eager_layer("llama", "bf16", 1, 2000_us));
+  p.eager_layer_host.push_back(eager_layer("llama", "amp_bf16", 1, 2400_us));
+  p.eager_layer_host.push_back(eager_layer("gpt", "bf16", 1, 1500_us));
   const Calibration c = fit_calibration(std::span(&p, 1), h100_node(), "synthetic").calibration;
   REQUIRE(c.host.blocks.size() == 2);
   for (const EagerBlockHost& b : c.host.blocks) {
@@ -298,10 +318,10 @@ TEST_CASE("eager blocks: ratios to the bf16 Llama layer measured in the same pro
 
 TEST_CASE("eager blocks under full recompute: their own ratio, and not a plain layer", "[hardware][calibrate]") {
   MicrobenchProfile p = synthetic_gemm_profile();
-  p.eager_layer_host.push_back({"llama", "bf16", 1, 2000_us});
-  p.eager_layer_host.push_back({"llama", "bf16", 1, 5000_us, "full"});
-  p.eager_layer_host.push_back({"gpt", "amp_bf16", 1, 3000_us});
-  p.eager_layer_host.push_back({"gpt", "amp_bf16", 1, 6000_us, "full"});
+  p.eager_layer_host.push_back(eager_layer("llama", "bf16", 1, 2000_us));
+  p.eager_layer_host.push_back(eager_layer("llama", "bf16", 1, 5000_us, "full"));
+  p.eager_layer_host.push_back(eager_layer("gpt", "amp_bf16", 1, 3000_us));
+  p.eager_layer_host.push_back(eager_layer("gpt", "amp_bf16", 1, 6000_us, "full"));
   const Calibration c = fit_calibration(std::span(&p, 1), h100_node(), "synthetic").calibration;
   REQUIRE(c.host.layers.size() == 1);
   CHECK(c.host.layers[0].layer == 2000_us);  // the recomputed layer is not a plain one
@@ -384,4 +404,19 @@ TEST_CASE("eager layers: the plain layer beside an MoE layer record, once per pr
   CHECK(plain(1) == Approx(2900e-6));  // the median of 2.8 and 3.0 ms
   CHECK(plain(2) == Approx(1800e-6));
   CHECK(c.host.layers.size() == 3);     // the TP layer, and one plain layer per process count
+}
+
+TEST_CASE("forward shares: the forward alone over the whole block, per block, precision and recompute",
+          "[hardware][calibrate]") {
+  MicrobenchProfile p = synthetic_gemm_profile();
+  p.eager_layer_host.push_back(eager_layer("llama", "bf16", 1, 2000_us, "none", 1200_us));
+  p.eager_layer_host.push_back(eager_layer("llama", "bf16", 1, 5000_us, "full", 1000_us));
+  p.eager_layer_host.push_back(eager_layer("gpt", "amp_bf16", 1, 3000_us));  // no forward measured
+  const Calibration c = fit_calibration(std::span(&p, 1), h100_node(), "synthetic").calibration;
+  REQUIRE(c.host.forward_shares.size() == 2);
+  for (const ForwardShare& f : c.host.forward_shares) {
+    CHECK(f.block == EagerBlock::kLlama);
+    CHECK_FALSE(f.autocast);
+    CHECK(f.share == Approx(f.recompute ? 0.2 : 0.6));
+  }
 }

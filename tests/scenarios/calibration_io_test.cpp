@@ -30,6 +30,7 @@ CalibrationFile sample_file() {
   f.calibration.host.blocks.push_back({hardware::EagerBlock::kGpt, true, 0.95});
   f.calibration.host.blocks.push_back({hardware::EagerBlock::kMoe, false, 1.28});
   f.calibration.host.blocks.push_back({hardware::EagerBlock::kLlama, true, 2.6, true});
+  f.calibration.host.forward_shares.push_back({hardware::EagerBlock::kGpt, true, true, 0.35});
   f.calibration.host.wrappers.push_back(
       {hardware::DataParallelWrapper::kFsdp2, hardware::WrapperPrecision::kFsdpMixed, 0.17, 0.82});
   f.calibration.attention_tails.push_back({AttentionKernel::kFlash2, true, 0.88});
@@ -80,6 +81,11 @@ TEST_CASE("a calibration file reads back what was written", "[scenarios][calibra
   CHECK(g.calibration.host.blocks[1].block == hardware::EagerBlock::kMoe);
   CHECK_FALSE(g.calibration.host.blocks[1].autocast);
   CHECK(g.calibration.host.blocks[1].ratio == Approx(1.28));
+  REQUIRE(g.calibration.host.forward_shares.size() == 1);
+  CHECK(g.calibration.host.forward_shares[0].block == hardware::EagerBlock::kGpt);
+  CHECK(g.calibration.host.forward_shares[0].autocast);
+  CHECK(g.calibration.host.forward_shares[0].recompute);
+  CHECK(g.calibration.host.forward_shares[0].share == Approx(0.35));
   REQUIRE(g.calibration.host.wrappers.size() == 1);
   CHECK(g.calibration.host.wrappers[0].wrapper == hardware::DataParallelWrapper::kFsdp2);
   CHECK(g.calibration.host.wrappers[0].precision == hardware::WrapperPrecision::kFsdpMixed);

@@ -185,3 +185,34 @@ TEST_CASE("a block ratio measured under full recompute spreads over the recomput
   CHECK(sim::host_costs(unmeasured).per_launch->seconds() ==
         Approx(0.95 * 1000e-6 / static_cast<double>(launches(s))));
 }
+
+TEST_CASE("a measured forward share splits the block's host time between forward and other launches",
+          "[sim][host]") {
+  sim::SimulationSpec amp = gpt_spec(models::PrecisionMode::kAmpBf16);
+  amp.calibration.host.blocks.push_back({hardware::EagerBlock::kGpt, true, 0.95});
+  const auto even = sim::host_costs(amp);
+  CHECK_FALSE(even.per_forward_launch);  // no share measured: one rate
+  amp.calibration.host.forward_shares.push_back({hardware::EagerBlock::kGpt, true, false, 0.7});
+  const auto split = sim::host_costs(amp);
+  REQUIRE(split.per_forward_launch);
+  REQUIRE(split.per_launch);
+  models::LayerOps ops = models::decoder_layer_ops(amp.model, amp.training, amp.plan);
+  models::apply_framework(ops, amp.training);
+  std::int64_t forward = 0, backward = 0;
+  for (const models::LayerStep& st : ops.forward) forward += st.work.kernels;
+  for (const models::LayerStep& st : ops.backward) backward += st.work.kernels;
+  // 70% of the GPT AMP block's 950 us over its forward launches, 30% over the backward's:
+  // the layer's host time is kept, only its order changes.
+  CHECK(split.per_forward_launch->seconds() == Approx(0.7 * 950e-6 / static_cast<double>(forward)));
+  CHECK(split.per_launch->seconds() == Approx(0.3 * 950e-6 / static_cast<double>(backward)));
+  CHECK(split.per_forward_launch->seconds() * static_cast<double>(forward) +
+            split.per_launch->seconds() * static_cast<double>(backward) ==
+        Approx(even.per_launch->seconds() * static_cast<double>(forward + backward)));
+  // Another block's share is not taken; the bf16 Llama block's is, where nothing closer was measured.
+  sim::SimulationSpec other = amp;
+  other.calibration.host.forward_shares = {{hardware::EagerBlock::kLlama, true, false, 0.7}};
+  CHECK_FALSE(sim::host_costs(other).per_forward_launch);
+  other.calibration.host.forward_shares.push_back({hardware::EagerBlock::kLlama, false, false, 0.6});
+  REQUIRE(sim::host_costs(other).per_forward_launch);
+  CHECK(sim::host_costs(other).per_forward_launch->seconds() == Approx(0.6 * 950e-6 / static_cast<double>(forward)));
+}

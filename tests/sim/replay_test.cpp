@@ -446,3 +446,22 @@ TEST_CASE("the breakdown charges a kernel's wait for its host to host_wait", "[r
     CHECK(br.exposed_comm + br.bubble + br.optimizer == Duration::zero());
   }
 }
+
+TEST_CASE("forward kernels are issued at their own host rate, the others at the common one", "[replay][host]") {
+  // A 1 ms forward kernel, then a 1 ms backward kernel. One rate of 1 ms:
+  // issued at 1 and 2 ms, done at 3 ms. Forward at 3 ms, backward at 1 ms:
+  // issued at 3 and 4 ms, done at 5 ms.
+  Fixture f;
+  f.cluster = toy_cluster(1, 1);
+  Program p(0);
+  const TaskId a = p.add_compute(stream_work(1e9), Phase::kForward, "fwd", {});
+  p.add_compute(stream_work(1e9), Phase::kBackward, "bwd", std::vector<TaskId>{a});
+  f.programs.push_back(p);
+  const auto one_rate = replay_with_host(f, [](sim::ReplayInputs& in) { in.host_per_launch = 1_ms; });
+  CHECK_THAT(one_rate.makespan.since_start().seconds(), WithinRel(3e-3, 1e-9));
+  const auto split = replay_with_host(f, [](sim::ReplayInputs& in) {
+    in.host_per_launch = 1_ms;
+    in.host_per_forward_launch = 3_ms;
+  });
+  CHECK_THAT(split.makespan.since_start().seconds(), WithinRel(5e-3, 1e-9));
+}

@@ -45,7 +45,10 @@ Two measurements, written as records of kind "dtensor_host" and
    (RMSNorm, SwiGLU, GQA, rotary) and GPT block (LayerNorm, GELU, biases,
    learned positions), each in bf16 and under AMP (fp32 parameters, forward
    under torch.autocast(bf16)), measured as tp_layer_host measures the plain
-   layer.  Fields arch, precision, processes, host_layer_s.
+   layer, and its forward alone (autograd recording, no backward), for the
+   forward's share of the host time: PyTorch issues the forward from Python
+   and the backward from autograd's C++ engine.  Fields arch, precision,
+   processes, host_layer_s, host_forward_s.
    --only-layer-host runs just this one (also with one process).
    --only-recompute-host measures the same layers with and without full
    recompute (every block under the harness's non-reentrant
@@ -151,12 +154,17 @@ def dtensor_records(world, rank, quick):
     return out
 
 
-def host_time_per_layer(model, x, steps, layers):
+def host_time_per_layer(model, x, steps, layers, forward_only=False):
     """Host wall time of one layer's forward + backward: `steps` steps of the
     `layers`-layer model without synchronizing, / (steps x layers), 5 samples
-    after 3 warm-up steps (the tiny sizes keep the GPU ahead of the host)."""
+    after 3 warm-up steps (the tiny sizes keep the GPU ahead of the host).
+    forward_only: the forward alone, autograd recording as in training (its
+    graph is dropped unused), for the forward's share of the host time."""
     def step():
-        model(x).float().sum().backward()
+        if forward_only:
+            model(x).float().sum()
+        else:
+            model(x).float().sum().backward()
     for _ in range(3):
         step()
     torch.cuda.synchronize()
@@ -362,13 +370,16 @@ def eager_layer_records(world, rank, quick, recomputes=("none",)):
             model = model.to(torch.bfloat16)
         x = torch.randn(1, cfg["seq_len"], cfg["hidden"], device=dev, dtype=dtype, requires_grad=True)
         d = host_time_per_layer(model, x, steps, layers)
+        fwd = host_time_per_layer(model, x, steps, layers, forward_only=True)
         rec = {"kind": "eager_layer_host", "arch": arch, "precision": precision, "layers": layers,
-               "hidden": cfg["hidden"], "processes": world, "host_layer_s": d["time_s"], "host_layer": d}
+               "hidden": cfg["hidden"], "processes": world, "host_layer_s": d["time_s"], "host_layer": d,
+               "host_forward_s": fwd["time_s"], "host_forward": fwd}
         if recompute != "none":
             rec["recompute"] = recompute
         if rank == 0:
             out.append(rec)
-            log(f"eager {arch} {precision} recompute {recompute} layer fwd+bwd host: {d['time_s']*1e6:.0f} us")
+            log(f"eager {arch} {precision} recompute {recompute} layer fwd+bwd host: {d['time_s']*1e6:.0f} us "
+                f"(forward alone {fwd['time_s']*1e6:.0f} us)")
     dist.barrier()
     return out
 

@@ -48,6 +48,23 @@ const hardware::EagerBlockHost* block_of(const SimulationSpec& spec) {
   return found;
 }
 
+// The calibration's forward share for the model's block (kind, precision and
+// recompute as block_of matches them; the bf16 Llama block where the
+// calibration has no block ratio for it), else for the bf16 Llama block with
+// the same recompute; null when neither was measured.
+const hardware::ForwardShare* forward_share_of(const SimulationSpec& spec, const hardware::EagerBlockHost* block) {
+  const bool full_recompute = block != nullptr && block->recompute;
+  const hardware::EagerBlock kind = block != nullptr ? block->block : hardware::EagerBlock::kLlama;
+  const bool autocast = block != nullptr && block->autocast;
+  const hardware::ForwardShare* fallback = nullptr;
+  for (const hardware::ForwardShare& f : spec.calibration.host.forward_shares) {
+    if (f.recompute != full_recompute) continue;
+    if (f.block == kind && f.autocast == autocast) return &f;
+    if (f.block == hardware::EagerBlock::kLlama && !f.autocast) fallback = &f;
+  }
+  return fallback;
+}
+
 // The calibration's measured eager layer of TP size `tp`: with TP, sequence
 // parallel if measured so; without, shared by the closest number of
 // processes to the node's GPUs. Null when none.
@@ -71,13 +88,21 @@ const hardware::LayerHost* measured_layer(const SimulationSpec& spec, int tp) {
 // are what the replay charges at this rate: kernels and TP collectives
 // (expert-parallel and context-parallel collectives pay the collective
 // call). Unset when nothing matches.
-std::optional<Duration> measured_host_per_launch(const SimulationSpec& spec) {
+// Where the calibration measured the block's forward share (tp = 1 only),
+// the forward's part of the layer's host time is spread over the forward
+// launches (`forward` set) and the rest over the others.
+struct MeasuredRates {
+  std::optional<Duration> all;
+  std::optional<Duration> forward;
+};
+
+MeasuredRates measured_host_per_launch(const SimulationSpec& spec) {
   const models::Framework fw = spec.training.framework;
-  if (fw == models::Framework::kMegatron) return std::nullopt;
+  if (fw == models::Framework::kMegatron) return {};
   const int tp = spec.plan.tp;
-  if (tp == 1 && fw != models::Framework::kPyTorchEager) return std::nullopt;  // compiled blocks: not measured
+  if (tp == 1 && fw != models::Framework::kPyTorchEager) return {};  // compiled blocks: not measured
   const hardware::LayerHost* best = measured_layer(spec, tp);
-  if (best == nullptr) return std::nullopt;
+  if (best == nullptr) return {};
   const hardware::EagerBlockHost* block = tp == 1 ? block_of(spec) : nullptr;
   models::ModelSpec measured = spec.model;
   models::TrainingSpec eager = spec.training;
@@ -102,16 +127,24 @@ std::optional<Duration> measured_host_per_launch(const SimulationSpec& spec) {
     ops = models::decoder_layer_ops(measured, eager, spec.plan);
   }
   models::apply_framework(ops, eager);
-  std::int64_t launches = 0;
-  for (const auto* list : {&ops.forward, &ops.recompute, &ops.backward}) {
-    for (const models::LayerStep& s : *list) {
-      if (s.kind == models::LayerStep::Kind::kCompute) launches += std::max<std::int64_t>(s.work.kernels, 0);
-      if (s.kind == models::LayerStep::Kind::kTensorCollective) ++launches;
+  const auto launches_of = [](const std::vector<models::LayerStep>& list) {
+    std::int64_t n = 0;
+    for (const models::LayerStep& s : list) {
+      if (s.kind == models::LayerStep::Kind::kCompute) n += std::max<std::int64_t>(s.work.kernels, 0);
+      if (s.kind == models::LayerStep::Kind::kTensorCollective) ++n;
     }
-  }
-  if (launches <= 0) return std::nullopt;
+    return n;
+  };
+  const std::int64_t forward = launches_of(ops.forward);
+  const std::int64_t rest = launches_of(ops.recompute) + launches_of(ops.backward);
+  if (forward + rest <= 0) return {};
   const double layer = best->layer.seconds() * (block != nullptr ? block->ratio : 1.0);
-  return seconds_to_duration(layer / static_cast<double>(launches));
+  const hardware::ForwardShare* share = tp == 1 ? forward_share_of(spec, block) : nullptr;
+  if (share == nullptr || forward <= 0 || rest <= 0) {
+    return {seconds_to_duration(layer / static_cast<double>(forward + rest)), std::nullopt};
+  }
+  return {seconds_to_duration(layer * (1.0 - share->share) / static_cast<double>(rest)),
+          seconds_to_duration(layer * share->share / static_cast<double>(forward))};
 }
 
 // The measured host work of the plan's data-parallel wrapper under the
@@ -165,7 +198,9 @@ void add_wrapper_costs(const SimulationSpec& spec, HostCosts& h) {
 
 HostCosts host_costs(const SimulationSpec& spec) {
   HostCosts h;
-  h.per_launch = measured_host_per_launch(spec);
+  const MeasuredRates rates = measured_host_per_launch(spec);
+  h.per_launch = rates.all;
+  h.per_forward_launch = rates.forward;
   // Without a measured layer, PyTorch TP's DTensor dispatch is charged per
   // op: each linear's dispatch and each reduction of a partial result
   // (HostParams). Where Megatron's backward reduces the fused QKV (and

@@ -12,6 +12,10 @@ namespace dtsim::sim {
 struct HostCosts {
   // A measured eager layer's host time per launch, replacing launch costs.
   std::optional<Duration> per_launch;
+  // Where the calibration measured the forward's share of the block's host
+  // time: the rate of forward launches, per_launch then being the rate of
+  // every other launch (recompute, backward, optimizer).
+  std::optional<Duration> per_forward_launch;
   // Without one, PyTorch TP's DTensor extras per GEMM and per TP collective.
   Duration extra_per_gemm;
   Duration extra_per_tp_collective;

@@ -84,7 +84,9 @@ ProgramInfo analyse(const Program& p, const hardware::OpCostModel& cost, const R
     }
     const bool tp_collective = t.kind == TaskKind::kCollective && p.collective(t).group == GroupKind::kTensor;
     if (in.host_per_launch && t.kind == TaskKind::kCompute) {
-      host += *in.host_per_launch * std::max<std::int64_t>(p.work(t).kernels, 0);
+      const Duration rate =
+          t.phase == models::Phase::kForward && in.host_per_forward_launch ? *in.host_per_forward_launch : *in.host_per_launch;
+      host += rate * std::max<std::int64_t>(p.work(t).kernels, 0);
     } else if (in.host_per_launch && tp_collective) {
       host += *in.host_per_launch;
     } else if (t.kind == TaskKind::kCompute) {

@@ -54,6 +54,9 @@ struct ReplayInputs {
   // in place of the calibration's launch costs (a measured eager layer's
   // host time spread over its kernels).
   std::optional<Duration> host_per_launch;
+  // When set with host_per_launch: the host time of every forward kernel
+  // launch (Phase::kForward), host_per_launch then being that of the others.
+  std::optional<Duration> host_per_forward_launch;
   // Compute slowdown while the rank has a collective in flight.
   hardware::OverlapParams overlap;
   std::uint64_t event_limit = UINT64_MAX;

@@ -85,6 +85,7 @@ Report simulate(const SimulationSpec& spec) {
   in.overlap = spec.calibration.overlap;
   const HostCosts host = host_costs(spec);
   in.host_per_launch = host.per_launch;
+  in.host_per_forward_launch = host.per_forward_launch;
   in.extra_host_per_gemm = host.extra_per_gemm;
   in.extra_host_per_tp_collective = host.extra_per_tp_collective;
   in.extra_host_per_dp_all_gather = host.extra_per_dp_all_gather;

@@ -142,6 +142,19 @@ struct EagerBlockHost {
   bool recompute = false;
 };
 
+// The forward's share of an eager block's host time (forward + backward, or
+// forward + recompute + backward under full recompute), measured by timing
+// its forward alone (bench_framework.py's eager layers, from session 11 on).
+// PyTorch issues the forward from Python and the backward from autograd's
+// C++ engine, so the two cost the host differently per kernel; the replay
+// spreads each part over its own launches.
+struct ForwardShare {
+  EagerBlock block = EagerBlock::kLlama;
+  bool autocast = false;
+  bool recompute = false;
+  double share = 0.5;  // forward host time / the block's whole host time, in (0, 1)
+};
+
 // PyTorch's data-parallel wrappers' own host work (autograd hooks, bucket,
 // gather and reduce copies, casts), measured with the wrapper over one rank
 // beside the same eager Llama layer unwrapped (bench_framework.py
@@ -172,6 +185,9 @@ struct HostParams {
   // block, as ratios to it (empty: every block is charged the Llama
   // layer's time per launch).
   std::vector<EagerBlockHost> blocks;
+  // The forward's share of each measured block's host time (empty: the
+  // block's host time is spread evenly over all its launches).
+  std::vector<ForwardShare> forward_shares;
   // The data-parallel wrappers' measured host work (empty: only their
   // kernels' and collectives' launches are charged).
   std::vector<WrapperHost> wrappers;

@@ -108,6 +108,9 @@ struct EagerLayerHostMeasurement {
   // "none", or "full": every block under torch.utils.checkpoint (its
   // forward, the recomputed forward and the backward; --only-recompute-host).
   std::string recompute = "none";
+  // The forward alone (autograd recording, no backward); unset in records
+  // from before session 11.
+  std::optional<Duration> forward;
 };
 
 // Host time of one eager Llama layer's forward + backward wrapped in a
