@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Session 11, one GPU, one device call, most valuable first, each step
 # bounded and skipped when the call's time (CALL_S, default 570 s) runs short:
-#   1. the eager layers' host time with and without full recompute
-#      (bench_framework.py --only-recompute-host);
+#   1. the eager layers' host time with and without full recompute, each
+#      also with its forward alone (bench_framework.py --only-recompute-host:
+#      host.eager_blocks' recompute ratios and host.forward_shares);
 #   2. a whole tiny training step's host time (--only-step-host);
 #   3. HOLDOUT10 (results to files only: its predictions are computed from
 #      steps 1-2 and committed before the result file is opened);
