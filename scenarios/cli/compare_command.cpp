@@ -238,15 +238,16 @@ int command_compare(std::span<const std::string_view> args) {
     }
   } else {
     char line[256];
-    std::snprintf(line, sizeof line, "%-32s %4s %12s %12s %8s %7s %10s %10s %8s\n", "run", "GPUs", "measured ms",
-                  "predicted ms", "error", "host %", "meas GiB", "pred GiB", "error");
+    std::snprintf(line, sizeof line, "%-32s %4s %12s %12s %8s %7s %8s %10s %10s %8s\n", "run", "GPUs", "measured ms",
+                  "predicted ms", "error", "host %", "host1.5x", "meas GiB", "pred GiB", "error");
     std::cout << line;
     for (const RunComparison& r : rows) {
       const double host = r.predicted > Duration::zero() ? r.predicted_host_wait.seconds() / r.predicted.seconds() : 0.0;
-      std::snprintf(line, sizeof line, "%-32s %4d %12s %12s %8s %7s %10s %10s %8s\n", r.name.c_str(), r.gpus,
+      const double slower = r.predicted > Duration::zero() ? r.predicted_slower_host.seconds() / r.predicted.seconds() - 1.0 : 0.0;
+      std::snprintf(line, sizeof line, "%-32s %4d %12s %12s %8s %7s %8s %10s %10s %8s\n", r.name.c_str(), r.gpus,
                     ms(r.measured).c_str(), ms(r.predicted).c_str(), pct(r.step_error).c_str(),
-                    fmt("%.1f", 100.0 * host).c_str(), gib(r.measured_memory).c_str(), gib(r.predicted_memory).c_str(),
-                    pct(r.memory_error).c_str());
+                    fmt("%.1f", 100.0 * host).c_str(), pct(slower).c_str(), gib(r.measured_memory).c_str(),
+                    gib(r.predicted_memory).c_str(), pct(r.memory_error).c_str());
       std::cout << line;
     }
   }

@@ -271,7 +271,10 @@ std::vector<RunComparison> compare_runs(const TrainingRuns& runs) {
   tbb::parallel_for(std::size_t{0}, runs.runs.size(), [&](std::size_t i) {
     const MeasuredRun& m = runs.runs[i];
     const sim::Report r = sim::simulate(m.spec);
+    sim::SimulationSpec slower = m.spec;
+    slower.cluster.host_slowdown *= 1.5;
     RunComparison& c = out[i];
+    c.predicted_slower_host = sim::simulate(slower).step_time;
     c.name = m.name;
     c.gpus = m.gpus;
     c.measured = m.step_time;

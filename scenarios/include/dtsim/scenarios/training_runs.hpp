@@ -84,6 +84,10 @@ struct RunComparison {
   // Of `predicted`, the time the GPU waits for its host to issue the next
   // kernel: a prediction with much of it follows the host CPU's speed.
   Duration predicted_host_wait;
+  // The prediction again with every host time 1.5 times as long
+  // (cluster.host_slowdown x 1.5): how far the step is from following its
+  // host, which host_wait alone does not show near the knee.
+  Duration predicted_slower_host;
   double step_error = 0.0;  // predicted / measured - 1
   Bytes measured_memory;
   Bytes predicted_memory;
