@@ -5,7 +5,8 @@ configuration and write a JSON result (rank 0).
     python3 train.py --config-json '{...}' --result out.json              (1 GPU)
     torchrun --nproc_per_node N train.py --config-json '{...}' --result R  (N GPUs)
 
-Config keys (see configs.py for defaults):
+Config keys; any left out take configs.py's DEFAULTS, and "model" (a key
+of configs.MODELS) fills the shape keys; unknown keys are an error:
   arch, n_layers, hidden, n_heads, n_kv_heads, ffn_hidden, vocab, tied, seq_len
   micro_batch, grad_accum (no PP), n_microbatches (PP)
   precision: "bf16"         params, grads and AdamW states in bf16, no autocast
@@ -495,6 +496,28 @@ def run(cfg, result_path, profile_dir=None):
         dist.destroy_process_group()
 
 
+def complete_config(given):
+    """A config as configs.C builds it: configs.DEFAULTS, then the shape of
+    configs.MODELS[given["model"]] when it names one, then `given`; n_gpus
+    from dp x tp x pp. A key neither configs.py nor train.py knows stops the
+    run (a misspelt key would otherwise be ignored)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import configs  # noqa: E402
+    cfg = dict(configs.DEFAULTS)
+    if "model" in given:
+        if given["model"] not in configs.MODELS:
+            sys.exit(f"train.py: unknown model {given['model']!r}; configs.MODELS has {sorted(configs.MODELS)}")
+        cfg.update(configs.MODELS[given["model"]])
+    known = set(cfg) | {k for m in configs.MODELS.values() for k in m} | {"name", "model", "n_gpus"}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        sys.exit(f"train.py: unknown config key(s) {unknown}; train.py's docstring and configs.py list them")
+    cfg.update(given)
+    cfg.setdefault("name", "manual")
+    cfg["n_gpus"] = cfg["dp"] * cfg["tp"] * cfg["pp"]
+    return cfg
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--config-json", required=True)
@@ -502,7 +525,7 @@ def main():
     ap.add_argument("--profile", default=None, help="also profile one extra step; write DIR/<name>-profile.json")
     a = ap.parse_args()
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
-    cfg = json.loads(a.config_json)
+    cfg = complete_config(json.loads(a.config_json))
     try:
         run(cfg, a.result, a.profile)
     except Exception:  # noqa: BLE001
