@@ -73,6 +73,15 @@ const hardware::LayerHost* measured_layer(const SimulationSpec& spec, int tp) {
                                    spec.cluster.node.gpus_per_node);
 }
 
+// Host time per launch from a measured eager layer: one rate for every
+// launch (`all`), or, where the calibration measured the block's forward
+// share (tp = 1 only), the forward's part of the layer spread over the
+// forward launches (`forward`) and the rest over the others (`all`).
+struct MeasuredRates {
+  std::optional<Duration> all;
+  std::optional<Duration> forward;
+};
+
 // The calibration's measured eager layer that matches the plan (PyTorch
 // frameworks only; TP: same TP size, sequence parallel if measured so;
 // without TP, eager only, measured with the host shared by the closest
@@ -87,15 +96,7 @@ const hardware::LayerHost* measured_layer(const SimulationSpec& spec, int tp) {
 // recompute over the forward, recompute and backward launches). Launches
 // are what the replay charges at this rate: kernels and TP collectives
 // (expert-parallel and context-parallel collectives pay the collective
-// call). Unset when nothing matches.
-// Where the calibration measured the block's forward share (tp = 1 only),
-// the forward's part of the layer's host time is spread over the forward
-// launches (`forward` set) and the rest over the others.
-struct MeasuredRates {
-  std::optional<Duration> all;
-  std::optional<Duration> forward;
-};
-
+// call). Unset when nothing matches; split by forward share where measured.
 MeasuredRates measured_host_per_launch(const SimulationSpec& spec) {
   const models::Framework fw = spec.training.framework;
   if (fw == models::Framework::kMegatron) return {};
