@@ -90,6 +90,16 @@ std::string fmt(const char* f, double a) {
   return buf;
 }
 
+// Of the predicted step, the share the GPU waits for its host.
+double host_share(const RunComparison& r) {
+  return r.predicted > Duration::zero() ? r.predicted_host_wait.seconds() / r.predicted.seconds() : 0.0;
+}
+
+// The predicted step's change with every host time 1.5 times as long.
+double slower_host_change(const RunComparison& r) {
+  return r.predicted > Duration::zero() ? r.predicted_slower_host.seconds() / r.predicted.seconds() - 1.0 : 0.0;
+}
+
 struct Summary {
   double mean = 0.0, worst = 0.0;
   std::string worst_name;
@@ -226,14 +236,15 @@ int command_compare(std::span<const std::string_view> args) {
 
   if (a.markdown) {
     std::cout << "| run | GPUs | measured ms (p10-p90) | " << (both ? "datasheet ms (error) | " : "") << cal.name
-              << " ms | error | measured GiB | predicted GiB | error |\n"
-              << (both ? "|---|---|---|---|---|---|---|---|---|\n" : "|---|---|---|---|---|---|---|---|\n");
+              << " ms | error | host % | host 1.5x | measured GiB | predicted GiB | error |\n"
+              << (both ? "|---|---|---|---|---|---|---|---|---|---|---|\n" : "|---|---|---|---|---|---|---|---|---|---|\n");
     for (std::size_t i = 0; i < rows.size(); ++i) {
       const RunComparison& r = rows[i];
       std::cout << "| " << r.name << " | " << r.gpus << " | " << ms(r.measured) << " (" << ms(r.measured_p10) << "-"
                 << ms(r.measured_p90) << ") | ";
       if (both) std::cout << ms(defaults[i].predicted) << " (" << pct(defaults[i].step_error) << ") | ";
-      std::cout << ms(r.predicted) << " | " << pct(r.step_error) << " | " << gib(r.measured_memory) << " | "
+      std::cout << ms(r.predicted) << " | " << pct(r.step_error) << " | " << fmt("%.1f", 100.0 * host_share(r))
+                << " | " << pct(slower_host_change(r)) << " | " << gib(r.measured_memory) << " | "
                 << gib(r.predicted_memory) << " | " << pct(r.memory_error) << " |\n";
     }
   } else {
@@ -242,8 +253,8 @@ int command_compare(std::span<const std::string_view> args) {
                   "predicted ms", "error", "host %", "host1.5x", "meas GiB", "pred GiB", "error");
     std::cout << line;
     for (const RunComparison& r : rows) {
-      const double host = r.predicted > Duration::zero() ? r.predicted_host_wait.seconds() / r.predicted.seconds() : 0.0;
-      const double slower = r.predicted > Duration::zero() ? r.predicted_slower_host.seconds() / r.predicted.seconds() - 1.0 : 0.0;
+      const double host = host_share(r);
+      const double slower = slower_host_change(r);
       std::snprintf(line, sizeof line, "%-32s %4d %12s %12s %8s %7s %8s %10s %10s %8s\n", r.name.c_str(), r.gpus,
                     ms(r.measured).c_str(), ms(r.predicted).c_str(), pct(r.step_error).c_str(),
                     fmt("%.1f", 100.0 * host).c_str(), pct(slower).c_str(), gib(r.measured_memory).c_str(),
