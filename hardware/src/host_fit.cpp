@@ -73,6 +73,9 @@ void fit_wrapper_hosts(const Records& r, Calibration& cal) {
   }
 }
 
+// The block an eager_layer_host record's arch names ("llama" or "gpt").
+EagerBlock block_named(const std::string& arch) { return arch == "gpt" ? EagerBlock::kGpt : EagerBlock::kLlama; }
+
 // The MoE block's host time as a ratio to the plain layer measured beside
 // it in the same process (bf16), from the records of the fewest processes:
 // the median of the MoE layers' times over the median of the plain ones. The
@@ -159,7 +162,7 @@ void fit_host(const Records& r, Calibration& cal) {
     const auto& [processes, arch, precision, recompute] = key;
     const auto base = blocks.find({processes, "llama", "bf16", false});
     if (base == blocks.end() || (arch == "llama" && precision == "bf16" && !recompute)) continue;
-    const EagerBlock kind = arch == "gpt" ? EagerBlock::kGpt : EagerBlock::kLlama;
+    const EagerBlock kind = block_named(arch);
     const bool autocast = precision == "amp_bf16";
     if (std::any_of(cal.host.blocks.begin(), cal.host.blocks.end(), [&](const EagerBlockHost& b) {
           return b.block == kind && b.autocast == autocast && b.recompute == recompute;
@@ -173,7 +176,7 @@ void fit_host(const Records& r, Calibration& cal) {
   cal.host.forward_shares.clear();
   for (const auto& [key, v] : shares) {
     const auto& [processes, arch, precision, recompute] = key;
-    const EagerBlock kind = arch == "gpt" ? EagerBlock::kGpt : EagerBlock::kLlama;
+    const EagerBlock kind = block_named(arch);
     const bool autocast = precision == "amp_bf16";
     if (std::any_of(cal.host.forward_shares.begin(), cal.host.forward_shares.end(), [&](const ForwardShare& f) {
           return f.block == kind && f.autocast == autocast && f.recompute == recompute;

@@ -217,13 +217,13 @@ int command_calibrate(std::span<const std::string_view> args) {
                                                           : "Llama",
                   b.autocast ? " under AMP" : " in bf16", b.recompute ? " with full recompute" : "", b.ratio);
     std::cout << line;
-  }  for (const hardware::ForwardShare& f : c.host.forward_shares) {
+  }
+  for (const hardware::ForwardShare& f : c.host.forward_shares) {
     std::snprintf(line, sizeof line, "Forward      %s%s%s: %.0f%% of the block's host time is its forward\n",
                   f.block == hardware::EagerBlock::kGpt ? "GPT" : "Llama", f.autocast ? " under AMP" : " in bf16",
                   f.recompute ? " with full recompute" : "", 100.0 * f.share);
     std::cout << line;
   }
-
   for (const hardware::WrapperHost& w : c.host.wrappers) {
     const char* precision = w.precision == hardware::WrapperPrecision::kAmp         ? "AMP"
                             : w.precision == hardware::WrapperPrecision::kFsdpMixed ? "mixed precision"

@@ -47,8 +47,8 @@ struct MeasuredRun {
   // processes after its timed steps; files from session 10 on). Unset when
   // not recorded.
   std::optional<Duration> host_probe;
-  // Set by use_host_probes: the factor the run's calibration host times were
-  // scaled by.
+  // Set by use_host_probes: the factor it set as the run's
+  // spec.cluster.host_slowdown (unset: not probed).
   std::optional<double> host_scale;
   sim::SimulationSpec spec;
 };
@@ -67,9 +67,10 @@ struct TrainingRuns {
 TrainingRuns read_training_runs(std::string_view json_text, const hardware::NodeSpec& node,
                                 const hardware::Calibration& calibration);
 
-// Predicts each run with a probe on its own host's speed: its calibration's
-// host times (hardware::with_host_time_scaled) times the probe over the
-// calibration's plain eager layer of the run's process count. Runs without a
+// Predicts each run with a probe on its own host's speed: sets its
+// cluster.host_slowdown (which scales every host time of its calibration in
+// sim::simulate) to the probe over the calibration's plain eager layer of
+// the run's process count. Runs without a
 // probe, or whose calibration measured no plain layer, keep the calibration
 // as it is (host_scale unset). Returns how many runs were scaled.
 int use_host_probes(TrainingRuns& runs);
